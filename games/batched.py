@@ -1,0 +1,121 @@
+"""Batched kernels built from the single-game primitives in `games.dispatch`.
+
+Each kernel exists twice: a serial build, and a `parallel=True` build (prange over the
+batch) used for large batches when Numba has more than one thread. Both come from one
+Python function, so the two can never disagree.
+"""
+
+import types
+
+import numpy as np
+from numba import njit, prange
+
+from games import dispatch
+from games.layout import DONE, RNG
+from games.rng import below, next_random, seed_for
+
+ERR_RANGE = 1  # action outside [0, num_actions)
+ERR_ILLEGAL = 2  # action not legal in the position
+ERR_AFTER_END = 3  # action given after the game ended
+
+
+def _init(gid, data, seed):
+    for i in prange(data.shape[0]):
+        dispatch.init_row(gid, data[i], seed_for(seed, i))
+
+
+def _legal(gid, data, out):
+    for i in prange(data.shape[0]):
+        dispatch.legal_row(gid, data[i], out[i])
+
+
+def _bad_actions(gid, data, actions, num_actions):
+    """Indices of live games whose action is out of range or illegal (empty when all fine)."""
+    bad = np.zeros(data.shape[0], dtype=np.bool_)
+    for i in prange(data.shape[0]):
+        if data[i, DONE] == 0:
+            a = actions[i]
+            bad[i] = a < 0 or a >= num_actions or not dispatch.is_legal(gid, data[i], a)
+    return np.flatnonzero(bad)
+
+
+def _step(gid, data, actions, rewards):
+    for i in prange(data.shape[0]):
+        if data[i, DONE] == 0:
+            dispatch.apply_row(gid, data[i], actions[i], rewards[i])
+        else:
+            rewards[i, :] = 0.0
+
+
+def _observe(gid, data, out):
+    for i in prange(data.shape[0]):
+        dispatch.observe_row(gid, data[i], out[i])
+
+
+def _reset_done(gid, data, seed):
+    """Start a new game in every finished row; the new game's seed mixes seed, index, old seed."""
+    count = 0
+    for i in prange(data.shape[0]):
+        if data[i, DONE]:
+            dispatch.init_row(gid, data[i], seed_for(seed ^ data[i, RNG], i))
+            count += 1
+    return count
+
+
+def _random_legal(mask, rng, out):
+    """A uniformly random legal action per row of a legal mask (-1 where none is legal).
+
+    rng holds one int63 random state per game and is advanced in place, so the result does
+    not depend on the number of threads.
+    """
+    for i in prange(mask.shape[0]):
+        count = 0
+        for a in range(mask.shape[1]):
+            count += mask[i, a]
+        if count == 0:
+            out[i] = -1
+            continue
+        rng[i], bits = next_random(rng[i])
+        k = below(bits, count)
+        for a in range(mask.shape[1]):
+            if mask[i, a]:
+                if k == 0:
+                    out[i] = a
+                    break
+                k -= 1
+
+
+def _play_sequences(gid, data, sequences, lengths, rewards, num_actions):
+    """Play padded action lists; returns (sequence, ply, error code) of the first error or -1s."""
+    for i in range(data.shape[0]):
+        for p in range(lengths[i]):
+            a = sequences[i, p]
+            if data[i, DONE]:
+                return i, p, ERR_AFTER_END
+            if a < 0 or a >= num_actions:
+                return i, p, ERR_RANGE
+            if not dispatch.is_legal(gid, data[i], a):
+                return i, p, ERR_ILLEGAL
+            dispatch.apply_row(gid, data[i], a, rewards)
+    return -1, -1, 0
+
+
+def _twin(f, suffix: str):
+    """A copy of f under another name, so the parallel build gets its own cache entry."""
+    g = types.FunctionType(f.__code__, f.__globals__, f.__name__ + suffix, f.__defaults__)
+    g.__qualname__ = f.__qualname__ + suffix
+    return g
+
+
+def _builds(f):
+    return njit(cache=True)(f), njit(cache=True, parallel=True)(_twin(f, "_parallel"))
+
+
+init, init_parallel = _builds(_init)
+legal, legal_parallel = _builds(_legal)
+bad_actions, bad_actions_parallel = _builds(_bad_actions)
+step, step_parallel = _builds(_step)
+observe, observe_parallel = _builds(_observe)
+reset_done, reset_done_parallel = _builds(_reset_done)
+random_legal, random_legal_parallel = _builds(_random_legal)
+play_sequences = njit(cache=True)(_play_sequences)

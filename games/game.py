@@ -1,0 +1,193 @@
+"""The Python face of the engine: `Game` (rules of one game, batched) and `State`."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from types import ModuleType
+
+import numba
+import numpy as np
+
+from games import batched, render
+from games.layout import DONE, LAST_ACTION, PLY, TO_PLAY, WINNER
+
+# Below this batch size the parallel builds cost more in thread start-up than they save.
+PARALLEL_MIN_BATCH = 2048
+
+
+@dataclass
+class State:
+    """A batch of games: one int64 row per game (layout in `games.layout`).
+
+    `done`, `to_play`, `ply`, `winner` and `last_action` are read-only views decoded from
+    the rows; change a state only through its game's `step` and `reset_done`.
+    """
+
+    game: str
+    data: np.ndarray
+
+    def __len__(self) -> int:
+        return self.data.shape[0]
+
+    @property
+    def done(self) -> np.ndarray:
+        return self.data[:, DONE] != 0
+
+    @property
+    def to_play(self) -> np.ndarray:
+        return self.data[:, TO_PLAY]
+
+    @property
+    def ply(self) -> np.ndarray:
+        return self.data[:, PLY]
+
+    @property
+    def winner(self) -> np.ndarray:
+        return self.data[:, WINNER]
+
+    @property
+    def last_action(self) -> np.ndarray:
+        return self.data[:, LAST_ACTION]
+
+    def copy(self) -> State:
+        return State(self.game, self.data.copy())
+
+    def take(self, indices) -> State:
+        """A new state holding copies of the given games."""
+        return State(self.game, self.data[np.asarray(indices)].copy())
+
+
+class Game:
+    """One game's rules over batches of states. Get one with `games.make(name)`."""
+
+    def __init__(self, gid: int, module: ModuleType):
+        self.gid = gid
+        self.module = module
+        self.name: str = module.NAME
+        self.num_players: int = module.NUM_PLAYERS
+        self.num_actions: int = module.NUM_ACTIONS
+        self.obs_shape: tuple[int, ...] = module.OBS_SHAPE
+        self.max_plies: int = module.MAX_PLIES
+        self.row_width: int = module.WIDTH
+
+    def __repr__(self) -> str:
+        return f"games.make({self.name!r})"
+
+    def _kernel(self, name: str, batch: int):
+        if batch >= PARALLEL_MIN_BATCH and numba.get_num_threads() > 1:
+            return getattr(batched, name + "_parallel")
+        return getattr(batched, name)
+
+    def _check_state(self, state: State) -> None:
+        if not isinstance(state, State) or state.game != self.name:
+            got = getattr(state, "game", type(state).__name__)
+            raise ValueError(f"expected a {self.name} State, got {got}")
+
+    def init(self, batch_size: int, seed: int = 0) -> State:
+        """A batch of new games. Each game gets its own seed derived from `seed`."""
+        if isinstance(batch_size, bool) or not isinstance(batch_size, (int, np.integer)):
+            raise TypeError(f"batch_size must be an int, got {type(batch_size).__name__}")
+        if batch_size <= 0:
+            raise ValueError(f"batch_size must be positive, got {batch_size}")
+        data = np.empty((int(batch_size), self.row_width), dtype=np.int64)
+        self._kernel("init", batch_size)(self.gid, data, int(seed))
+        return State(self.name, data)
+
+    def legal_mask(self, state: State, out: np.ndarray | None = None) -> np.ndarray:
+        """bool[B, num_actions]; all False for finished games."""
+        self._check_state(state)
+        if out is None:
+            out = np.empty((len(state), self.num_actions), dtype=np.bool_)
+        self._kernel("legal", len(state))(self.gid, state.data, out)
+        return out
+
+    def step(self, state: State, actions) -> np.ndarray:
+        """Play one action per game, in place; returns float32[B, num_players] rewards.
+
+        Finished games ignore their action. An out-of-range or illegal action for a live
+        game raises ValueError naming the games, before any game is changed.
+        """
+        self._check_state(state)
+        actions = np.asarray(actions)
+        if actions.shape != (len(state),) or not np.issubdtype(actions.dtype, np.integer):
+            raise ValueError(
+                f"actions must be integers of shape ({len(state)},), "
+                f"got {actions.dtype} {actions.shape}"
+            )
+        actions = actions.astype(np.int64, copy=False)
+        bad = self._kernel("bad_actions", len(state))(
+            self.gid, state.data, actions, self.num_actions
+        )
+        if bad.size:
+            shown = ", ".join(f"game {i}: action {actions[i]}" for i in bad[:10])
+            more = f" and {bad.size - 10} more" if bad.size > 10 else ""
+            raise ValueError(
+                f"illegal or out-of-range {self.name} actions (valid: legal actions in "
+                f"0..{self.num_actions - 1}): {shown}{more}"
+            )
+        rewards = np.empty((len(state), self.num_players), dtype=np.float32)
+        self._kernel("step", len(state))(self.gid, state.data, actions, rewards)
+        return rewards
+
+    def observe(self, state: State) -> np.ndarray:
+        """float32[B, *obs_shape] planes from the point of view of the player to move."""
+        self._check_state(state)
+        out = np.empty((len(state), *self.obs_shape), dtype=np.float32)
+        self._kernel("observe", len(state))(self.gid, state.data, out)
+        return out
+
+    def reset_done(self, state: State, seed: int = 0) -> int:
+        """Start a new game in every finished slot, in place; returns how many were reset."""
+        self._check_state(state)
+        return int(self._kernel("reset_done", len(state))(self.gid, state.data, int(seed)))
+
+    def random_legal(self, legal_mask: np.ndarray, rng_state: np.ndarray) -> np.ndarray:
+        """A uniformly random legal action per game (-1 where none); advances rng_state."""
+        out = np.empty(legal_mask.shape[0], dtype=np.int64)
+        self._kernel("random_legal", legal_mask.shape[0])(legal_mask, rng_state, out)
+        return out
+
+    def play_sequences(self, sequences, seed: int = 0) -> State:
+        """One game per action list, played from the start; returns the batched state."""
+        sequences = [list(s) for s in sequences]
+        if not sequences:
+            raise ValueError("play_sequences needs at least one action list")
+        longest = max(len(s) for s in sequences)
+        padded = np.full((len(sequences), max(longest, 1)), -1, dtype=np.int64)
+        for i, seq in enumerate(sequences):
+            if not all(isinstance(a, (int, np.integer)) and not isinstance(a, bool) for a in seq):
+                raise ValueError(f"sequence {i} must hold integer actions, got {seq!r}")
+            padded[i, : len(seq)] = seq
+        lengths = np.array([len(s) for s in sequences], dtype=np.int64)
+        state = self.init(len(sequences), seed)
+        rewards = np.zeros(self.num_players, dtype=np.float32)
+        i, ply, code = batched.play_sequences(
+            self.gid, state.data, padded, lengths, rewards, self.num_actions
+        )
+        if code:
+            action = padded[i, ply]
+            reason = {
+                batched.ERR_RANGE: f"action {action} is out of range 0..{self.num_actions - 1}",
+                batched.ERR_ILLEGAL: f"action {action} is illegal in that position",
+                batched.ERR_AFTER_END: f"action {action} comes after the game ended",
+            }[code]
+            raise ValueError(f"{self.name}: sequence {i}, ply {ply}: {reason}")
+        return state
+
+    def render_text(self, state: State, i: int = 0) -> str:
+        self._check_state(state)
+        return render.text(self.module, state.data[self._index(state, i)])
+
+    def render_svg(self, state: State, i: int = 0) -> str:
+        self._check_state(state)
+        return render.svg(self.module, state.data[self._index(state, i)])
+
+    def render_rgb(self, state: State, i: int = 0) -> np.ndarray:
+        self._check_state(state)
+        return render.rgb(self.module, state.data[self._index(state, i)])
+
+    @staticmethod
+    def _index(state: State, i: int) -> int:
+        if not -len(state) <= i < len(state):
+            raise IndexError(f"game index {i} out of range for a batch of {len(state)}")
+        return i

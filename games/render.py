@@ -1,0 +1,106 @@
+"""Text, SVG and RGB pictures of grid games (a board of cells owned by player 0, 1 or nobody).
+
+A game module supplies `cells(row)` (int8[rows, cols], -1 empty) and `last_cell(row)`.
+"""
+
+from types import ModuleType
+
+import numpy as np
+
+from games.layout import DONE, TO_PLAY, WINNER
+
+SYMBOLS = "xo"
+COLOURS = ("#d62728", "#f2c500")  # player 0 red, player 1 yellow
+CELL = 48  # SVG pixels per cell
+RGB_CELL = 32
+RGB_COLOURS = np.array([(214, 39, 40), (242, 197, 0)], dtype=np.uint8)
+
+
+def status(row: np.ndarray) -> str:
+    if row[DONE]:
+        return "draw" if row[WINNER] < 0 else f"{SYMBOLS[row[WINNER]]} (player {row[WINNER]}) wins"
+    return f"{SYMBOLS[row[TO_PLAY]]} (player {row[TO_PLAY]}) to play"
+
+
+def text(module: ModuleType, row: np.ndarray) -> str:
+    """The board as text: x and o for the players, the last move in capitals."""
+    board = module.cells(row)
+    last = module.last_cell(row)
+    lines = []
+    if module.NAME == "connect_four":
+        lines.append(" ".join(str(c) for c in range(board.shape[1])))
+    for r in range(board.shape[0]):
+        marks = []
+        for c in range(board.shape[1]):
+            owner = board[r, c]
+            mark = "." if owner < 0 else SYMBOLS[owner]
+            marks.append(mark.upper() if (r, c) == last else mark)
+        lines.append(" ".join(marks))
+    lines.append(status(row))
+    return "\n".join(lines)
+
+
+def svg(module: ModuleType, row: np.ndarray) -> str:
+    """A standalone SVG of the board; the last move is ringed in black."""
+    board = module.cells(row)
+    last = module.last_cell(row)
+    rows, cols = board.shape
+    discs = module.NAME == "connect_four"
+    width, height = cols * CELL, rows * CELL
+    parts = [
+        f'<svg xmlns="http://www.w3.org/2000/svg" width="{width}" height="{height + 24}" '
+        f'viewBox="0 0 {width} {height + 24}">',
+        f'<rect width="{width}" height="{height}" fill="{"#1f4fa8" if discs else "#ffffff"}"/>',
+    ]
+    if not discs:
+        for k in range(1, cols):
+            parts.append(
+                f'<line x1="{k * CELL}" y1="0" x2="{k * CELL}" y2="{height}" stroke="#333"/>'
+            )
+        for k in range(1, rows):
+            parts.append(
+                f'<line x1="0" y1="{k * CELL}" x2="{width}" y2="{k * CELL}" stroke="#333"/>'
+            )
+    radius = CELL * 0.4
+    for r in range(rows):
+        for c in range(cols):
+            cx, cy = c * CELL + CELL / 2, r * CELL + CELL / 2
+            owner = int(board[r, c])
+            fill = COLOURS[owner] if owner >= 0 else ("#ffffff" if discs else "none")
+            if owner >= 0 or discs:
+                parts.append(
+                    f'<circle cx="{cx}" cy="{cy}" r="{radius}" fill="{fill}"'
+                    f' data-cell="{r},{c}" data-owner="{owner}"/>'
+                )
+            if (r, c) == last:
+                parts.append(
+                    f'<circle class="last-move" cx="{cx}" cy="{cy}" r="{radius * 0.55}" '
+                    'fill="none" stroke="#000" stroke-width="4"/>'
+                )
+    parts.append(
+        f'<text x="4" y="{height + 17}" font-family="sans-serif" font-size="14">'
+        f"{status(row)}</text>"
+    )
+    parts.append("</svg>")
+    return "".join(parts)
+
+
+def rgb(module: ModuleType, row: np.ndarray) -> np.ndarray:
+    """uint8[H, W, 3] picture of the board (PettingZoo's rgb_array render mode)."""
+    board = module.cells(row)
+    last = module.last_cell(row)
+    rows, cols = board.shape
+    image = np.empty((rows * RGB_CELL, cols * RGB_CELL, 3), dtype=np.uint8)
+    image[:] = (31, 79, 168) if module.NAME == "connect_four" else (255, 255, 255)
+    yy, xx = np.mgrid[0:RGB_CELL, 0:RGB_CELL]
+    dist2 = (yy - RGB_CELL / 2 + 0.5) ** 2 + (xx - RGB_CELL / 2 + 0.5) ** 2
+    disc = dist2 <= (RGB_CELL * 0.4) ** 2
+    dot = dist2 <= (RGB_CELL * 0.12) ** 2
+    for r in range(rows):
+        for c in range(cols):
+            tile = image[r * RGB_CELL : (r + 1) * RGB_CELL, c * RGB_CELL : (c + 1) * RGB_CELL]
+            owner = int(board[r, c])
+            tile[disc] = RGB_COLOURS[owner] if owner >= 0 else (235, 235, 235)
+            if (r, c) == last:
+                tile[dot] = 0
+    return image
