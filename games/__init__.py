@@ -1,9 +1,9 @@
 """Rules of the games: batched Numba kernels, PettingZoo adapters, text and SVG rendering.
 
-    >>> import games
-    >>> game = games.make("connect_four")
-    >>> state = game.init(1024, seed=0)
-    >>> rewards = game.step(state, game.random_legal(game.legal_mask(state), rng))
+>>> import games
+>>> game = games.make("connect_four")
+>>> state = game.init(1024, seed=0)
+>>> rewards = game.step(state, game.random_legal(game.legal_mask(state), rng))
 """
 
 from games.dispatch import MODULES

@@ -1,0 +1,58 @@
+"""Baseline agents: uniformly random, and greedy (win now, else block, else random)."""
+
+from __future__ import annotations
+
+import numpy as np
+from numba import njit
+
+from agents.base import sample_legal
+from games import Game, State, dispatch
+from games.layout import DONE, TO_PLAY, WINNER
+
+
+class RandomAgent:
+    """Picks a uniformly random legal move."""
+
+    def __init__(self, game: Game | None = None, name: str = "random"):
+        self.name = name
+
+    def act(self, game: Game, state: State, legal_mask: np.ndarray, rng) -> np.ndarray:
+        return sample_legal(legal_mask, rng)
+
+
+@njit(cache=True)
+def _winning_moves(gid, data, legal, player_offset, out):
+    """out[i, a] = True when action a wins at once for the mover (offset 0) or, had the
+    opponent the move, for the opponent (offset 1)."""
+    scratch = np.empty(data.shape[1], dtype=np.int64)
+    rewards = np.zeros(2, dtype=np.float32)
+    for i in range(data.shape[0]):
+        for a in range(legal.shape[1]):
+            out[i, a] = False
+            if not legal[i, a]:
+                continue
+            scratch[:] = data[i]
+            if player_offset:
+                scratch[TO_PLAY] = 1 - scratch[TO_PLAY]  # let the opponent move here
+            dispatch.apply_row(gid, scratch, a, rewards)
+            mover = (data[i, TO_PLAY] + player_offset) % 2
+            out[i, a] = scratch[DONE] == 1 and scratch[WINNER] == mover
+
+
+class GreedyAgent:
+    """Wins at once if it can, else blocks the opponent's immediate win, else plays randomly."""
+
+    def __init__(self, game: Game | None = None, name: str = "greedy"):
+        self.name = name
+
+    def act(self, game: Game, state: State, legal_mask: np.ndarray, rng) -> np.ndarray:
+        wins = np.empty_like(legal_mask)
+        blocks = np.empty_like(legal_mask)
+        _winning_moves(game.gid, state.data, legal_mask, 0, wins)
+        _winning_moves(game.gid, state.data, legal_mask, 1, blocks)
+        actions = sample_legal(legal_mask, rng)
+        block_rows = blocks.any(axis=1)
+        actions[block_rows] = sample_legal(blocks[block_rows], rng)
+        win_rows = wins.any(axis=1)
+        actions[win_rows] = sample_legal(wins[win_rows], rng)
+        return actions

@@ -1,0 +1,183 @@
+"""Agent spec strings: `name[:args]` -> an agent.
+
+Forms: `random`, `greedy`, `mcts:sims=400,c=1.4`, `solver`, `checkpoint:PATH`,
+`az:PATH,sims=64`, and `package.module:ClassName[,key=value...]` for a user's own agent class
+(constructed as `ClassName(game, name=spec, **params)` with string parameter values).
+Every registered factory is called as `factory([path,] game=game, name=display, **params)`.
+"""
+
+from __future__ import annotations
+
+import importlib
+from dataclasses import dataclass, field
+from typing import Any
+
+from games import Game
+
+
+@dataclass(frozen=True)
+class Param:
+    type: type
+    default: Any
+    help: str
+    check: Any = None  # optional predicate on the parsed value
+    requirement: str = ""  # what check demands, for the error message
+
+
+@dataclass(frozen=True)
+class AgentKind:
+    """One registered spec name: where its factory lives and the parameters it takes."""
+
+    factory: str  # "module:callable", imported on first use
+    help: str
+    params: dict[str, Param] = field(default_factory=dict)
+    path: bool = False  # takes a positional PATH argument first
+
+
+def _positive(x) -> bool:
+    return x > 0
+
+
+def _non_negative(x) -> bool:
+    return x >= 0
+
+
+_DEVICE = Param(str, "auto", "torch device: auto (cuda when available), cpu, cuda, cuda:N")
+_TEMPERATURE = Param(
+    float, 0.0, "0 plays the best move; > 0 samples", _non_negative, "must be >= 0"
+)
+
+KINDS: dict[str, AgentKind] = {
+    "random": AgentKind("agents.baselines:RandomAgent", "uniformly random legal moves"),
+    "greedy": AgentKind(
+        "agents.baselines:GreedyAgent", "win now if possible, else block, else random"
+    ),
+    "mcts": AgentKind(
+        "agents.mcts:MCTSAgent",
+        "UCT search with random rollouts (Numba)",
+        {
+            "sims": Param(int, 400, "simulations per move", _positive, "must be > 0"),
+            "c": Param(float, 1.4, "UCT exploration constant", _positive, "must be > 0"),
+        },
+    ),
+    "solver": AgentKind(
+        "agents.connect_four_solver:SolverAgent",
+        "exact Connect Four solver: fastest win, slowest loss",
+    ),
+    "checkpoint": AgentKind(
+        "agents.neural:load_neural_agent",
+        "policy network from a checkpoint, no search",
+        {"temperature": _TEMPERATURE, "device": _DEVICE},
+        path=True,
+    ),
+    "az": AgentKind(
+        "agents.alphazero:load_alphazero_agent",
+        "policy-value network from a checkpoint with PUCT search",
+        {
+            "sims": Param(int, 64, "simulations per move", _positive, "must be > 0"),
+            "c_puct": Param(float, 1.5, "PUCT exploration constant", _positive, "must be > 0"),
+            "gumbel": Param(bool, False, "Gumbel root selection with sequential halving"),
+            "temperature": _TEMPERATURE,
+            "device": _DEVICE,
+        },
+        path=True,
+    ),
+}
+
+
+def _describe() -> str:
+    lines = []
+    for name, kind in sorted(KINDS.items()):
+        args = ["PATH"] if kind.path else []
+        args += [f"{k}={p.type.__name__} (default {p.default!r})" for k, p in kind.params.items()]
+        lines.append(f"  {name}{':' + ','.join(args) if args else ''}  - {kind.help}")
+    lines.append(
+        "  package.module:ClassName  - a class of your own, built as Class(game, name=...)"
+    )
+    return "\n".join(lines)
+
+
+def _convert(kind_name: str, key: str, raw: str, param: Param):
+    try:
+        if param.type is bool:
+            if raw.lower() not in ("true", "false", "1", "0", "yes", "no"):
+                raise ValueError
+            value = raw.lower() in ("true", "1", "yes")
+        else:
+            value = param.type(raw)
+    except ValueError:
+        raise ValueError(
+            f"agent {kind_name!r}: parameter {key}={raw!r} is not a valid {param.type.__name__}"
+        ) from None
+    if param.check is not None and not param.check(value):
+        raise ValueError(f"agent {kind_name!r}: {key}={raw} is invalid: {param.requirement}")
+    return value
+
+
+def parse(spec: str) -> tuple[str, str | None, dict[str, str]]:
+    """Split a spec into (kind, positional path or None, raw key=value strings)."""
+    if not isinstance(spec, str) or not spec.strip():
+        raise ValueError(f"an agent spec must be a non-empty string, got {spec!r}")
+    name, _, rest = spec.strip().partition(":")
+    path = None
+    raw: dict[str, str] = {}
+    for i, item in enumerate(filter(None, rest.split(","))):
+        key, eq, value = item.partition("=")
+        if not eq:
+            if i == 0:
+                path = item
+                continue
+            raise ValueError(f"agent spec {spec!r}: expected key=value, got {item!r}")
+        if key.strip() in raw:
+            raise ValueError(f"agent spec {spec!r}: parameter {key.strip()!r} given twice")
+        raw[key.strip()] = value.strip()
+    return name, path, raw
+
+
+def _load(target: str):
+    module_name, _, attr = target.partition(":")
+    return getattr(importlib.import_module(module_name), attr)
+
+
+def make(spec: str, game: Game, name: str | None = None, **overrides):
+    """Build the agent described by `spec` for `game`; its display name defaults to spec."""
+    kind_name, path, raw = parse(spec)
+    display = name or spec.strip()
+    kind = KINDS.get(kind_name)
+    if kind is None:
+        if "." in kind_name and path is not None:
+            return _user_agent(kind_name, path, raw, game, display)
+        raise ValueError(f"unknown agent spec {spec!r}; valid specs:\n{_describe()}")
+    if kind.path and path is None:
+        raise ValueError(f"agent {kind_name!r} needs a path: {kind_name}:PATH[,key=value...]")
+    if not kind.path and path is not None:
+        raise ValueError(
+            f"agent {kind_name!r} takes key=value parameters, got {path!r}; "
+            f"parameters: {_param_list(kind)}"
+        )
+    params = {}
+    for key, value in raw.items():
+        if key not in kind.params:
+            raise ValueError(
+                f"agent {kind_name!r} has no parameter {key!r}; parameters: {_param_list(kind)}"
+            )
+        params[key] = _convert(kind_name, key, value, kind.params[key])
+    params.update(overrides)
+    args = (path,) if kind.path else ()
+    return _load(kind.factory)(*args, game=game, name=display, **params)
+
+
+def _param_list(kind: AgentKind) -> str:
+    if not kind.params:
+        return "none"
+    return ", ".join(
+        f"{k} ({p.type.__name__}, default {p.default!r})" for k, p in kind.params.items()
+    )
+
+
+def _user_agent(module_name: str, class_name: str, raw: dict[str, str], game: Game, display: str):
+    try:
+        cls = getattr(importlib.import_module(module_name), class_name)
+    except (ImportError, AttributeError) as err:
+        raise ValueError(f"cannot load agent class {module_name}:{class_name}: {err}") from None
+    return cls(game, name=display, **raw)
