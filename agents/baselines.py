@@ -24,19 +24,19 @@ class RandomAgent:
 def _winning_moves(gid, data, legal, player_offset, out):
     """out[i, a] = True when action a wins at once for the mover (offset 0) or, had the
     opponent the move, for the opponent (offset 1)."""
-    scratch = np.empty(data.shape[1], dtype=np.int64)
-    rewards = np.zeros(2, dtype=np.float32)
+    scratch = np.empty((1, data.shape[1]), dtype=np.int64)
+    rewards = np.zeros((1, 2), dtype=np.float32)
     for i in range(data.shape[0]):
         for a in range(legal.shape[1]):
             out[i, a] = False
             if not legal[i, a]:
                 continue
-            scratch[:] = data[i]
+            scratch[0] = data[i]
             if player_offset:
-                scratch[TO_PLAY] = 1 - scratch[TO_PLAY]  # let the opponent move here
-            dispatch.apply_row(gid, scratch, a, rewards)
+                scratch[0, TO_PLAY] = 1 - scratch[0, TO_PLAY]  # let the opponent move here
+            dispatch.apply_row(gid, scratch, 0, a, rewards)
             mover = (data[i, TO_PLAY] + player_offset) % 2
-            out[i, a] = scratch[DONE] == 1 and scratch[WINNER] == mover
+            out[i, a] = scratch[0, DONE] == 1 and scratch[0, WINNER] == mover
 
 
 class GreedyAgent:

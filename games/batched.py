@@ -21,12 +21,12 @@ ERR_AFTER_END = 3  # action given after the game ended
 
 def _init(gid, data, seed):
     for i in prange(data.shape[0]):
-        dispatch.init_row(gid, data[i], seed_for(seed, i))
+        dispatch.init_row(gid, data, i, seed_for(seed, i))
 
 
 def _legal(gid, data, out):
     for i in prange(data.shape[0]):
-        dispatch.legal_row(gid, data[i], out[i])
+        dispatch.legal_row(gid, data, i, out)
 
 
 def _bad_actions(gid, data, actions, num_actions):
@@ -35,21 +35,22 @@ def _bad_actions(gid, data, actions, num_actions):
     for i in prange(data.shape[0]):
         if data[i, DONE] == 0:
             a = actions[i]
-            bad[i] = a < 0 or a >= num_actions or not dispatch.is_legal(gid, data[i], a)
+            bad[i] = a < 0 or a >= num_actions or not dispatch.is_legal(gid, data, i, a)
     return np.flatnonzero(bad)
 
 
 def _step(gid, data, actions, rewards):
     for i in prange(data.shape[0]):
         if data[i, DONE] == 0:
-            dispatch.apply_row(gid, data[i], actions[i], rewards[i])
+            dispatch.apply_row(gid, data, i, actions[i], rewards)
         else:
-            rewards[i, :] = 0.0
+            for p in range(rewards.shape[1]):
+                rewards[i, p] = 0.0
 
 
 def _observe(gid, data, out):
     for i in prange(data.shape[0]):
-        dispatch.observe_row(gid, data[i], out[i])
+        dispatch.observe_row(gid, data, i, out)
 
 
 def _reset_done(gid, data, seed):
@@ -57,7 +58,7 @@ def _reset_done(gid, data, seed):
     count = 0
     for i in prange(data.shape[0]):
         if data[i, DONE]:
-            dispatch.init_row(gid, data[i], seed_for(seed ^ data[i, RNG], i))
+            dispatch.init_row(gid, data, i, seed_for(seed ^ data[i, RNG], i))
             count += 1
     return count
 
@@ -94,9 +95,9 @@ def _play_sequences(gid, data, sequences, lengths, rewards, num_actions):
                 return i, p, ERR_AFTER_END
             if a < 0 or a >= num_actions:
                 return i, p, ERR_RANGE
-            if not dispatch.is_legal(gid, data[i], a):
+            if not dispatch.is_legal(gid, data, i, a):
                 return i, p, ERR_ILLEGAL
-            dispatch.apply_row(gid, data[i], a, rewards)
+            dispatch.apply_row(gid, data, i, a, rewards)
     return -1, -1, 0
 
 

@@ -3,6 +3,8 @@
 Bit layout (as in Pascal Pons' solver): bit ``col * 7 + row``, row 0 at the bottom; the
 seventh bit of each column stays empty so that shifts never wrap between columns.
 Actions are columns 0-6, left to right, as in OpenSpiel; player 0 moves first.
+
+Primitives act on row i of batch-first arrays (see games.dispatch for why).
 """
 
 import numpy as np
@@ -19,9 +21,6 @@ MAX_PLIES = COLUMNS * ROWS
 OBS_SHAPE = (2, ROWS, COLUMNS)
 STONES = HEADER  # bitboard of each player's stones: columns STONES and STONES + 1
 WIDTH = HEADER + 2
-
-BOTTOM_ROW = sum(1 << (c * 7) for c in range(COLUMNS))
-BOARD_MASK = BOTTOM_ROW * ((1 << ROWS) - 1)
 
 
 @njit(cache=True, inline="always")
@@ -49,65 +48,67 @@ def has_four(b):
     return False
 
 
-@njit(cache=True)
-def init_row(row, seed):
-    row[:] = 0
-    row[WINNER] = -1
-    row[LAST_ACTION] = -1
-    row[RNG] = seed
+@njit(cache=True, inline="always")
+def init_row(data, i, seed):
+    data[i, :] = 0
+    data[i, WINNER] = -1
+    data[i, LAST_ACTION] = -1
+    data[i, RNG] = seed
 
 
 @njit(cache=True, inline="always")
-def is_legal(row, action):
+def is_legal(data, i, action):
     if action < 0 or action >= COLUMNS:
         return False
-    return (row[STONES] | row[STONES + 1]) & top_bit(action) == 0
+    return (data[i, STONES] | data[i, STONES + 1]) & top_bit(action) == 0
 
 
-@njit(cache=True)
-def legal_row(row, out):
-    n = 0
-    if row[DONE]:
-        out[:] = False
+@njit(cache=True, inline="always")
+def legal_row(data, i, mask):
+    """Fill mask[i] with the legal columns (all False once the game is over); return the count."""
+    if data[i, DONE]:
+        mask[i, :] = False
         return 0
-    occupied = row[STONES] | row[STONES + 1]
+    occupied = data[i, STONES] | data[i, STONES + 1]
+    n = 0
     for c in range(COLUMNS):
         ok = occupied & top_bit(c) == 0
-        out[c] = ok
+        mask[i, c] = ok
         n += ok
     return n
 
 
-@njit(cache=True)
-def apply_row(row, action, rewards):
-    """Play a legal action; fill rewards (one per player) for this step."""
-    player = row[TO_PLAY]
-    occupied = row[STONES] | row[STONES + 1]
-    stones = row[STONES + player] | ((occupied + bottom_bit(action)) & column_bits(action))
-    row[STONES + player] = stones
-    row[PLY] += 1
-    row[LAST_ACTION] = action
-    rewards[:] = 0.0
+@njit(cache=True, inline="always")
+def apply_row(data, i, action, rewards):
+    """Play a legal action in game i; write this step's rewards into rewards[i]."""
+    player = data[i, TO_PLAY]
+    occupied = data[i, STONES] | data[i, STONES + 1]
+    stones = data[i, STONES + player] | ((occupied + bottom_bit(action)) & column_bits(action))
+    data[i, STONES + player] = stones
+    data[i, PLY] += 1
+    data[i, LAST_ACTION] = action
+    data[i, TO_PLAY] = 1 - player
+    rewards[i, 0] = 0.0
+    rewards[i, 1] = 0.0
     if has_four(stones):
-        row[DONE] = 1
-        row[WINNER] = player
-        rewards[player] = 1.0
-        rewards[1 - player] = -1.0
-    elif row[PLY] == MAX_PLIES:
-        row[DONE] = 1
-    row[TO_PLAY] = 1 - player
+        data[i, DONE] = 1
+        data[i, WINNER] = player
+        rewards[i, player] = 1.0
+        rewards[i, 1 - player] = -1.0
+    elif data[i, PLY] == MAX_PLIES:
+        data[i, DONE] = 1
 
 
-@njit(cache=True)
-def observe_row(row, out):
+@njit(cache=True, inline="always")
+def observe_row(data, i, out):
     """Planes from the mover's side: 0 = own stones, 1 = opponent's; image row 0 is the top."""
-    me = row[STONES + row[TO_PLAY]]
-    them = row[STONES + 1 - row[TO_PLAY]]
+    me = data[i, STONES + data[i, TO_PLAY]]
+    them = data[i, STONES + 1 - data[i, TO_PLAY]]
     for c in range(COLUMNS):
         for r in range(ROWS):
             bit = np.int64(1) << (c * 7 + r)
-            out[0, ROWS - 1 - r, c] = 1.0 if me & bit else 0.0
-            out[1, ROWS - 1 - r, c] = 1.0 if them & bit else 0.0
+            out[i, 0, ROWS - 1 - r, c] = 1.0 if me & bit else 0.0
+            out[i, 1, ROWS - 1 - r, c] = 1.0 if them & bit else 0.0
 
 
 def cells(row: np.ndarray) -> np.ndarray:

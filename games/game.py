@@ -160,7 +160,7 @@ class Game:
             padded[i, : len(seq)] = seq
         lengths = np.array([len(s) for s in sequences], dtype=np.int64)
         state = self.init(len(sequences), seed)
-        rewards = np.zeros(self.num_players, dtype=np.float32)
+        rewards = np.zeros((len(sequences), self.num_players), dtype=np.float32)
         i, ply, code = batched.play_sequences(
             self.gid, state.data, padded, lengths, rewards, self.num_actions
         )

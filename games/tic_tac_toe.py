@@ -1,4 +1,7 @@
-"""Tic-tac-toe on two 9-bit boards. Cells 0-8 row by row, as in OpenSpiel; x (player 0) first."""
+"""Tic-tac-toe on two 9-bit boards. Cells 0-8 row by row, as in OpenSpiel; x (player 0) first.
+
+Primitives act on row i of batch-first arrays (see games.dispatch for why).
+"""
 
 import numpy as np
 from numba import njit
@@ -26,61 +29,62 @@ def has_line(b):
     return False
 
 
-@njit(cache=True)
-def init_row(row, seed):
-    row[:] = 0
-    row[WINNER] = -1
-    row[LAST_ACTION] = -1
-    row[RNG] = seed
+@njit(cache=True, inline="always")
+def init_row(data, i, seed):
+    data[i, :] = 0
+    data[i, WINNER] = -1
+    data[i, LAST_ACTION] = -1
+    data[i, RNG] = seed
 
 
 @njit(cache=True, inline="always")
-def is_legal(row, action):
+def is_legal(data, i, action):
     if action < 0 or action >= NUM_ACTIONS:
         return False
-    return (row[STONES] | row[STONES + 1]) >> action & 1 == 0
+    return (data[i, STONES] | data[i, STONES + 1]) >> action & 1 == 0
 
 
-@njit(cache=True)
-def legal_row(row, out):
-    if row[DONE]:
-        out[:] = False
+@njit(cache=True, inline="always")
+def legal_row(data, i, mask):
+    if data[i, DONE]:
+        mask[i, :] = False
         return 0
-    occupied = row[STONES] | row[STONES + 1]
+    occupied = data[i, STONES] | data[i, STONES + 1]
     n = 0
     for a in range(NUM_ACTIONS):
         ok = occupied >> a & 1 == 0
-        out[a] = ok
+        mask[i, a] = ok
         n += ok
     return n
 
 
-@njit(cache=True)
-def apply_row(row, action, rewards):
-    player = row[TO_PLAY]
-    stones = row[STONES + player] | (np.int64(1) << action)
-    row[STONES + player] = stones
-    row[PLY] += 1
-    row[LAST_ACTION] = action
-    rewards[:] = 0.0
+@njit(cache=True, inline="always")
+def apply_row(data, i, action, rewards):
+    player = data[i, TO_PLAY]
+    stones = data[i, STONES + player] | (np.int64(1) << action)
+    data[i, STONES + player] = stones
+    data[i, PLY] += 1
+    data[i, LAST_ACTION] = action
+    data[i, TO_PLAY] = 1 - player
+    rewards[i, 0] = 0.0
+    rewards[i, 1] = 0.0
     if has_line(stones):
-        row[DONE] = 1
-        row[WINNER] = player
-        rewards[player] = 1.0
-        rewards[1 - player] = -1.0
-    elif row[PLY] == MAX_PLIES:
-        row[DONE] = 1
-    row[TO_PLAY] = 1 - player
+        data[i, DONE] = 1
+        data[i, WINNER] = player
+        rewards[i, player] = 1.0
+        rewards[i, 1 - player] = -1.0
+    elif data[i, PLY] == MAX_PLIES:
+        data[i, DONE] = 1
 
 
-@njit(cache=True)
-def observe_row(row, out):
+@njit(cache=True, inline="always")
+def observe_row(data, i, out):
     """Planes from the mover's side: 0 = own marks, 1 = opponent's."""
-    me = row[STONES + row[TO_PLAY]]
-    them = row[STONES + 1 - row[TO_PLAY]]
+    me = data[i, STONES + data[i, TO_PLAY]]
+    them = data[i, STONES + 1 - data[i, TO_PLAY]]
     for a in range(NUM_ACTIONS):
-        out[0, a // 3, a % 3] = 1.0 if me >> a & 1 else 0.0
-        out[1, a // 3, a % 3] = 1.0 if them >> a & 1 else 0.0
+        out[i, 0, a // 3, a % 3] = 1.0 if me >> a & 1 else 0.0
+        out[i, 1, a // 3, a % 3] = 1.0 if them >> a & 1 else 0.0
 
 
 def cells(row: np.ndarray) -> np.ndarray:

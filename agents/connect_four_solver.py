@@ -1,0 +1,361 @@
+"""Exact Connect Four solver (Numba): negamax with alpha-beta on bitboards.
+
+Scores follow the public benchmark (Pascal Pons, "Solving Connect 4"): from the view of
+the player to move, positive = win, 0 = draw, negative = loss, and |score| = 22 - the
+number of stones the winner has played when the game ends under perfect play.
+
+The search narrows the score with null-window probes; each probe is a negamax that
+prunes moves losing at once, orders moves center-first and by the threats they create,
+and keeps upper and lower bounds in a transposition table. The table holds exact facts
+about positions, so one table is shared by every call (see `default_solver`).
+
+The table has a prime number of slots, indexed by key % size, and stores only the low 32
+bits of each key: keys are below 2**49 and size > 2**17, so slot and stored bits together
+identify the key (Chinese remainder theorem) and a hit is never a false one.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from numba import njit
+
+from agents.base import sample_legal
+from games import Game, State
+from games.connect_four import BOARD_MASK, BOTTOM_ROW, COLUMNS, MAX_PLIES, NAME, STONES, WIDTH
+from games.layout import DONE, PLY, TO_PLAY, WINNER
+
+CELLS = MAX_PLIES  # 42
+MIN_SCORE = -(CELLS // 2) + 3  # the fastest possible loss: the opponent's fourth stone
+MAX_SCORE = (CELLS + 1) // 2 - 3  # the fastest possible win: the mover's fourth stone
+INVALID = -1000  # score of a full column, as in the benchmark's .moves files
+COLUMN_ORDER = np.array([3, 2, 4, 1, 5, 0, 6], dtype=np.int64)  # center first
+DEFAULT_TT_SIZE = 1 << 24  # ~84 MB (uint32 key + uint8 value per slot)
+
+# Table values: 0 = empty, 1..37 = upper bound, 38..74 = lower bound.
+_UPPER_OFFSET = 1 - MIN_SCORE
+_LOWER_OFFSET = MAX_SCORE - 2 * MIN_SCORE + 2
+_KEY_BITS = 0xFFFFFFFF
+
+
+@njit(cache=True, inline="always")
+def _popcount(x):
+    x = x - ((x >> 1) & 0x5555555555555555)
+    x = (x & 0x3333333333333333) + ((x >> 2) & 0x3333333333333333)
+    x = (x + (x >> 4)) & 0x0F0F0F0F0F0F0F0F
+    return (x * 0x0101010101010101) >> 56 & 0xFF
+
+
+@njit(cache=True, inline="always")
+def _winning_cells(stones, mask):
+    """Empty cells (reachable or not) that would complete four for the owner of `stones`."""
+    r = (stones << 1) & (stones << 2) & (stones << 3)  # vertical: three below
+    for shift in (7, 6, 8):  # horizontal, diagonal \, diagonal /
+        p = (stones << shift) & (stones << 2 * shift)
+        r |= p & (stones << 3 * shift)
+        r |= p & (stones >> shift)
+        p = (stones >> shift) & (stones >> 2 * shift)
+        r |= p & (stones << shift)
+        r |= p & (stones >> 3 * shift)
+    return r & (BOARD_MASK ^ mask)
+
+
+@njit(cache=True, inline="always")
+def _playable(mask):
+    """The lowest empty cell of every column that is not full."""
+    return (mask + BOTTOM_ROW) & BOARD_MASK
+
+
+@njit(cache=True, inline="always")
+def _can_win_now(cur, mask):
+    return _winning_cells(cur, mask) & _playable(mask) != 0
+
+
+@njit(cache=True)
+def _negamax(cur, mask, moves, alpha, beta, tt_keys, tt_vals, buf):
+    """Score of a position where the mover cannot win at once, within (alpha, beta).
+
+    cur = the mover's stones, mask = all stones, moves = stones on the board. buf[moves]
+    is this ply's scratch row for move ordering, so recursion allocates nothing.
+    """
+    playable = _playable(mask)
+    threats = _winning_cells(cur ^ mask, mask)  # where the opponent would win
+    forced = playable & threats
+    if forced:
+        if forced & (forced - 1):  # two immediate threats: cannot block both
+            return -((CELLS - moves) // 2)
+        playable = forced
+    playable &= ~(threats >> 1)  # never play right below an opponent's winning cell
+    if playable == 0:
+        return -((CELLS - moves) // 2)
+    if moves >= CELLS - 2:  # neither side can win any more
+        return 0
+
+    low = -((CELLS - 2 - moves) // 2)  # the opponent cannot win on their next move
+    if alpha < low:
+        alpha = low
+        if alpha >= beta:
+            return alpha
+    high = (CELLS - 1 - moves) // 2  # we cannot win on this move
+    if beta > high:
+        beta = high
+        if alpha >= beta:
+            return beta
+
+    key = cur + mask
+    slot = key % tt_keys.shape[0]
+    if tt_keys[slot] == key & _KEY_BITS:
+        val = np.int64(tt_vals[slot])
+        if val > _UPPER_OFFSET + MAX_SCORE:
+            low = val - _LOWER_OFFSET
+            if alpha < low:
+                alpha = low
+                if alpha >= beta:
+                    return alpha
+        elif val > 0:
+            high = val - _UPPER_OFFSET
+            if beta > high:
+                beta = high
+                if alpha >= beta:
+                    return beta
+
+    # Order the moves by how many winning cells they give us (insertion sort, stable so
+    # that ties keep center-first order). Candidates are added edge first and popped
+    # from the end, so among equal counts the center comes out first.
+    row = buf[moves]
+    n = 0
+    for i in range(COLUMNS - 1, -1, -1):
+        move = playable & ((np.int64(0x3F)) << (7 * COLUMN_ORDER[i]))
+        if move:
+            score = _popcount(_winning_cells(cur | move, mask | move))
+            pos = n
+            while pos > 0 and row[COLUMNS + pos - 1] > score:
+                row[pos] = row[pos - 1]
+                row[COLUMNS + pos] = row[COLUMNS + pos - 1]
+                pos -= 1
+            row[pos] = move
+            row[COLUMNS + pos] = score
+            n += 1
+
+    while n > 0:
+        n -= 1
+        move = row[n]
+        score = -_negamax(cur ^ mask, mask | move, moves + 1, -beta, -alpha, tt_keys, tt_vals, buf)
+        if score >= beta:
+            tt_keys[slot] = key & _KEY_BITS
+            tt_vals[slot] = score + _LOWER_OFFSET
+            return score
+        if score > alpha:
+            alpha = score
+    tt_keys[slot] = key & _KEY_BITS
+    tt_vals[slot] = alpha + _UPPER_OFFSET
+    return alpha
+
+
+@njit(cache=True)
+def _solve(cur, mask, moves, tt_keys, tt_vals, buf):
+    """Exact score of a live position, by null-window probes that halve the score range."""
+    if _can_win_now(cur, mask):
+        return (CELLS + 1 - moves) // 2
+    low = -((CELLS - moves) // 2)
+    high = (CELLS + 1 - moves) // 2
+    while low < high:
+        med = low + (high - low) // 2
+        # Probe near zero first: most positions are close to a draw, and sign-level probes
+        # are the cheapest (truncating division, as in Pons' solver).
+        if med <= 0 and -((-low) // 2) < med:
+            med = -((-low) // 2)
+        elif med >= 0 and high // 2 > med:
+            med = high // 2
+        r = _negamax(cur, mask, moves, med, med + 1, tt_keys, tt_vals, buf)
+        if r <= med:
+            high = r
+        else:
+            low = r
+    return low
+
+
+@njit(cache=True)
+def _move_scores(cur, mask, moves, out, tt_keys, tt_vals, buf):
+    wins = _winning_cells(cur, mask)
+    for c in range(COLUMNS):
+        column = np.int64(0x3F) << (7 * c)
+        move = (mask + (np.int64(1) << (7 * c))) & column
+        if move == 0:
+            out[c] = INVALID
+        elif move & wins:
+            out[c] = (CELLS + 1 - moves) // 2
+        else:
+            out[c] = -_solve(cur ^ mask, mask | move, moves + 1, tt_keys, tt_vals, buf)
+
+
+@njit(cache=True, inline="always")
+def _unpack(row):
+    mask = row[STONES] | row[STONES + 1]
+    return row[STONES + row[TO_PLAY]], mask, row[PLY]
+
+
+@njit(cache=True)
+def _solve_rows(data, out, tt_keys, tt_vals, buf):
+    for i in range(data.shape[0]):
+        cur, mask, moves = _unpack(data[i])
+        out[i] = _solve(cur, mask, moves, tt_keys, tt_vals, buf)
+
+
+@njit(cache=True)
+def _move_scores_rows(data, out, tt_keys, tt_vals, buf):
+    """Per-column scores of each live row; finished rows get INVALID everywhere."""
+    for i in range(data.shape[0]):
+        if data[i, DONE]:
+            out[i, :] = INVALID
+        else:
+            cur, mask, moves = _unpack(data[i])
+            _move_scores(cur, mask, moves, out[i], tt_keys, tt_vals, buf)
+
+
+def _next_prime(n: int) -> int:
+    def is_prime(k: int) -> bool:
+        return k > 1 and all(k % d for d in range(2, int(k**0.5) + 1))
+
+    while not is_prime(n):
+        n += 1
+    return n
+
+
+def _as_rows(data: np.ndarray, ndim: int) -> np.ndarray:
+    data = np.asarray(data)
+    if data.ndim != ndim or data.shape[-1] != WIDTH or data.dtype != np.int64:
+        shape = "(WIDTH,)" if ndim == 1 else "(B, WIDTH)"
+        raise ValueError(
+            f"expected connect_four state rows: int64 of shape {shape} with WIDTH={WIDTH}, "
+            f"got {data.dtype} {data.shape}"
+        )
+    return np.ascontiguousarray(data).reshape(-1, WIDTH)
+
+
+def _check_live(rows: np.ndarray) -> None:
+    over = np.flatnonzero(rows[:, DONE] != 0)
+    if over.size:
+        shown = ", ".join(str(i) for i in over[:10])
+        raise ValueError(f"cannot solve a finished game (rows {shown})")
+
+
+class Solver:
+    """An exact solver with its own transposition table of `tt_size` slots (rounded up to
+    a prime; at least 2**17 + 1 so that 32-bit stored keys stay exact)."""
+
+    def __init__(self, tt_size: int = DEFAULT_TT_SIZE):
+        size = _next_prime(max(int(tt_size), (1 << 17) + 1))
+        self.tt_keys = np.zeros(size, dtype=np.uint32)
+        self.tt_vals = np.zeros(size, dtype=np.uint8)
+        self._buf = np.zeros((CELLS + 1, 2 * COLUMNS), dtype=np.int64)
+
+    @property
+    def tt_size(self) -> int:
+        return self.tt_keys.shape[0]
+
+    def reset(self) -> None:
+        """Forget everything stored (only needed to time the search from scratch)."""
+        self.tt_keys[:] = 0
+        self.tt_vals[:] = 0
+
+    def solve_batch(self, data: np.ndarray) -> np.ndarray:
+        """int64[B] exact scores of live games (ValueError if any game is over)."""
+        rows = _as_rows(data, 2)
+        _check_live(rows)
+        out = np.empty(rows.shape[0], dtype=np.int64)
+        _solve_rows(rows, out, self.tt_keys, self.tt_vals, self._buf)
+        return out
+
+    def move_scores_batch(self, data: np.ndarray) -> np.ndarray:
+        """int64[B, 7]: each column's score from the mover's view; INVALID for full
+        columns and for every column of a finished game."""
+        rows = _as_rows(data, 2)
+        out = np.empty((rows.shape[0], COLUMNS), dtype=np.int64)
+        _move_scores_rows(rows, out, self.tt_keys, self.tt_vals, self._buf)
+        return out
+
+
+_default: Solver | None = None
+
+
+def default_solver() -> Solver:
+    """The shared solver, created on first use with a table of DEFAULT_TT_SIZE slots."""
+    global _default
+    if _default is None:
+        _default = Solver()
+    return _default
+
+
+def configure(tt_size: int) -> Solver:
+    """Replace the shared solver with one whose table has about `tt_size` slots."""
+    global _default
+    _default = Solver(tt_size)
+    return _default
+
+
+def solve(row: np.ndarray) -> int:
+    """Exact score of one live connect_four state row (ValueError for a finished game)."""
+    return int(default_solver().solve_batch(_as_rows(row, 1))[0])
+
+
+def solve_batch(data: np.ndarray) -> np.ndarray:
+    """int64[B] exact scores of live connect_four state rows."""
+    return default_solver().solve_batch(data)
+
+
+def move_scores(row: np.ndarray) -> np.ndarray:
+    """int64[7]: score of playing each column, from the mover's view (INVALID if full)."""
+    rows = _as_rows(row, 1)
+    _check_live(rows)
+    return default_solver().move_scores_batch(rows)[0]
+
+
+def best_moves(scores: np.ndarray) -> np.ndarray:
+    """bool[B, 7]: the columns with the highest score (none for rows without a legal one)."""
+    # INVALID is below every real score, so the row maximum is the best legal score.
+    return (scores != INVALID) & (scores == scores.max(axis=1, keepdims=True))
+
+
+class SolverAgent:
+    """Plays exactly optimal Connect Four: the fastest win, else a draw, else the slowest
+    loss; ties are broken at random."""
+
+    def __init__(self, game: Game, name: str = "solver"):
+        if getattr(game, "name", None) != NAME:
+            raise ValueError(
+                f"the solver agent plays only {NAME}, not {getattr(game, 'name', game)!r}"
+            )
+        self.name = name
+        self.last_annotations: dict[str, np.ndarray] = {}
+
+    def _scores(self, game: Game, state: State) -> np.ndarray:
+        if game.name != NAME or state.game != NAME:
+            raise ValueError(f"the solver agent plays only {NAME}, got {state.game!r}")
+        return default_solver().move_scores_batch(state.data)
+
+    def act(
+        self, game: Game, state: State, legal_mask: np.ndarray, rng: np.random.Generator
+    ) -> np.ndarray:
+        scores = self._scores(game, state)
+        best = best_moves(scores)
+        self.last_annotations = {"value": _values(state, scores)}
+        return sample_legal(best, rng)
+
+    def evaluate(
+        self, game: Game, state: State, legal_mask: np.ndarray
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """Policy uniform over the optimal moves; value = sign of the exact score (a
+        finished game has an all-zero policy and the value of its outcome)."""
+        scores = self._scores(game, state)
+        best = best_moves(scores)
+        count = best.sum(axis=1, keepdims=True)
+        policy = (best / np.maximum(count, 1)).astype(np.float32)
+        return policy, _values(state, scores)
+
+
+def _values(state: State, scores: np.ndarray) -> np.ndarray:
+    value = np.sign(scores.max(axis=1)).astype(np.float32)
+    done = state.data[:, DONE] != 0
+    # The player to move in a finished game lost if anyone won (the winner moved last).
+    value[done] = np.where(state.data[done, WINNER] >= 0, -1.0, 0.0)
+    return value

@@ -1,0 +1,271 @@
+"""UCT Monte Carlo tree search with uniformly random rollouts, in Numba, for any game.
+
+The search knows a game only through the primitives of `games.dispatch`, so every game gets
+it for free. Each searched game owns a slice of preallocated arrays holding its tree: node 0
+is the root, each simulation adds at most one node (capacity sims + 1), and a node keeps its
+own state row, so descending the tree costs no re-simulation. A node's value sum is from the
+point of view of the player who moved into it; every node also keeps the rewards of the move
+that made it, so terminal nodes are scored exactly, without rollouts.
+"""
+
+from __future__ import annotations
+
+import numba
+import numpy as np
+from numba import njit, prange
+
+from agents.base import sample_legal
+from games import Game, State, dispatch
+from games.batched import _twin
+from games.layout import DONE, TO_PLAY
+from games.rng import below, next_random
+
+# Below this many simulations per call, starting threads costs more than it saves.
+PARALLEL_MIN_SIMS = 20_000
+
+
+@njit(cache=True, inline="always")
+def _kth_true(mask, i, k):
+    """Index of the k-th (from 0) True entry of mask[i]."""
+    a = 0
+    while not mask[i, a] or k > 0:
+        k -= mask[i, a]
+        a += 1
+    return a
+
+
+@njit(cache=True)
+def _search_one(
+    gid, roots, root_legal, b, sims, c, seed, children, untried, visits, value_sums, rows, rewards
+):
+    """Run sims simulations from game b of roots; leaves the tree in the per-game arrays.
+
+    Node tables are 2-D like a batch (rows[node] is a state row, rewards[node] the rewards of
+    the move into it), so the dispatch primitives act on them directly.
+    """
+    num_actions = children.shape[1]
+    legal = np.empty((1, num_actions), dtype=np.bool_)
+    path = np.empty(sims + 1, dtype=np.int64)
+    returns = np.empty(rewards.shape[1], dtype=np.float64)
+    step = np.empty((1, rewards.shape[1]), dtype=np.float32)
+    scratch = np.empty((1, rows.shape[1]), dtype=np.int64)
+    rng = seed
+
+    rows[0] = roots[b]
+    children[0] = 0
+    visits[0] = 0
+    value_sums[0] = 0.0
+    rewards[0] = 0.0
+    dispatch.legal_row(gid, rows, 0, legal)
+    untried[0] = 0
+    for a in range(num_actions):
+        untried[0] += legal[0, a] and root_legal[b, a]
+    size = 1
+
+    for _ in range(sims):
+        # Selection: descend by UCB through fully expanded nodes; expand the first node that
+        # still has an untried action (one of them, uniformly), or stop at a terminal node.
+        node = 0
+        depth = 0
+        path[0] = 0
+        while rows[node, DONE] == 0:
+            if untried[node] > 0:
+                dispatch.legal_row(gid, rows, node, legal)
+                for a in range(num_actions):
+                    legal[0, a] = (
+                        legal[0, a] and children[node, a] == 0 and (node > 0 or root_legal[b, a])
+                    )
+                rng, bits = next_random(rng)
+                action = _kth_true(legal, 0, below(bits, untried[node]))
+                child = size
+                size += 1
+                rows[child] = rows[node]
+                dispatch.apply_row(gid, rows, child, action, rewards)
+                children[child] = 0
+                visits[child] = 0
+                value_sums[child] = 0.0
+                untried[child] = dispatch.legal_row(gid, rows, child, legal)
+                children[node, action] = child
+                untried[node] -= 1
+                depth += 1
+                path[depth] = child
+                node = child
+                break
+            explore = c * np.sqrt(np.log(visits[node]))
+            best = -np.inf
+            best_child = 0
+            for a in range(num_actions):
+                ch = children[node, a]
+                if ch != 0:
+                    n = visits[ch]
+                    u = value_sums[ch] / n + explore / np.sqrt(n)
+                    if u > best:
+                        best = u
+                        best_child = ch
+            node = best_child
+            depth += 1
+            path[depth] = node
+
+        # Rollout: uniformly random legal moves to the end, summing each player's rewards.
+        returns[:] = 0.0
+        if rows[node, DONE] == 0:
+            scratch[0] = rows[node]
+            while scratch[0, DONE] == 0:
+                n = dispatch.legal_row(gid, scratch, 0, legal)
+                rng, bits = next_random(rng)
+                action = _kth_true(legal, 0, below(bits, n))
+                dispatch.apply_row(gid, scratch, 0, action, step)
+                for p in range(returns.shape[0]):
+                    returns[p] += step[0, p]
+
+        # Backup: a node's return counts the rewards from the move into it onwards, for the
+        # player who made that move (the player to move at its parent).
+        for d in range(depth, 0, -1):
+            nd = path[d]
+            for p in range(returns.shape[0]):
+                returns[p] += rewards[nd, p]
+            value_sums[nd] += returns[rows[path[d - 1], TO_PLAY]]
+            visits[nd] += 1
+        visits[0] += 1
+
+
+def _search(
+    gid,
+    roots,
+    root_legal,
+    sims,
+    c,
+    seeds,
+    children,
+    untried,
+    visits,
+    value_sums,
+    rows,
+    rewards,
+    child_visits,
+    child_values,
+):
+    """Search every unfinished game; write its root's per-action visits and value sums."""
+    for b in prange(roots.shape[0]):
+        child_visits[b] = 0
+        child_values[b] = 0.0
+        if roots[b, DONE]:
+            continue
+        _search_one(
+            gid,
+            roots,
+            root_legal,
+            b,
+            sims,
+            c,
+            seeds[b],
+            children[b],
+            untried[b],
+            visits[b],
+            value_sums[b],
+            rows[b],
+            rewards[b],
+        )
+        for a in range(children.shape[2]):
+            ch = children[b, 0, a]
+            if ch != 0:
+                child_visits[b, a] = visits[b, ch]
+                child_values[b, a] = value_sums[b, ch]
+
+
+search = njit(cache=True)(_search)
+search_parallel = njit(cache=True, parallel=True)(_twin(_search, "_parallel"))
+
+
+class MCTSAgent:
+    """UCT search with random rollouts; plays the most visited root action (ties at random)."""
+
+    def __init__(
+        self, game: Game | None = None, name: str = "mcts", sims: int = 400, c: float = 1.4
+    ):
+        if isinstance(sims, bool) or not isinstance(sims, (int, np.integer)) or sims <= 0:
+            raise ValueError(f"mcts: sims must be a positive integer, got {sims!r}")
+        if not c > 0:
+            raise ValueError(f"mcts: c (exploration constant) must be > 0, got {c!r}")
+        self.name = name
+        self.sims = int(sims)
+        self.c = float(c)
+        self.last_annotations: dict[str, np.ndarray] = {}
+        self._tree: tuple[np.ndarray, ...] = ()
+        self._shape: tuple[int, ...] = ()
+
+    def _arrays(self, game: Game, batch: int) -> tuple[np.ndarray, ...]:
+        """Tree arrays for at least `batch` games: allocated once, grown when a batch is larger."""
+        nodes = self.sims + 1
+        shape = (game.num_actions, game.row_width, game.num_players)
+        if not self._tree or self._tree[0].shape[0] < batch or self._shape != shape:
+            self._shape = shape
+            self._tree = (
+                np.empty((batch, nodes, game.num_actions), dtype=np.int32),  # children
+                np.empty((batch, nodes), dtype=np.int32),  # untried legal actions
+                np.empty((batch, nodes), dtype=np.int32),  # visits
+                np.empty((batch, nodes), dtype=np.float64),  # value sums
+                np.empty((batch, nodes, game.row_width), dtype=np.int64),  # state rows
+                np.empty((batch, nodes, game.num_players), dtype=np.float32),  # move rewards
+            )
+        return self._tree
+
+    def _run(
+        self, game: Game, state: State, legal_mask: np.ndarray, rng: np.random.Generator
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """Search the batch; returns root (visits int32[B, A], value sums float64[B, A])."""
+        batch = len(state)
+        seeds = rng.integers(0, 2**63 - 1, size=batch, dtype=np.int64)
+        child_visits = np.empty((batch, game.num_actions), dtype=np.int32)
+        child_values = np.empty((batch, game.num_actions), dtype=np.float64)
+        parallel = (
+            numba.get_num_threads() > 1 and batch > 1 and batch * self.sims >= PARALLEL_MIN_SIMS
+        )
+        kernel = search_parallel if parallel else search
+        kernel(
+            game.gid,
+            state.data,
+            np.ascontiguousarray(legal_mask, dtype=np.bool_),
+            self.sims,
+            self.c,
+            seeds,
+            *self._arrays(game, batch),
+            child_visits,
+            child_values,
+        )
+        return child_visits, child_values
+
+    def act(
+        self, game: Game, state: State, legal_mask: np.ndarray, rng: np.random.Generator
+    ) -> np.ndarray:
+        """The most visited root action per game (0 for finished games)."""
+        child_visits, child_values = self._run(game, state, legal_mask, rng)
+        total = child_visits.sum(axis=1)
+        shares = child_visits / np.maximum(total, 1)[:, None]
+        with np.errstate(divide="ignore", invalid="ignore"):
+            entropy = -np.where(shares > 0, shares * np.log(shares), 0.0).sum(axis=1)
+        self.last_annotations = {
+            "value": (child_values.sum(axis=1) / np.maximum(total, 1)).astype(np.float32),
+            "policy_entropy": entropy.astype(np.float32),
+            "visits": total.astype(np.int32),
+        }
+        most = (child_visits == child_visits.max(axis=1, keepdims=True)) & (child_visits > 0)
+        return sample_legal(most, rng)
+
+    def evaluate(
+        self,
+        game: Game,
+        state: State,
+        legal_mask: np.ndarray,
+        rng: np.random.Generator | None = None,
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """(root visit shares float32[B, A], root value float32[B]) from the mover's view.
+
+        Without an rng the rollouts use a fixed seed, so equal inputs give equal results.
+        """
+        rng = np.random.default_rng(0) if rng is None else rng
+        child_visits, child_values = self._run(game, state, legal_mask, rng)
+        total = np.maximum(child_visits.sum(axis=1), 1)
+        policy = (child_visits / total[:, None]).astype(np.float32)
+        value = (child_values.sum(axis=1) / total).astype(np.float32)
+        return policy, value
