@@ -1,0 +1,257 @@
+"""The PettingZoo adapter: PettingZoo's own API tests, and move-by-move agreement with
+PettingZoo's classic connect_four_v3 and tictactoe_v3 (written by others)."""
+
+import functools
+
+import numpy as np
+import pettingzoo
+import pytest
+from pettingzoo.test import api_test, render_test, seed_test
+
+import games
+from games.pettingzoo import ArenaAECEnv, pettingzoo_steps_per_second
+
+NAMES = games.names()
+# Both references number actions like our engine (identity mapping) and lay out
+# observations the same way: (rows, cols, 2), image row 0 at the top, plane 0 the
+# observer's stones. Differences, mapped below: tictactoe_v3 names its agents player_1 and
+# player_2 (ours: player_0, player_1, as connect_four_v3); their action_mask still lists the
+# open columns/cells for the agent selected after the game ended, ours is all zeros.
+REFERENCE_IDS = {"connect_four": "classic/connect_four-v3", "tic_tac_toe": "classic/tictactoe-v3"}
+
+
+def reference_env(name):
+    return pettingzoo.make("aec", REFERENCE_IDS[name])
+
+
+# api_test warns about things that hold for every classic dict-observation env
+# (it lists PettingZoo's own by name to silence them): not findings about ours.
+API_TEST_NOISE = [
+    "ignore:Observation is not a NumPy array:UserWarning",
+    "ignore:Observation numpy array is all zeros:UserWarning",
+    "ignore:Observation space for each agent probably should be:UserWarning",
+    "ignore:Action mask numpy array is all zeros:UserWarning",
+]
+
+
+def env_fn(name):
+    return functools.partial(games.pettingzoo_env, name)
+
+
+def quiet_api_test_noise(test):
+    for spec in API_TEST_NOISE:
+        test = pytest.mark.filterwarnings(spec)(test)
+    return test
+
+
+@pytest.mark.parametrize("name", NAMES)
+@quiet_api_test_noise
+def test_api_test(name):
+    api_test(games.pettingzoo_env(name), num_cycles=1000)
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_seed_test(name):
+    seed_test(env_fn(name), num_cycles=200)
+
+
+@pytest.mark.parametrize("name", NAMES)
+@pytest.mark.filterwarnings("ignore:render mode 'human' is not supported")
+def test_render_test(name):
+    render_test(env_fn(name))
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_env_shape_and_metadata(name):
+    game = games.make(name)
+    env = games.pettingzoo_env(name)
+    assert isinstance(env, ArenaAECEnv)
+    assert env.possible_agents == ["player_0", "player_1"]
+    assert env.metadata["render_modes"] == ["ansi", "rgb_array"]
+    assert env.metadata["is_parallelizable"] is False
+    assert env.metadata["name"] and env.metadata["render_fps"] > 0
+    planes, rows, cols = game.obs_shape
+    space = env.observation_space("player_1")["observation"]
+    assert space.shape == (rows, cols, planes) and space.dtype == np.int8
+    assert env.action_space("player_0").n == game.num_actions
+
+
+def _play_both(ours, theirs, rng):
+    """Play one random game in both envs, comparing everything an agent can see.
+
+    Returns player_0's return, as it sees it when it steps out of the finished game.
+    """
+    ours.reset(seed=int(rng.integers(1000)))
+    theirs.reset()
+    to_ref = dict(zip(ours.possible_agents, theirs.possible_agents, strict=True))
+
+    def renamed(per_agent):
+        return {to_ref[agent]: value for agent, value in per_agent.items()}
+
+    returns = {}
+    while ours.agents:
+        assert [to_ref[agent] for agent in ours.agents] == theirs.agents
+        assert to_ref[ours.agent_selection] == theirs.agent_selection
+        assert renamed(ours.terminations) == theirs.terminations
+        assert renamed(ours.truncations) == theirs.truncations
+        assert renamed(ours.rewards) == {a: float(r) for a, r in theirs.rewards.items()}
+        over = any(ours.terminations.values())
+        for agent in ours.agents:
+            mine, ref = ours.observe(agent), theirs.observe(to_ref[agent])
+            assert mine["observation"].dtype == np.int8
+            np.testing.assert_array_equal(mine["observation"], ref["observation"])
+            assert mine["action_mask"].dtype == np.int8
+            if over:
+                assert not mine["action_mask"].any()
+            else:
+                np.testing.assert_array_equal(mine["action_mask"], ref["action_mask"])
+        observation, reward, terminated, truncated, info = ours.last()
+        _, ref_reward, ref_terminated, ref_truncated, ref_info = theirs.last()
+        assert (reward, terminated, truncated, info) == (
+            float(ref_reward),
+            ref_terminated,
+            ref_truncated,
+            ref_info,
+        )
+        if terminated:
+            returns[ours.agent_selection] = reward
+            action = None
+        else:
+            action = int(rng.choice(np.flatnonzero(observation["action_mask"])))
+        ours.step(action)
+        theirs.step(action)
+    assert not theirs.agents
+    assert returns["player_0"] == -returns["player_1"]
+    return returns["player_0"]
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_same_random_games_as_pettingzoo_reference(name):
+    ours, theirs = games.pettingzoo_env(name), reference_env(name)
+    rng = np.random.default_rng(2024)
+    returns = {_play_both(ours, theirs, rng) for _ in range(60)}
+    assert {-1.0, 1.0} <= returns  # both seats won some of the random games
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_observe_any_agent_is_from_its_own_side(name):
+    env = games.pettingzoo_env(name)
+    env.reset(seed=0)
+    env.step(2)  # player_0 moved; player_1 is to move
+    mine = env.observe("player_0")["observation"]
+    theirs = env.observe("player_1")["observation"]
+    assert mine[..., 0].sum() == 1 and mine[..., 1].sum() == 0
+    np.testing.assert_array_equal(mine, theirs[..., ::-1])
+    assert not env.observe("player_0")["action_mask"].any()
+    assert env.observe("player_1")["action_mask"].sum() == games.make(name).num_actions
+
+
+def _fill_column_zero(env):
+    for _ in range(6):  # alternating stones: nobody gets four in the column
+        env.step(0)
+
+
+@pytest.mark.parametrize("name", NAMES)
+@pytest.mark.parametrize("kind", ["occupied", "too_big", "negative", "float", "array"])
+def test_illegal_or_out_of_space_action_loses(name, kind):
+    env = games.pettingzoo_env(name)
+    env.reset(seed=0)
+    if name == "connect_four":
+        _fill_column_zero(env)
+        occupied = 0
+    else:
+        env.step(4)
+        occupied = 4
+    action = {
+        "occupied": occupied,
+        "too_big": games.make(name).num_actions,
+        "negative": -1,
+        "float": 1.0,
+        "array": np.array([1]),
+    }[kind]
+    mover = env.agent_selection
+    other = "player_1" if mover == "player_0" else "player_0"
+    ply = int(env.engine_state.ply[0])
+    env.step(action)
+    assert int(env.engine_state.ply[0]) == ply  # the board did not change
+    assert env.rewards == {mover: -1.0, other: 1.0}
+    assert env.terminations == {mover: True, other: True}
+    assert env.truncations == {mover: False, other: False}
+    assert isinstance(env.infos[mover]["reason"], str) and env.infos[mover]["reason"]
+    assert env.infos[other] == {}
+    assert not env.observe(mover)["action_mask"].any()
+    # AEC: the terminated agents step out with None, each seeing its own return.
+    seen = {}
+    while env.agents:
+        agent = env.agent_selection
+        _, reward, terminated, _, _ = env.last()
+        assert terminated
+        seen[agent] = reward
+        with pytest.raises(ValueError):
+            env.step(0)
+        env.step(None)
+    assert seen == {mover: -1.0, other: 1.0}
+
+
+def test_reference_gives_zero_to_the_other_player_on_illegal_move():
+    # Documented difference: PettingZoo's TerminateIllegalWrapper is not zero-sum.
+    env = reference_env("connect_four")
+    env.reset()
+    _fill_column_zero(env)
+    env.step(0)  # PettingZoo logs a warning here
+    assert env.rewards == {"player_0": -1.0, "player_1": 0}
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_reset_seed_is_the_engine_seed_and_repeats_what_follows(name):
+    game = games.make(name)
+    env = games.pettingzoo_env(name)
+    env.reset(seed=7)
+    np.testing.assert_array_equal(env.engine_state.data, game.init(1, 7).data)
+    env.reset()
+    after_seeded = env.engine_state.data.copy()
+    env.reset(seed=7)
+    env.reset()
+    np.testing.assert_array_equal(env.engine_state.data, after_seeded)
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_render_ansi_is_the_engine_text_board(name):
+    game = games.make(name)
+    env = games.pettingzoo_env(name, render_mode="ansi")
+    env.reset(seed=0)
+    env.step(1)
+    text = env.render()
+    assert text == game.render_text(game.play_sequences([[1]]))
+    assert "X" in text  # the last move, in capitals
+    assert text.count("x") + text.count("X") >= 1
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_render_rgb_array_changes_after_a_move(name):
+    game = games.make(name)
+    env = games.pettingzoo_env(name, render_mode="rgb_array")
+    env.reset(seed=0)
+    before = env.render()
+    _, rows, cols = game.obs_shape
+    assert before.dtype == np.uint8 and before.ndim == 3 and before.shape[2] == 3
+    assert before.shape[0] % rows == 0 and before.shape[1] % cols == 0
+    env.step(1)
+    after = env.render()
+    assert after.shape == before.shape
+    assert not np.array_equal(before, after)
+
+
+def test_unsupported_render_mode_warns_and_renders_nothing():
+    with pytest.warns(UserWarning, match="not supported"):
+        env = games.pettingzoo_env("connect_four", render_mode="human")
+    assert env.render() is None
+
+
+def test_steps_per_second_at_least_pettingzoo_connect_four():
+    ours = pettingzoo_steps_per_second(env_fn("connect_four"), seconds=0.3)
+    reference = pettingzoo_steps_per_second(
+        functools.partial(reference_env, "connect_four"), seconds=0.3
+    )
+    assert np.isfinite(ours) and np.isfinite(reference) and reference > 0
+    assert ours > reference
