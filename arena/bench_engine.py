@@ -1,0 +1,103 @@
+"""Engine throughput: the loop a self-play system runs, and the same game elsewhere.
+
+The loop per step: legal mask -> a random legal action per game -> step -> reset finished
+games. Every game of the batch is live at each step (finished ones restart at once), so a
+step of a batch of B games counts as B env steps.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import tempfile
+import time
+
+import numba
+import numpy as np
+
+import games
+
+
+def engine_steps_per_second(name: str, batch: int, seconds: float = 1.0, seed: int = 0) -> float:
+    """Env steps per second of the batched self-play loop on the current Numba threads."""
+    game = games.make(name)
+    state = game.init(batch, seed)
+    rng = np.arange(1, batch + 1, dtype=np.int64)
+    mask = np.empty((batch, game.num_actions), dtype=np.bool_)
+
+    def one_step(k: int) -> None:
+        game.legal_mask(state, out=mask)
+        game.step(state, game.random_legal(mask, rng))
+        game.reset_done(state, k)
+
+    for k in range(3):  # compile or load kernels outside the timing
+        one_step(k)
+    steps, start = 0, time.perf_counter()
+    while (elapsed := time.perf_counter() - start) < seconds:
+        for _ in range(max(1, 4096 // batch)):
+            one_step(steps)
+            steps += 1
+    return steps * batch / elapsed
+
+
+def openspiel_steps_per_second(name: str, seconds: float = 1.0, seed: int = 0) -> float:
+    """Env steps per second of OpenSpiel's Python API in the same random-play loop."""
+    import pyspiel
+
+    game = pyspiel.load_game(name)
+    rng = np.random.default_rng(seed)
+    state = game.new_initial_state()
+    steps, start = 0, time.perf_counter()
+    while (elapsed := time.perf_counter() - start) < seconds:
+        for _ in range(1000):
+            legal = state.legal_actions()
+            state.apply_action(legal[int(rng.integers(len(legal)))])
+            steps += 1
+            if state.is_terminal():
+                state = game.new_initial_state()
+    return steps / elapsed
+
+
+_FIRST_CALL = """
+import time
+start = time.perf_counter()
+import numpy as np, games
+game = games.make({name!r})
+state = game.init(8)
+mask = game.legal_mask(state)
+game.step(state, game.random_legal(mask, np.arange(8)))
+game.observe(state)
+game.reset_done(state, 1)
+game.play_sequences([[0]])
+print(time.perf_counter() - start)
+"""
+
+
+def first_call_seconds(name: str) -> tuple[float, float]:
+    """Seconds to import and run every kernel once in a fresh process: (cold cache, warm cache).
+
+    The cold run uses an empty Numba cache directory, so it measures compilation; the warm run
+    reuses what the cold run wrote.
+    """
+    with tempfile.TemporaryDirectory() as cache:
+        env = {**os.environ, "NUMBA_CACHE_DIR": cache}
+        timings = []
+        for _ in range(2):
+            out = subprocess.run(
+                [sys.executable, "-c", _FIRST_CALL.format(name=name)],
+                env=env,
+                capture_output=True,
+                text=True,
+                check=True,
+            )
+            timings.append(float(out.stdout.strip().splitlines()[-1]))
+    return timings[0], timings[1]
+
+
+def set_threads(threads: int) -> None:
+    if not 1 <= threads <= numba.config.NUMBA_NUM_THREADS:
+        raise ValueError(
+            f"--threads must be between 1 and {numba.config.NUMBA_NUM_THREADS}, got {threads}"
+        )
+    numba.set_num_threads(threads)
