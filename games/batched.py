@@ -7,7 +7,6 @@ Python function, so the two can never disagree.
 
 import types
 
-import numpy as np
 from numba import njit, prange
 
 from games import dispatch
@@ -29,23 +28,26 @@ def _legal(gid, data, out):
         dispatch.legal_row(gid, data, i, out)
 
 
-def _bad_actions(gid, data, actions, num_actions):
-    """Indices of live games whose action is out of range or illegal (empty when all fine)."""
-    bad = np.zeros(data.shape[0], dtype=np.bool_)
+def _step(gid, data, actions, rewards, bad):
+    """Check every live game's action, then play them all; returns the number of bad actions.
+
+    When any action is out of range or illegal, bad[i] marks the culprits and no game is
+    changed: a caller's mistake must never leave half a batch stepped.
+    """
+    num_bad = 0
     for i in prange(data.shape[0]):
-        if data[i, DONE] == 0:
-            a = actions[i]
-            bad[i] = a < 0 or a >= num_actions or not dispatch.is_legal(gid, data, i, a)
-    return np.flatnonzero(bad)
-
-
-def _step(gid, data, actions, rewards):
+        a = actions[i]
+        bad[i] = data[i, DONE] == 0 and not dispatch.is_legal(gid, data, i, a)
+        num_bad += bad[i]
+    if num_bad:
+        return num_bad
     for i in prange(data.shape[0]):
         if data[i, DONE] == 0:
             dispatch.apply_row(gid, data, i, actions[i], rewards)
         else:
             for p in range(rewards.shape[1]):
                 rewards[i, p] = 0.0
+    return 0
 
 
 def _observe(gid, data, out):
@@ -114,7 +116,6 @@ def _builds(f):
 
 init, init_parallel = _builds(_init)
 legal, legal_parallel = _builds(_legal)
-bad_actions, bad_actions_parallel = _builds(_bad_actions)
 step, step_parallel = _builds(_step)
 observe, observe_parallel = _builds(_observe)
 reset_done, reset_done_parallel = _builds(_reset_done)

@@ -115,18 +115,16 @@ class Game:
                 f"got {actions.dtype} {actions.shape}"
             )
         actions = actions.astype(np.int64, copy=False)
-        bad = self._kernel("bad_actions", len(state))(
-            self.gid, state.data, actions, self.num_actions
-        )
-        if bad.size:
-            shown = ", ".join(f"game {i}: action {actions[i]}" for i in bad[:10])
-            more = f" and {bad.size - 10} more" if bad.size > 10 else ""
+        rewards = np.empty((len(state), self.num_players), dtype=np.float32)
+        bad = np.empty(len(state), dtype=np.bool_)
+        if self._kernel("step", len(state))(self.gid, state.data, actions, rewards, bad):
+            culprits = np.flatnonzero(bad)
+            shown = ", ".join(f"game {i}: action {actions[i]}" for i in culprits[:10])
+            more = f" and {culprits.size - 10} more" if culprits.size > 10 else ""
             raise ValueError(
                 f"illegal or out-of-range {self.name} actions (valid: legal actions in "
                 f"0..{self.num_actions - 1}): {shown}{more}"
             )
-        rewards = np.empty((len(state), self.num_players), dtype=np.float32)
-        self._kernel("step", len(state))(self.gid, state.data, actions, rewards)
         return rewards
 
     def observe(self, state: State) -> np.ndarray:
