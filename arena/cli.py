@@ -12,7 +12,10 @@ app.add_typer(bench_app, name="bench")
 console = Console()
 
 # PettingZoo's own implementation of each game, for comparison.
-PETTINGZOO_REFERENCE = {"connect_four": "connect_four_v3", "tic_tac_toe": "tictactoe_v3"}
+PETTINGZOO_REFERENCE = {
+    "connect_four": "classic/connect_four-v3",
+    "tic_tac_toe": "classic/tictactoe-v3",
+}
 
 
 def fail(message: str) -> None:
@@ -33,7 +36,7 @@ def bench_engine(
     first_call: bool = typer.Option(True, help="Also time a fresh process, cold and warm cache."),
 ) -> None:
     """Env steps/s of the batched self-play loop, against PettingZoo and OpenSpiel."""
-    import importlib
+    import functools
 
     import games
     from arena import bench_engine as bench
@@ -51,14 +54,16 @@ def bench_engine(
     if compare:
         from games.pettingzoo import pettingzoo_steps_per_second
 
-        references["OpenSpiel (Python API)"] = bench.openspiel_steps_per_second(game, seconds)
-        references["arena PettingZoo adapter"] = pettingzoo_steps_per_second(
+        references["OpenSpiel"] = bench.openspiel_steps_per_second(game, seconds)
+        references["arena PZ env"] = pettingzoo_steps_per_second(
             lambda: games.pettingzoo_env(game), seconds
         )
         if game in PETTINGZOO_REFERENCE:
-            module = importlib.import_module(f"pettingzoo.classic.{PETTINGZOO_REFERENCE[game]}")
-            references[f"PettingZoo {PETTINGZOO_REFERENCE[game]}"] = pettingzoo_steps_per_second(
-                module.env, seconds
+            import pettingzoo
+
+            env_id = PETTINGZOO_REFERENCE[game]
+            references["PettingZoo"] = pettingzoo_steps_per_second(
+                functools.partial(pettingzoo.make, "aec", env_id), seconds
             )
     table = Table(title=f"{game}: env steps/s, random self-play loop")
     table.add_column("batch", justify="right")
@@ -73,6 +78,12 @@ def bench_engine(
     console.print(table)
     for name, rate in references.items():
         console.print(f"{name}: {rate:,.0f} steps/s")
+    if "PettingZoo" in references:
+        ratio = references["arena PZ env"] / references["PettingZoo"]
+        console.print(
+            f"PettingZoo = its own {PETTINGZOO_REFERENCE[game]}; arena PZ env = "
+            f"games.pettingzoo_env({game!r}), {ratio:.1f}x as fast"
+        )
     if first_call:
         cold, warm = bench.first_call_seconds(game)
         console.print(f"first call in a fresh process: {cold:.2f} s cold cache, {warm:.2f} s warm")

@@ -67,15 +67,14 @@ class ArenaAECEnv(AECEnv):
             "render_fps": 2,
         }
         self.possible_agents = [f"player_{i}" for i in range(game.num_players)]
-        self.agents = self.possible_agents[:]
         self._player = {agent: i for i, agent in enumerate(self.possible_agents)}
         planes, *board = game.obs_shape
-        self._obs_shape = (*board, planes)  # PettingZoo's HWC layout
+        obs_shape = (*board, planes)  # PettingZoo's HWC layout
         # One space object per agent: api_test and seed_test seed and compare them per agent.
         self.observation_spaces = {
             agent: spaces.Dict(
                 {
-                    "observation": spaces.Box(0, 1, self._obs_shape, dtype=np.int8),
+                    "observation": spaces.Box(0, 1, obs_shape, dtype=np.int8),
                     "action_mask": spaces.Box(0, 1, (game.num_actions,), dtype=np.int8),
                 }
             )
@@ -84,10 +83,11 @@ class ArenaAECEnv(AECEnv):
         self.action_spaces = {
             agent: spaces.Discrete(game.num_actions) for agent in self.possible_agents
         }
-        # Scratch buffers reused on every call; observe() copies out of them.
-        self._planes = np.empty(game.obs_shape, dtype=np.float32)
-        self._legal = np.empty(game.num_actions, dtype=np.bool_)
-        self._step_rewards = np.zeros(game.num_players, dtype=np.float32)
+        # Batch-of-one scratch arrays for the engine primitives (they act on game i of
+        # batch-first arrays), reused on every call; observe() copies out of them.
+        self._planes = np.empty((1, *game.obs_shape), dtype=np.float32)
+        self._legal = np.empty((1, game.num_actions), dtype=np.bool_)
+        self._step_rewards = np.zeros((1, game.num_players), dtype=np.float32)
         # Seeds for unseeded resets; a seeded reset re-seeds it, so what follows repeats.
         self._seeds = np.random.default_rng()
         self.reset()
@@ -106,7 +106,7 @@ class ArenaAECEnv(AECEnv):
         else:
             game_seed = int(self._seeds.integers(2**62))
         self.engine_state = self.game.init(1, game_seed)
-        self._row = self.engine_state.data[0]
+        self._data = self.engine_state.data
         self._over = False  # set by the engine's end of game or by an illegal move
         self.agents = self.possible_agents[:]
         self.rewards = dict.fromkeys(self.agents, 0.0)
@@ -120,15 +120,15 @@ class ArenaAECEnv(AECEnv):
     def observe(self, agent: str) -> dict[str, np.ndarray]:
         """The board from `agent`'s side (any agent, not only the one to move)."""
         player = self._player[agent]
-        row = self._row
-        dispatch.observe_row(self.game.gid, row, self._planes)
-        planes = self._planes if row[TO_PLAY] == player else self._planes[::-1]
+        to_play = self._data[0, TO_PLAY]
+        dispatch.observe_row(self.game.gid, self._data, 0, self._planes)
+        planes = self._planes[0] if to_play == player else self._planes[0, ::-1]
         observation = planes.transpose(1, 2, 0).astype(np.int8, order="C")
-        if self._over or row[TO_PLAY] != player:
+        if self._over or to_play != player:
             mask = np.zeros(self.game.num_actions, dtype=np.int8)
         else:
-            dispatch.legal_row(self.game.gid, row, self._legal)
-            mask = self._legal.astype(np.int8)
+            dispatch.legal_row(self.game.gid, self._data, 0, self._legal)
+            mask = self._legal[0].astype(np.int8)
         return {"observation": observation, "action_mask": mask}
 
     def step(self, action: int | None) -> None:
@@ -137,7 +137,7 @@ class ArenaAECEnv(AECEnv):
             self._was_dead_step(action)
             return
         self._cumulative_rewards[agent] = 0.0
-        gid, row = self.game.gid, self._row
+        gid, data = self.game.gid, self._data
         try:
             move = operator.index(action)
         except TypeError:
@@ -147,18 +147,18 @@ class ArenaAECEnv(AECEnv):
                 agent, f"action {action!r} is outside the action space {self.action_space(agent)}"
             )
             return
-        if not dispatch.is_legal(gid, row, move):
+        if not dispatch.is_legal(gid, data, 0, move):
             self._lose_by_illegal_move(agent, f"action {move} is illegal in this position")
             return
         rewards = self._step_rewards
-        dispatch.apply_row(gid, row, move, rewards)
+        dispatch.apply_row(gid, data, 0, move, rewards)
         for i, other in enumerate(self.possible_agents):
-            self.rewards[other] = float(rewards[i])
-        if row[DONE]:
+            self.rewards[other] = float(rewards[0, i])
+        if data[0, DONE]:
             self._over = True
             for other in self.agents:
                 self.terminations[other] = True
-        self.agent_selection = self.possible_agents[row[TO_PLAY]]
+        self.agent_selection = self.possible_agents[data[0, TO_PLAY]]
         self._accumulate_rewards()
 
     def _lose_by_illegal_move(self, agent: str, reason: str) -> None:
@@ -198,9 +198,9 @@ def pettingzoo_steps_per_second(
     rng = np.random.default_rng(seed)
 
     def play(until: float, max_games: int) -> int:
-        steps = games = 0
+        steps = finished = 0
         env.reset(seed=seed)
-        while games < max_games and time.perf_counter() < until:
+        while finished < max_games and time.perf_counter() < until:
             observation, _, terminated, truncated, _ = env.last()
             if terminated or truncated:
                 action = None
@@ -210,7 +210,7 @@ def pettingzoo_steps_per_second(
             env.step(action)
             steps += 1
             if not env.agents:
-                games += 1
+                finished += 1
                 env.reset()
         return steps
 

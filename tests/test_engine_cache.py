@@ -1,0 +1,36 @@
+"""A second process loads the engine's kernels from Numba's cache instead of compiling them."""
+
+import json
+import os
+import subprocess
+import sys
+
+SNIPPET = """
+import json, numpy as np, games
+from games import batched
+game = games.make("tic_tac_toe")
+state = game.init(4)
+mask = game.legal_mask(state)
+game.step(state, game.random_legal(mask, np.arange(4)))
+game.observe(state)
+game.reset_done(state, 1)
+game.play_sequences([[0]])
+kernels = ["init", "legal", "random_legal", "step", "observe", "reset_done", "play_sequences"]
+print(json.dumps({k: [sum(getattr(batched, k).stats.cache_hits.values()),
+                      sum(getattr(batched, k).stats.cache_misses.values())] for k in kernels}))
+"""
+
+
+def run(cache_dir) -> dict:
+    env = {**os.environ, "NUMBA_CACHE_DIR": str(cache_dir)}
+    out = subprocess.run(
+        [sys.executable, "-c", SNIPPET], env=env, capture_output=True, text=True, check=True
+    )
+    return json.loads(out.stdout.strip().splitlines()[-1])
+
+
+def test_second_process_starts_warm(tmp_path):
+    cold = run(tmp_path)
+    assert all(misses >= 1 and hits == 0 for hits, misses in cold.values()), cold
+    warm = run(tmp_path)
+    assert all(hits >= 1 and misses == 0 for hits, misses in warm.values()), warm
