@@ -87,3 +87,154 @@ def bench_engine(
     if first_call:
         cold, warm = bench.first_call_seconds(game)
         console.print(f"first call in a fresh process: {cold:.2f} s cold cache, {warm:.2f} s warm")
+
+
+@app.command(
+    "tournament",
+    context_settings={"allow_extra_args": True},
+)
+def tournament(
+    ctx: typer.Context,
+    config: str = typer.Argument(None, help="TOML config file (options below override it)."),
+    game: str = typer.Option(None, help="Game name."),
+    agents: list[str] = typer.Option(
+        None, help="Agent specs (SPEC or name=SPEC): --agents random greedy mcts:sims=100"
+    ),
+    format: str = typer.Option(None, "--format", help="round-robin or gauntlet."),
+    games_per_pair: int = typer.Option(None, help="Games between each pair of agents."),
+    out: str = typer.Option(None, help="Run directory."),
+    seed: int = typer.Option(None, help="Seed of the whole schedule."),
+    concurrency: int = typer.Option(None, help="Games played at once per match."),
+    opening_plies: int = typer.Option(None, help="Random opening moves, each from both seats."),
+    resume: bool = typer.Option(False, help="Continue a stopped run in --out."),
+    progress: bool = typer.Option(True, help="Show a live progress bar."),
+) -> None:
+    """Play a round-robin or gauntlet tournament into a run directory and rate the agents."""
+    from arena.config import ConfigError, load_toml
+    from arena.tournament import run_tournament
+
+    extra = list(ctx.args)
+    values: dict = {}
+    try:
+        if config is not None and (config.endswith(".toml") or not agents):
+            values = load_toml(config)
+        elif config is not None:
+            extra.insert(0, config)  # `--agents a b c`: b is parsed as the positional
+        given = {
+            "game": game,
+            "agents": (list(agents) + extra) if agents else None,
+            "format": format,
+            "games_per_pair": games_per_pair,
+            "out": out,
+            "seed": seed,
+            "concurrency": concurrency,
+            "opening_plies": opening_plies,
+        }
+        if extra and not agents:
+            fail(f"unexpected arguments {extra}")
+        values.update({k: v for k, v in given.items() if v is not None})
+        with _progress_bar("games", enabled=progress) as on_progress:
+            run_dir = run_tournament(values, resume=resume, on_progress=on_progress)
+    except (ConfigError, ValueError, FileNotFoundError) as err:
+        fail(str(err))
+    console.print(f"run directory: {run_dir}")
+    _print_results(run_dir)
+
+
+@app.command("ratings")
+def ratings_command(
+    run_dir: str = typer.Argument(..., help="Run directory."),
+    anchor: str = typer.Option("random", help="Agent held at 0 Elo (mean 0 if absent)."),
+) -> None:
+    """Bradley-Terry ratings with confidence intervals, and the win-rate matrix of a run."""
+    _print_results(run_dir, anchor)
+
+
+def _print_results(run_dir, anchor: str = "random") -> None:
+    from arena import results
+    from replays import ReplayError
+
+    try:
+        fitted = results.ratings(run_dir, anchor=anchor)
+    except (ValueError, FileNotFoundError, ReplayError) as err:
+        fail(str(err))
+    table = Table(
+        title=f"ratings (Elo, {fitted.confidence:.0%} intervals; anchor: "
+        f"{fitted.anchor or 'mean'} = {fitted.anchor_value:g})"
+    )
+    for header in fitted.headers:
+        table.add_column(header, justify="left" if header == "agent" else "right")
+    for row in fitted.rows():
+        table.add_row(*row)
+    console.print(table)
+    console.print(
+        f"first-move advantage: {fitted.first_move_advantage:+.0f} Elo; "
+        f"draw rate between equals: {fitted.draw_rate_equal:.1%}"
+    )
+    order = [row[1] for row in fitted.rows()]
+    rate, count = results.win_rates(run_dir, order)
+    matrix = Table(title="score rate of row vs column (draws count half)")
+    matrix.add_column("")
+    for name in order:
+        matrix.add_column(name, justify="right")
+    for i, name in enumerate(order):
+        matrix.add_row(
+            name,
+            *(
+                "-" if i == j or count[i, j] == 0 else f"{rate[i, j]:.0%}"
+                for j in range(len(order))
+            ),
+        )
+    console.print(matrix)
+
+
+class _progress_bar:
+    """A rich progress bar fed by `on_progress(done, total)` calls (a no-op when disabled)."""
+
+    def __init__(self, unit: str, enabled: bool = True):
+        from rich.progress import (
+            BarColumn,
+            MofNCompleteColumn,
+            Progress,
+            TextColumn,
+            TimeElapsedColumn,
+            TimeRemainingColumn,
+        )
+
+        self.enabled = enabled
+        self.unit = unit
+        self.progress = Progress(
+            TextColumn("[bold]{task.description}"),
+            BarColumn(),
+            MofNCompleteColumn(),
+            TextColumn("{task.fields[rate]}"),
+            TimeElapsedColumn(),
+            TextColumn("ETA"),
+            TimeRemainingColumn(),
+            console=console,
+            disable=not enabled,
+        )
+        self.task = None
+        self.start_done = 0
+        self.started = 0.0
+
+    def __enter__(self):
+        import time
+
+        self.progress.__enter__()
+        self.started = time.perf_counter()
+
+        def update(done: int, total: int) -> None:
+            elapsed = time.perf_counter() - self.started
+            if self.task is None:
+                self.start_done = done
+                self.task = self.progress.add_task(self.unit, total=total, completed=done, rate="")
+            speed = (done - self.start_done) / elapsed if elapsed > 0 else 0.0
+            self.progress.update(
+                self.task, completed=done, total=total, rate=f"{speed:,.0f} {self.unit}/s"
+            )
+
+        return update
+
+    def __exit__(self, *exc):
+        return self.progress.__exit__(*exc)

@@ -1,0 +1,44 @@
+"""Results derived from a run's replay dataset: pair tables, ratings, win-rate matrices.
+
+The replay dataset is the single source of truth, so these are always recomputed from it.
+"""
+
+from __future__ import annotations
+
+import os
+
+import duckdb
+import numpy as np
+import pyarrow as pa
+
+import replays
+from arena.ratings import Ratings, fit_ratings, win_rate_matrix
+
+# Games aggregated per ordered pair (first mover, second mover), as arena.ratings expects.
+# Forfeits count like any other result: the forfeiting seat lost.
+PAIR_QUERY = """
+SELECT agents[1] AS first, agents[2] AS second,
+       count(*) FILTER (WHERE winner = 0) AS first_wins,
+       count(*) FILTER (WHERE winner = -1) AS draws,
+       count(*) FILTER (WHERE winner = 1) AS second_wins
+FROM games GROUP BY ALL ORDER BY first, second
+"""
+
+
+def pair_table(run_dir: str | os.PathLike) -> pa.Table:
+    """Wins, draws and losses per ordered pair of agent ids, from the run's replays."""
+    dataset = replays.open(run_dir).dataset
+    connection = duckdb.connect()
+    connection.register("games", dataset)
+    return connection.sql(PAIR_QUERY).to_arrow_table()
+
+
+def ratings(run_dir: str | os.PathLike, anchor: str | None = "random") -> Ratings:
+    pairs = pair_table(run_dir)
+    if pairs.num_rows == 0:
+        raise ValueError(f"{run_dir} holds no games yet")
+    return fit_ratings(pairs, anchor=anchor)
+
+
+def win_rates(run_dir: str | os.PathLike, agents: list[str]) -> tuple[np.ndarray, np.ndarray]:
+    return win_rate_matrix(pair_table(run_dir), agents)

@@ -1,0 +1,101 @@
+"""Run directories: identity (`run.json`), resolved config (`config.toml`), atomic writes.
+
+A run directory belongs to one run of one kind (tournament, league) and one game. Opening
+one checks that, so a command can never mix its games into another run's data.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import os
+import uuid
+from pathlib import Path
+from typing import Any
+
+from arena.config import ConfigError, dumps
+
+RUN_FILE = "run.json"
+CONFIG_FILE = "config.toml"
+
+
+def atomic_write(path: Path, data: bytes) -> None:
+    """Write to a temporary name, fsync, rename over `path`, fsync the directory."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    temp = path.with_name(f".{path.name}.{uuid.uuid4().hex}.tmp")
+    try:
+        with open(temp, "wb") as f:
+            f.write(data)
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(temp, path)
+    finally:
+        temp.unlink(missing_ok=True)
+    fd = os.open(path.parent, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def read_run(path: Path) -> dict[str, Any] | None:
+    """The run.json of a run directory, or None when there is none."""
+    file = Path(path) / RUN_FILE
+    if not file.is_file():
+        return None
+    try:
+        return json.loads(file.read_text())
+    except (OSError, json.JSONDecodeError) as err:
+        raise ConfigError(f"{file}: unreadable run file ({err})") from None
+
+
+def open_run(
+    path: str | Path, kind: str, game: str, identity: dict[str, Any], resume: bool
+) -> tuple[Path, str]:
+    """Create a run directory, or reopen it for `--resume`; returns (path, run_id).
+
+    `identity` holds the settings a resumed run must share with the original (the rest of
+    the config may change, e.g. concurrency). Refuses, touching nothing, when the
+    directory belongs to another kind of run, another game or other settings, when it is a
+    finished or started run and `resume` is False, or when it is not a run at all.
+    """
+    path = Path(path)
+    existing = read_run(path)
+    if existing is None:
+        if path.exists() and (not path.is_dir() or any(path.iterdir())):
+            raise ConfigError(
+                f"{path} exists and is not an arena run directory; choose another --out"
+            )
+        if resume:
+            raise ConfigError(f"--resume: no run to resume in {path}")
+        run_id = uuid.uuid4().hex[:16]
+        record = {
+            "run_id": run_id,
+            "kind": kind,
+            "game": game,
+            "identity": identity,
+            "created_at": dt.datetime.now(dt.timezone.utc).isoformat(),
+        }
+        atomic_write(path / RUN_FILE, json.dumps(record, indent=2).encode())
+        return path, run_id
+    if existing.get("kind") != kind:
+        raise ConfigError(f"{path} holds a {existing.get('kind')} run, not a {kind}")
+    if existing.get("game") != game:
+        raise ConfigError(f"{path} holds a run of {existing.get('game')}, not of {game}")
+    if not resume:
+        raise ConfigError(
+            f"{path} already holds a {kind} run; pass --resume to continue it, or choose "
+            "another --out (nothing was changed)"
+        )
+    stored = existing.get("identity", {})
+    changed = sorted(k for k in set(stored) | set(identity) if stored.get(k) != identity.get(k))
+    if changed:
+        details = "; ".join(
+            f"{k}: run has {stored.get(k)!r}, now {identity.get(k)!r}" for k in changed
+        )
+        raise ConfigError(f"--resume with settings that differ from the run in {path}: {details}")
+    return path, existing["run_id"]
+
+
+def write_config(path: Path, config: dict[str, Any]) -> None:
+    atomic_write(Path(path) / CONFIG_FILE, dumps(config).encode())

@@ -1,0 +1,192 @@
+"""Tournaments: a fixed schedule of matches between agents, played into a run directory.
+
+The schedule is a pure function of the config: every match has an id derived from the
+game, seed, pair and chunk, so a resumed run knows exactly which matches are already in
+the replay dataset and plays only the others. The writer puts whole matches into each part
+file, so a crash loses at most the matches in flight and never stores half of one.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+import agents as agent_specs
+import games
+import replays
+from arena.config import ConfigError, Key, check
+from arena.match import MatchGames, play_games
+from arena.rundir import open_run, write_config
+
+FORMATS = ("round-robin", "gauntlet")
+
+SCHEMA = {
+    "game": Key(str, None, choices=tuple(games.names()), help="game name"),
+    "agents": Key(list, None, item_type=str, help="agent specs, optionally name=SPEC"),
+    "format": Key(str, "round-robin", choices=FORMATS, help="pairing"),
+    "games_per_pair": Key(int, 100, minimum=1, help="games between each pair"),
+    "seed": Key(int, 0, minimum=0, help="seed of the whole schedule"),
+    "concurrency": Key(int, 1024, minimum=1, help="games per batched match"),
+    "opening_plies": Key(int, 0, minimum=0, help="random opening moves, each from both seats"),
+    "out": Key(str, None, help="run directory"),
+}
+# Settings that fix the schedule: a resumed run must keep them.
+IDENTITY = ("game", "agents", "format", "games_per_pair", "seed", "concurrency", "opening_plies")
+
+
+@dataclass(frozen=True)
+class Match:
+    """A batch of games between two agents; first seat alternates (or swaps per opening)."""
+
+    match_id: str
+    first: str  # agent id that takes seat 0 in even games
+    second: str
+    games: int
+    seed: int
+
+
+def parse_agents(entries: list[str]) -> dict[str, str]:
+    """Agent id -> spec from `SPEC` or `name=SPEC` entries (the id defaults to the spec)."""
+    out: dict[str, str] = {}
+    for entry in entries:
+        head = entry.split(":", 1)[0]
+        name, spec = entry.split("=", 1) if "=" in head else (entry, entry)
+        name, spec = name.strip(), spec.strip()
+        if not name or not spec:
+            raise ConfigError(f"agents: empty name or spec in {entry!r}")
+        if name in out:
+            raise ConfigError(f"agents: the id {name!r} is given twice; name them name=SPEC")
+        out[name] = spec
+    if len(out) < 2:
+        raise ConfigError(f"agents: a tournament needs at least 2 agents, got {len(out)}")
+    return out
+
+
+def resolve(values: dict[str, Any], where: str = "tournament config") -> dict[str, Any]:
+    """A checked, complete config: defaults filled, required keys present."""
+    config = check(values, SCHEMA, where)
+    for required in ("game", "agents", "out"):
+        if config[required] is None:
+            raise ConfigError(f"{where}: key {required!r} is required ({SCHEMA[required].help})")
+    parse_agents(config["agents"])
+    if config["opening_plies"] and config["games_per_pair"] % 2:
+        raise ConfigError(
+            f"{where}: key 'games_per_pair' must be even when opening_plies > 0 "
+            f"(each opening is played from both seats), got {config['games_per_pair']}"
+        )
+    if config["opening_plies"] >= games.make(config["game"]).max_plies:
+        raise ConfigError(f"{where}: key 'opening_plies' must be below the game's length")
+    return config
+
+
+def schedule(config: dict[str, Any]) -> list[Match]:
+    """Every match of the tournament, in playing order."""
+    ids = list(parse_agents(config["agents"]))
+    if config["format"] == "gauntlet":
+        pairs = [(ids[0], other) for other in ids[1:]]
+    else:
+        pairs = [(a, b) for i, a in enumerate(ids) for b in ids[i + 1 :]]
+    chunk = config["concurrency"]
+    if config["opening_plies"]:
+        chunk = max(2, chunk - chunk % 2)  # both seats of an opening stay in one match
+    matches = []
+    for p, (a, b) in enumerate(pairs):
+        total = config["games_per_pair"]
+        for c, start in enumerate(range(0, total, chunk)):
+            size = min(chunk, total - start)
+            key = f"{config['game']}|{config['seed']}|{a}|{b}|{c}|{size}"
+            match_id = hashlib.sha256(key.encode()).hexdigest()[:16]
+            seed = int(np.random.SeedSequence([config["seed"], p, c]).generate_state(1)[0])
+            matches.append(Match(match_id, a, b, size, seed))
+    return matches
+
+
+def plan_match(game: games.Game, match: Match, opening_plies: int) -> MatchGames:
+    """Seats, per-game seeds and openings of one match (a pure function of the match)."""
+    rng = np.random.default_rng(match.seed)
+    n = match.games
+    seat_agent = np.zeros((n, 2), dtype=np.int64)
+    seat_agent[1::2, 0] = 1
+    seat_agent[0::2, 1] = 1
+    seeds = rng.integers(0, 2**62, size=n, dtype=np.int64)
+    openings: list[list[int]] = [[] for _ in range(n)]
+    if opening_plies:
+        lines = random_openings(game, (n + 1) // 2, opening_plies, rng)
+        openings = [lines[i // 2] for i in range(n)]
+    return MatchGames(seeds=seeds, seat_agent=seat_agent, openings=openings)
+
+
+def random_openings(game: games.Game, count: int, plies: int, rng) -> list[list[int]]:
+    """`count` random move sequences of `plies` moves that leave the game unfinished."""
+    out: list[list[int]] = []
+    while len(out) < count:
+        need = count - len(out)
+        state = game.init(need)
+        moves = np.zeros((need, plies), dtype=np.int64)
+        for ply in range(plies):
+            mask = game.legal_mask(state)
+            noise = rng.random(mask.shape)
+            noise[~mask] = -1.0
+            moves[:, ply] = noise.argmax(axis=1)
+            game.step(state, moves[:, ply])
+        out.extend(moves[i].tolist() for i in np.flatnonzero(~state.done))
+    return out
+
+
+def done_matches(run_dir: Path) -> set[str]:
+    table = replays.open(run_dir).to_table(columns=["match_id"])
+    return set(table["match_id"].unique().to_pylist())
+
+
+def run_tournament(
+    config: dict[str, Any],
+    resume: bool = False,
+    on_progress: Callable[[int, int], None] | None = None,
+    flush_seconds: float = 10.0,
+) -> Path:
+    """Play every scheduled match not yet stored; returns the run directory.
+
+    `on_progress(games_done, games_total)` is called after each match.
+    """
+    config = resolve(config)
+    game = games.make(config["game"])
+    specs = parse_agents(config["agents"])
+    players = {}
+    for name, spec in specs.items():
+        try:
+            players[name] = agent_specs.make(spec, game, name=name)
+        except ValueError as err:
+            raise ConfigError(f"agent {name!r}: {err}") from None
+    identity = {k: config[k] for k in IDENTITY}
+    run_dir, run_id = open_run(config["out"], "tournament", game.name, identity, resume)
+    write_config(run_dir, config)
+    matches = schedule(config)
+    stored = done_matches(run_dir)
+    total = sum(m.games for m in matches)
+    done = sum(m.games for m in matches if m.match_id in stored)
+    if on_progress:
+        on_progress(done, total)
+    with replays.ReplayWriter(run_dir, flush_seconds=flush_seconds) as writer:
+        for match in matches:
+            if match.match_id in stored:
+                continue
+            plan = plan_match(game, match, config["opening_plies"])
+            pair = [players[match.first], players[match.second]]
+            columns = play_games(
+                game, pair, plan, np.random.default_rng(match.seed), [match.first, match.second]
+            )
+            columns.update(
+                run_id=run_id,
+                match_id=match.match_id,
+                game_index=np.arange(match.games, dtype=np.int32),
+            )
+            writer.write(columns)
+            done += match.games
+            if on_progress:
+                on_progress(done, total)
+    return run_dir
