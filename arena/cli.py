@@ -108,6 +108,9 @@ def tournament(
     opening_plies: int = typer.Option(None, help="Random opening moves, each from both seats."),
     resume: bool = typer.Option(False, help="Continue a stopped run in --out."),
     progress: bool = typer.Option(True, help="Show a live progress bar."),
+    flush_seconds: float = typer.Option(
+        10.0, help="Longest wait before finished games go to disk (a crash loses at most these)."
+    ),
 ) -> None:
     """Play a round-robin or gauntlet tournament into a run directory and rate the agents."""
     from arena.config import ConfigError, load_toml
@@ -134,7 +137,9 @@ def tournament(
             fail(f"unexpected arguments {extra}")
         values.update({k: v for k, v in given.items() if v is not None})
         with _progress_bar("games", enabled=progress) as on_progress:
-            run_dir = run_tournament(values, resume=resume, on_progress=on_progress)
+            run_dir = run_tournament(
+                values, resume=resume, on_progress=on_progress, flush_seconds=flush_seconds
+            )
     except (ConfigError, ValueError, FileNotFoundError) as err:
         fail(str(err))
     console.print(f"run directory: {run_dir}")
@@ -238,3 +243,81 @@ class _progress_bar:
 
     def __exit__(self, *exc):
         return self.progress.__exit__(*exc)
+
+
+@app.command("sprt")
+def sprt_command(
+    run_dir: str = typer.Argument(..., help="Run directory."),
+    a: str = typer.Argument(..., help="Tested agent id."),
+    b: str = typer.Argument(..., help="Baseline agent id."),
+    elo0: float = typer.Option(0.0, help="Elo difference under H0."),
+    elo1: float = typer.Option(10.0, help="Elo difference under H1."),
+    alpha: float = typer.Option(0.05, help="False positive rate."),
+    beta: float = typer.Option(0.05, help="False negative rate."),
+    model: str = typer.Option("logistic", help="Elo model: logistic or normalized."),
+) -> None:
+    """Pentanomial GSPRT of A against B over the game pairs of a run, as fishtest computes it."""
+    from arena import results
+    from arena.ratings import sprt
+    from replays import ReplayError
+
+    if elo1 <= elo0:
+        fail(f"--elo1 must be above --elo0, got {elo0} and {elo1}")
+    if not (0 < alpha < 1 and 0 < beta < 1):
+        fail("--alpha and --beta must lie strictly between 0 and 1")
+    try:
+        counts = results.pentanomial(run_dir, a, b)
+        if counts.sum() == 0:
+            fail(f"no game pairs between {a!r} and {b!r} in {run_dir}")
+        result = sprt(counts, elo0, elo1, alpha, beta, elo_model=model)
+    except (ValueError, FileNotFoundError, ReplayError) as err:
+        fail(str(err))
+    console.print(f"{a} vs {b}: {result.pairs} game pairs, pentanomial {counts.tolist()}")
+    console.print(
+        f"LLR {result.llr:.2f} [{result.lower_bound:.2f}, {result.upper_bound:.2f}]  "
+        f"elo {result.elo:+.1f} [{result.elo_ci[0]:+.1f}, {result.elo_ci[1]:+.1f}] ({model})"
+    )
+    verdict = {"H0": f"H0 accepted (elo <= {elo0:g})", "H1": f"H1 accepted (elo >= {elo1:g})"}
+    console.print(verdict.get(result.decision, "continue: not enough evidence yet"))
+
+
+replays_app = typer.Typer(help="Inspect and maintain replay datasets.", no_args_is_help=True)
+app.add_typer(replays_app, name="replays")
+
+
+@replays_app.command("show")
+def replays_show(
+    run_dir: str = typer.Argument(..., help="Run directory."),
+    match_id: str = typer.Argument(..., help="Match id."),
+    game_index: int = typer.Argument(..., help="Game index within the match."),
+) -> None:
+    """Print one stored game move by move as text boards."""
+    import games
+    import replays
+
+    try:
+        replay = replays.load_game(run_dir, match_id, game_index)
+    except (ValueError, FileNotFoundError, replays.ReplayError) as err:
+        fail(str(err))
+    game = games.make(replay.game)
+    seats = ", ".join(f"seat {i}: {name}" for i, name in enumerate(replay.agents))
+    console.print(f"{replay.game}, match {match_id} game {game_index} ({seats})")
+    for ply in range(len(replay.states)):
+        heading = "start" if ply == 0 else f"ply {ply}: {replay.actions[ply - 1]}"
+        console.print(f"\n{heading}\n{game.render_text(replay.states, ply)}", highlight=False)
+    result = "draw" if replay.winner < 0 else f"seat {replay.winner} wins"
+    console.print(f"\nresult: {result} ({replay.termination})")
+
+
+@replays_app.command("compact")
+def replays_compact(
+    run_dir: str = typer.Argument(..., help="Run directory."),
+) -> None:
+    """Merge small replay part files into larger ones (safe to interrupt at any moment)."""
+    import replays
+
+    try:
+        report = replays.compact(run_dir)
+    except (ValueError, FileNotFoundError, replays.ReplayError) as err:
+        fail(str(err))
+    console.print(str(report))

@@ -284,6 +284,7 @@ class _Davidson:
         self.prior = np.full(self.size, beta_prec)
         if fit_draw:
             self.prior[self.i_tau] = 1.0 / _LOG_NU_PRIOR_SD**2
+        self._cached: tuple[np.ndarray, tuple[np.ndarray, ...]] | None = None
 
     def start(self) -> np.ndarray:
         x = np.zeros(self.size)
@@ -294,18 +295,31 @@ class _Davidson:
         return x
 
     def _probabilities(self, x: np.ndarray) -> tuple[np.ndarray, ...]:
+        """Per pair: u, log Z and the win / loss / draw probabilities of the first mover."""
+        # The solver asks for the Hessian at points whose value it has just computed.
+        if self._cached is not None and np.array_equal(self._cached[0], x):
+            return self._cached[1]
         e = self.enc
         u = x[e.first] - x[e.second]
         if self.fit_fma:
-            u = u + x[self.i_eta]
-        tau = x[self.i_tau] if self.fit_draw else -np.inf
-        log_z = np.logaddexp(np.logaddexp(u / 2, -u / 2), tau)
-        p_win, p_loss = np.exp(u / 2 - log_z), np.exp(-u / 2 - log_z)
-        return u, tau, log_z, p_win, p_loss, np.exp(tau - log_z)
+            u += x[self.i_eta]
+        nu = math.exp(x[self.i_tau]) if self.fit_draw else 0.0
+        # Scale Z by exp(-|u|/2) so that one exp serves all three probabilities safely.
+        a = np.exp(-0.5 * np.abs(u))
+        rest = 1.0 + a * (a + nu)
+        p_big = 1.0 / rest
+        p_small = a * a * p_big
+        ahead = u >= 0
+        p_win = np.where(ahead, p_big, p_small)
+        p_loss = np.where(ahead, p_small, p_big)
+        log_z = 0.5 * np.abs(u) + np.log(rest)
+        result = u, log_z, p_win, p_loss, nu * a * p_big
+        self._cached = (x.copy(), result)
+        return result
 
     def value_and_grad(self, x: np.ndarray) -> tuple[float, np.ndarray]:
         e = self.enc
-        u, tau, log_z, p_win, p_loss, p_draw = self._probabilities(x)
+        u, log_z, p_win, p_loss, p_draw = self._probabilities(x)
         loglik = np.dot((e.wins - e.losses) * 0.5, u) - np.dot(self.games, log_z)
         # d loglik / du for every pair, then scattered onto the agents (+first, -second).
         g_u = 0.5 * (e.wins - e.losses - self.games * (p_win - p_loss))
@@ -314,7 +328,7 @@ class _Davidson:
         if self.fit_fma:
             grad[self.i_eta] = g_u.sum()
         if self.fit_draw:
-            loglik += e.draws.sum() * tau
+            loglik += e.draws.sum() * x[self.i_tau]
             grad[self.i_tau] = e.draws.sum() - np.dot(self.games, p_draw)
         value = -loglik + 0.5 * np.dot(self.prior, x * x)
         return value, -grad + self.prior * x
@@ -322,12 +336,15 @@ class _Davidson:
     def hessian(self, x: np.ndarray) -> np.ndarray:
         """Hessian of the negative log-posterior: the Fisher information plus prior."""
         e, n = self.enc, self.n
-        _, _, _, p_win, p_loss, p_draw = self._probabilities(x)
+        _, _, p_win, p_loss, p_draw = self._probabilities(x)
         # Second derivatives of log Z = logsumexp(u/2, -u/2, tau), times games per pair.
         h_uu = self.games * 0.25 * (p_win + p_loss - (p_win - p_loss) ** 2)
         block = np.bincount(e.first * n + e.second, h_uu, n * n).reshape(n, n)
         hess = np.zeros((self.size, self.size))
-        hess[:n, :n] = np.diag(block.sum(0) + block.sum(1)) - block - block.T
+        hess[:n, :n] = block
+        hess[:n, :n] += block.T
+        hess[:n, :n] *= -1.0
+        hess[np.diag_indices(n)] += block.sum(0) + block.sum(1)
         if self.fit_fma:
             col = np.bincount(e.first, h_uu, n) - np.bincount(e.second, h_uu, n)
             hess[:n, self.i_eta] = hess[self.i_eta, :n] = col
@@ -374,7 +391,7 @@ def fit_ratings(
         jac=True,
         hess=model.hessian,
         method="trust-exact",
-        options={"gtol": 1e-6, "initial_trust_radius": math.sqrt(model.size)},
+        options={"gtol": 1e-5, "initial_trust_radius": 4 * math.sqrt(model.size)},
     )
     if not result.success:
         raise RuntimeError(f"rating fit did not converge: {result.message}")

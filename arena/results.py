@@ -42,3 +42,27 @@ def ratings(run_dir: str | os.PathLike, anchor: str | None = "random") -> Rating
 
 def win_rates(run_dir: str | os.PathLike, agents: list[str]) -> tuple[np.ndarray, np.ndarray]:
     return win_rate_matrix(pair_table(run_dir), agents)
+
+
+# Game pairs between a and b: games 2j and 2j+1 of a match share an opening (or the empty
+# one) with the seats swapped. A pair's total score for a is 0, 0.5, ..., 2.
+PAIR_SCORES_QUERY = """
+WITH scored AS (
+    SELECT match_id, game_index // 2 AS pair,
+           CASE WHEN winner = -1 THEN 0.5 WHEN agents[winner + 1] = $a THEN 1.0 ELSE 0.0 END
+               AS score
+    FROM games
+    WHERE list_contains(agents, $a) AND list_contains(agents, $b) AND len(agents) = 2
+)
+SELECT sum(score) AS total FROM scored GROUP BY match_id, pair HAVING count(*) = 2
+"""
+
+
+def pentanomial(run_dir: str | os.PathLike, a: str, b: str) -> np.ndarray:
+    """Counts of game pairs where `a` scored 0, 0.5, 1, 1.5, 2 points against `b`."""
+    if a == b:
+        raise ValueError("the two agents of an SPRT must differ")
+    connection = duckdb.connect()
+    connection.register("games", replays.open(run_dir).dataset)
+    totals = connection.execute(PAIR_SCORES_QUERY, {"a": a, "b": b}).fetchnumpy()["total"]
+    return np.bincount(np.round(np.asarray(totals) * 2).astype(np.int64), minlength=5)
