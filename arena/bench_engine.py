@@ -13,7 +13,6 @@ import sys
 import tempfile
 import time
 
-import numba
 import numpy as np
 
 import games
@@ -94,10 +93,3 @@ def first_call_seconds(name: str) -> tuple[float, float]:
             timings.append(float(out.stdout.strip().splitlines()[-1]))
     return timings[0], timings[1]
 
-
-def set_threads(threads: int) -> None:
-    if not 1 <= threads <= numba.config.NUMBA_NUM_THREADS:
-        raise ValueError(
-            f"--threads must be between 1 and {numba.config.NUMBA_NUM_THREADS}, got {threads}"
-        )
-    numba.set_num_threads(threads)

@@ -24,24 +24,31 @@ def _openings(game: games.Game, batch: int, seed: int) -> games.State:
 
 
 def _rate(agent: MCTSAgent, game: games.Game, state: games.State, seconds: float) -> dict:
-    """Search `state` repeatedly for about `seconds`; simulations count live roots only."""
+    """Search `state` repeatedly for about `seconds`; simulations count live roots only.
+
+    Both wall-clock and CPU time are reported: on a shared machine the CPU rate is the one
+    that does not depend on the load.
+    """
     legal = game.legal_mask(state)
     rng = np.random.default_rng(0)
     live = int((~state.done).sum())
     calls = 0
-    start = time.perf_counter()
+    start, cpu_start = time.perf_counter(), time.process_time()
     while True:
         agent.act(game, state, legal, rng)
         calls += 1
         elapsed = time.perf_counter() - start
         if elapsed >= seconds:
             break
+    cpu = time.process_time() - cpu_start
     simulations = calls * live * agent.sims
     return {
         "calls": calls,
         "simulations": simulations,
         "seconds": elapsed,
+        "cpu_seconds": cpu,
         "sims_per_second": simulations / elapsed,
+        "sims_per_cpu_second": simulations / cpu,
     }
 
 
@@ -55,9 +62,9 @@ def bench_mcts(
     """Simulations per second of `mcts:sims=...` on one thread, after compilation.
 
     Half of `seconds` searches `batch` initial positions, half `batch` positions after
-    OPENING_PLIES random plies.
-    Returns the settings, each phase's calls, simulations, seconds and sims_per_second,
-    and the overall sims_per_second.
+    OPENING_PLIES random plies. Returns the settings, then for each phase ("initial",
+    "openings") and overall: calls, simulations, seconds, cpu_seconds, sims_per_second and
+    sims_per_cpu_second.
     """
     game = games.make(game_name)
     agent = MCTSAgent(game, sims=sims)
@@ -72,6 +79,7 @@ def bench_mcts(
         numba.set_num_threads(threads)
     simulations = initial["simulations"] + openings["simulations"]
     elapsed = initial["seconds"] + openings["seconds"]
+    cpu = initial["cpu_seconds"] + openings["cpu_seconds"]
     return {
         "game": game_name,
         "sims": sims,
@@ -81,5 +89,7 @@ def bench_mcts(
         "openings": openings,
         "simulations": simulations,
         "seconds": elapsed,
+        "cpu_seconds": cpu,
         "sims_per_second": simulations / elapsed,
+        "sims_per_cpu_second": simulations / cpu,
     }

@@ -44,7 +44,7 @@ def bench_engine(
 
     try:
         games.make(game)
-        bench.set_threads(threads)
+        games.set_threads(threads)
     except ValueError as err:
         fail(str(err))
     if any(b <= 0 for b in batch):

@@ -384,14 +384,19 @@ def fit_ratings(
             raise ValueError(f"anchor {anchor!r} has played no games")
         anchor = None
     model = _Davidson(enc, first_move_advantage, bool(enc.draws.sum() > 0), prior_sd)
-    # Newton steps with a trust region: a handful of dense (agents x agents) solves.
+    # Newton steps with a trust region: a handful of dense (agents x agents) solves. The
+    # gradient is in games, so its tolerance scales with them (1e-8 per game is far below
+    # any rating precision that matters); the first radius allows ratings ~ 700 Elo apart.
     result = optimize.minimize(
         model.value_and_grad,
         model.start(),
         jac=True,
         hess=model.hessian,
         method="trust-exact",
-        options={"gtol": 1e-5, "initial_trust_radius": 4 * math.sqrt(model.size)},
+        options={
+            "gtol": 1e-8 * max(1.0, model.games.sum()),
+            "initial_trust_radius": 4 * math.sqrt(model.size),
+        },
     )
     if not result.success:
         raise RuntimeError(f"rating fit did not converge: {result.message}")

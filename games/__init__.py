@@ -7,7 +7,7 @@
 """
 
 from games.dispatch import MODULES
-from games.game import Game, State
+from games.game import Game, State, get_threads, set_threads
 
 _GAMES = {module.NAME: Game(gid, module) for gid, module in enumerate(MODULES)}
 
@@ -32,4 +32,12 @@ def pettingzoo_env(name: str, render_mode: str | None = None):
     return ArenaAECEnv(make(name), render_mode=render_mode)
 
 
-__all__ = ["Game", "State", "make", "names", "pettingzoo_env"]
+__all__ = [
+    "Game",
+    "State",
+    "get_threads",
+    "make",
+    "names",
+    "pettingzoo_env",
+    "set_threads",
+]

@@ -13,6 +13,26 @@ from games.layout import DONE, LAST_ACTION, PLY, TO_PLAY, WINNER
 
 # Below this batch size the parallel builds cost more in thread start-up than they save.
 PARALLEL_MIN_BATCH = 2048
+# Threads for the batched kernels. One by default: on a shared or busy machine a parallel
+# kernel waits for its slowest thread, and a descheduled thread costs a whole time slice
+# (measured: a random-vs-greedy tournament ran 5x slower with 2 threads on a loaded
+# 2-core machine). `games.set_threads(n)` opts in.
+_threads = 1
+
+
+def set_threads(threads: int) -> None:
+    """Use `threads` Numba threads for large batches (1 = serial kernels only)."""
+    global _threads
+    if not 1 <= threads <= numba.config.NUMBA_NUM_THREADS:
+        raise ValueError(
+            f"threads must be between 1 and {numba.config.NUMBA_NUM_THREADS}, got {threads}"
+        )
+    numba.set_num_threads(threads)
+    _threads = threads
+
+
+def get_threads() -> int:
+    return _threads
 
 
 @dataclass
@@ -74,7 +94,7 @@ class Game:
         return f"games.make({self.name!r})"
 
     def _kernel(self, name: str, batch: int):
-        if batch >= PARALLEL_MIN_BATCH and numba.get_num_threads() > 1:
+        if batch >= PARALLEL_MIN_BATCH and _threads > 1:
             return getattr(batched, name + "_parallel")
         return getattr(batched, name)
 

@@ -38,4 +38,4 @@ def test_bench_engine_unknown_game_lists_names():
 
 def test_bench_engine_rejects_bad_batch_and_threads():
     assert "must be positive" in arena("bench", "engine", "--batch", "0").stdout
-    assert "--threads must be between" in arena("bench", "engine", "--threads", "0").stdout
+    assert "threads must be between" in arena("bench", "engine", "--threads", "0").stdout

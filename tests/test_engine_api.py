@@ -149,3 +149,24 @@ def test_random_legal_picks_only_legal_moves_and_is_reproducible():
     assert game.random_legal(mask, np.array([5, 5]))[1] == -1
     a = game.random_legal(mask[:1].repeat(3, 0), np.array([9, 9, 9]))
     assert a[0] == a[1] == a[2]
+
+
+def test_parallel_kernels_give_the_same_games_as_serial_ones():
+    game = games.make("connect_four")
+    runs = []
+    for threads in (1, 2):
+        games.set_threads(threads)
+        try:
+            state = game.init(4096, seed=11)
+            rng = np.arange(4096, dtype=np.int64)
+            total = np.zeros((4096, 2), dtype=np.float32)
+            for k in range(60):
+                total += game.step(state, game.random_legal(game.legal_mask(state), rng))
+                game.reset_done(state, k)
+            runs.append((state.data.copy(), total, game.observe(state)))
+        finally:
+            games.set_threads(1)
+    for serial, parallel in zip(runs[0], runs[1], strict=True):
+        np.testing.assert_array_equal(serial, parallel)
+    with pytest.raises(ValueError, match="threads must be between"):
+        games.set_threads(0)
