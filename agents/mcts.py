@@ -3,48 +3,54 @@
 The search knows a game only through the primitives of `games.dispatch`, so every game gets
 it for free. Each searched game owns a slice of preallocated arrays holding its tree: node 0
 is the root, each simulation adds at most one node (capacity sims + 1), and a node keeps its
-own state row, so descending the tree costs no re-simulation. A node's value sum is from the
-point of view of the player who moved into it; every node also keeps the rewards of the move
-that made it, so terminal nodes are scored exactly, without rollouts.
+own state row, so descending the tree needs no re-simulation (on Connect Four this measured
+as fast as re-simulating from the root, since rollouts dominate, and it is simpler). A node's
+value sum is from the point of view of the player who moved into it; every node also keeps
+the rewards of the move that made it, so terminal nodes are scored exactly, without rollouts.
 """
 
 from __future__ import annotations
 
-import numba
 import numpy as np
 from numba import njit, prange
 
 from agents.base import sample_legal
-from games import Game, State, dispatch
-from games.batched import _twin
+from games import Game, State, dispatch, get_threads
+from games.batched import builds
 from games.layout import DONE, TO_PLAY
 from games.rng import below, next_random
 
 # Below this many simulations per call, starting threads costs more than it saves.
-PARALLEL_MIN_SIMS = 20_000
-
-
-@njit(cache=True, inline="always")
-def _kth_true(mask, i, k):
-    """Index of the k-th (from 0) True entry of mask[i]."""
-    a = 0
-    while not mask[i, a] or k > 0:
-        k -= mask[i, a]
-        a += 1
-    return a
+PARALLEL_MIN_SIMS = 4096
+# Bound on one agent's tree memory; larger batches are searched in chunks of trees.
+TREE_BYTES = 256 * 2**20
 
 
 @njit(cache=True)
 def _search_one(
-    gid, roots, root_legal, b, sims, c, seed, children, untried, visits, value_sums, rows, rewards
+    gid,
+    roots,
+    root_legal,
+    b,
+    sims,
+    c,
+    seed,
+    children,
+    legal,
+    untried,
+    visits,
+    value_sums,
+    rows,
+    rewards,
 ):
     """Run sims simulations from game b of roots; leaves the tree in the per-game arrays.
 
-    Node tables are 2-D like a batch (rows[node] is a state row, rewards[node] the rewards of
-    the move into it), so the dispatch primitives act on them directly.
+    Node tables are 2-D like a batch (rows[node] is a state row, legal[node] its legal
+    actions, rewards[node] the rewards of the move into it), so the dispatch primitives act
+    on them directly.
     """
     num_actions = children.shape[1]
-    legal = np.empty((1, num_actions), dtype=np.bool_)
+    scratch_legal = np.empty((1, num_actions), dtype=np.bool_)
     path = np.empty(sims + 1, dtype=np.int64)
     returns = np.empty(rewards.shape[1], dtype=np.float64)
     step = np.empty((1, rewards.shape[1]), dtype=np.float32)
@@ -59,24 +65,27 @@ def _search_one(
     dispatch.legal_row(gid, rows, 0, legal)
     untried[0] = 0
     for a in range(num_actions):
-        untried[0] += legal[0, a] and root_legal[b, a]
+        legal[0, a] = legal[0, a] and root_legal[b, a]
+        untried[0] += legal[0, a]
+    if untried[0] == 0:  # the caller's mask allows nothing: no search (and no endless loop)
+        return
     size = 1
 
     for _ in range(sims):
-        # Selection: descend by UCB through fully expanded nodes; expand the first node that
-        # still has an untried action (one of them, uniformly), or stop at a terminal node.
+        # Selection: descend through fully expanded nodes by UCB1, Q + c sqrt(ln N / n) with Q
+        # from the mover's side; expand the first node that still has untried actions (one
+        # of them, uniformly), or stop at a terminal node.
         node = 0
         depth = 0
         path[0] = 0
         while rows[node, DONE] == 0:
             if untried[node] > 0:
-                dispatch.legal_row(gid, rows, node, legal)
-                for a in range(num_actions):
-                    legal[0, a] = (
-                        legal[0, a] and children[node, a] == 0 and (node > 0 or root_legal[b, a])
-                    )
                 rng, bits = next_random(rng)
-                action = _kth_true(legal, 0, below(bits, untried[node]))
+                k = below(bits, untried[node])
+                action = 0
+                while not legal[node, action] or children[node, action] != 0 or k > 0:
+                    k -= legal[node, action] and children[node, action] == 0
+                    action += 1
                 child = size
                 size += 1
                 rows[child] = rows[node]
@@ -111,9 +120,13 @@ def _search_one(
         if rows[node, DONE] == 0:
             scratch[0] = rows[node]
             while scratch[0, DONE] == 0:
-                n = dispatch.legal_row(gid, scratch, 0, legal)
+                n = dispatch.legal_row(gid, scratch, 0, scratch_legal)
                 rng, bits = next_random(rng)
-                action = _kth_true(legal, 0, below(bits, n))
+                k = below(bits, n)
+                action = 0
+                while not scratch_legal[0, action] or k > 0:
+                    k -= scratch_legal[0, action]
+                    action += 1
                 dispatch.apply_row(gid, scratch, 0, action, step)
                 for p in range(returns.shape[0]):
                     returns[p] += step[0, p]
@@ -137,6 +150,7 @@ def _search(
     c,
     seeds,
     children,
+    legal,
     untried,
     visits,
     value_sums,
@@ -160,6 +174,7 @@ def _search(
             c,
             seeds[b],
             children[b],
+            legal[b],
             untried[b],
             visits[b],
             value_sums[b],
@@ -173,8 +188,7 @@ def _search(
                 child_values[b, a] = value_sums[b, ch]
 
 
-search = njit(cache=True)(_search)
-search_parallel = njit(cache=True, parallel=True)(_twin(_search, "_parallel"))
+search, search_parallel = builds(_search)
 
 
 class MCTSAgent:
@@ -195,58 +209,70 @@ class MCTSAgent:
         self._shape: tuple[int, ...] = ()
 
     def _arrays(self, game: Game, batch: int) -> tuple[np.ndarray, ...]:
-        """Tree arrays for at least `batch` games: allocated once, grown when a batch is larger."""
+        """Trees for `batch` games (at most TREE_BYTES' worth), kept and grown across calls."""
         nodes = self.sims + 1
-        shape = (game.num_actions, game.row_width, game.num_players)
-        if not self._tree or self._tree[0].shape[0] < batch or self._shape != shape:
+        actions, width, players = game.num_actions, game.row_width, game.num_players
+        per_tree = nodes * (4 * actions + actions + 4 + 4 + 8 + 8 * width + 4 * players)
+        trees = max(1, min(batch, TREE_BYTES // per_tree))
+        shape = (actions, width, players)
+        if not self._tree or self._tree[0].shape[0] < trees or self._shape != shape:
             self._shape = shape
             self._tree = (
-                np.empty((batch, nodes, game.num_actions), dtype=np.int32),  # children
-                np.empty((batch, nodes), dtype=np.int32),  # untried legal actions
-                np.empty((batch, nodes), dtype=np.int32),  # visits
-                np.empty((batch, nodes), dtype=np.float64),  # value sums
-                np.empty((batch, nodes, game.row_width), dtype=np.int64),  # state rows
-                np.empty((batch, nodes, game.num_players), dtype=np.float32),  # move rewards
+                np.empty((trees, nodes, actions), dtype=np.int32),  # children, 0 = none
+                np.empty((trees, nodes, actions), dtype=np.bool_),  # legal actions
+                np.empty((trees, nodes), dtype=np.int32),  # untried legal actions
+                np.empty((trees, nodes), dtype=np.int32),  # visits
+                np.empty((trees, nodes), dtype=np.float64),  # value sums
+                np.empty((trees, nodes, width), dtype=np.int64),  # state rows
+                np.empty((trees, nodes, players), dtype=np.float32),  # rewards of the move in
             )
         return self._tree
 
     def _run(
         self, game: Game, state: State, legal_mask: np.ndarray, rng: np.random.Generator
     ) -> tuple[np.ndarray, np.ndarray]:
-        """Search the batch; returns root (visits int32[B, A], value sums float64[B, A])."""
+        """Search the batch; returns root (child visits int32[B, A], value float32[B]).
+
+        The root value is the mean return of all simulations for the player to move (0 for
+        finished games).
+        """
         batch = len(state)
         seeds = rng.integers(0, 2**63 - 1, size=batch, dtype=np.int64)
+        legal_mask = np.ascontiguousarray(legal_mask, dtype=np.bool_)
         child_visits = np.empty((batch, game.num_actions), dtype=np.int32)
         child_values = np.empty((batch, game.num_actions), dtype=np.float64)
-        parallel = (
-            numba.get_num_threads() > 1 and batch > 1 and batch * self.sims >= PARALLEL_MIN_SIMS
-        )
-        kernel = search_parallel if parallel else search
-        kernel(
-            game.gid,
-            state.data,
-            np.ascontiguousarray(legal_mask, dtype=np.bool_),
-            self.sims,
-            self.c,
-            seeds,
-            *self._arrays(game, batch),
-            child_visits,
-            child_values,
-        )
-        return child_visits, child_values
+        tree = self._arrays(game, batch)
+        chunk = tree[0].shape[0]
+        for start in range(0, batch, chunk):
+            part = slice(start, min(start + chunk, batch))
+            size = part.stop - start
+            parallel = get_threads() > 1 and size * self.sims >= PARALLEL_MIN_SIMS
+            kernel = search_parallel if parallel and size > 1 else search
+            kernel(
+                game.gid,
+                state.data[part],
+                legal_mask[part],
+                self.sims,
+                self.c,
+                seeds[part],
+                *tree,
+                child_visits[part],
+                child_values[part],
+            )
+        total = np.maximum(child_visits.sum(axis=1), 1)
+        return child_visits, (child_values.sum(axis=1) / total).astype(np.float32)
 
     def act(
         self, game: Game, state: State, legal_mask: np.ndarray, rng: np.random.Generator
     ) -> np.ndarray:
         """The most visited root action per game (0 for finished games)."""
-        child_visits, child_values = self._run(game, state, legal_mask, rng)
+        child_visits, value = self._run(game, state, legal_mask, rng)
         total = child_visits.sum(axis=1)
         shares = child_visits / np.maximum(total, 1)[:, None]
-        with np.errstate(divide="ignore", invalid="ignore"):
-            entropy = -np.where(shares > 0, shares * np.log(shares), 0.0).sum(axis=1)
+        logs = np.log(np.where(shares > 0, shares, 1.0))
         self.last_annotations = {
-            "value": (child_values.sum(axis=1) / np.maximum(total, 1)).astype(np.float32),
-            "policy_entropy": entropy.astype(np.float32),
+            "value": value,
+            "policy_entropy": -(shares * logs).sum(axis=1).astype(np.float32),
             "visits": total.astype(np.int32),
         }
         most = (child_visits == child_visits.max(axis=1, keepdims=True)) & (child_visits > 0)
@@ -264,8 +290,6 @@ class MCTSAgent:
         Without an rng the rollouts use a fixed seed, so equal inputs give equal results.
         """
         rng = np.random.default_rng(0) if rng is None else rng
-        child_visits, child_values = self._run(game, state, legal_mask, rng)
+        child_visits, value = self._run(game, state, legal_mask, rng)
         total = np.maximum(child_visits.sum(axis=1), 1)
-        policy = (child_visits / total[:, None]).astype(np.float32)
-        value = (child_values.sum(axis=1) / total).astype(np.float32)
-        return policy, value
+        return (child_visits / total[:, None]).astype(np.float32), value

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import time
 
-import numba
 import numpy as np
 
 import games
@@ -68,15 +67,15 @@ def bench_mcts(
     """
     game = games.make(game_name)
     agent = MCTSAgent(game, sims=sims)
-    threads = numba.get_num_threads()
-    numba.set_num_threads(1)
+    threads = games.get_threads()
+    games.set_threads(1)
     try:
         warm = game.init(1, seed)
         agent.act(game, warm, game.legal_mask(warm), np.random.default_rng(0))  # compile
         initial = _rate(agent, game, game.init(batch, seed), seconds / 2)
         openings = _rate(agent, game, _openings(game, batch, seed), seconds / 2)
     finally:
-        numba.set_num_threads(threads)
+        games.set_threads(threads)
     simulations = initial["simulations"] + openings["simulations"]
     elapsed = initial["seconds"] + openings["seconds"]
     cpu = initial["cpu_seconds"] + openings["cpu_seconds"]

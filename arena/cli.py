@@ -137,13 +137,19 @@ def tournament(
             fail(f"unexpected arguments {extra}")
         values.update({k: v for k, v in given.items() if v is not None})
         with _progress_bar("games", enabled=progress) as on_progress:
-            run_dir = run_tournament(
+            report = run_tournament(
                 values, resume=resume, on_progress=on_progress, flush_seconds=flush_seconds
             )
     except (ConfigError, ValueError, FileNotFoundError) as err:
         fail(str(err))
-    console.print(f"run directory: {run_dir}")
-    _print_results(run_dir)
+    if report.games_played:
+        console.print(
+            f"played {report.games_played:,} games in {report.seconds:.1f} s "
+            f"({report.games_played / report.seconds * 60:,.0f} games/min; writing replays "
+            f"{report.write_seconds / report.seconds:.1%} of it)"
+        )
+    console.print(f"run directory: {report.run_dir}")
+    _print_results(report.run_dir)
 
 
 @app.command("ratings")

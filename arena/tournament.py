@@ -9,6 +9,7 @@ file, so a crash loses at most the matches in flight and never stores half of on
 from __future__ import annotations
 
 import hashlib
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -143,13 +144,21 @@ def done_matches(run_dir: Path) -> set[str]:
     return set(table["match_id"].unique().to_pylist())
 
 
+@dataclass
+class TournamentReport:
+    run_dir: Path
+    games_played: int  # by this call (a resumed run skips stored matches)
+    seconds: float  # wall time of the playing loop, writing included
+    write_seconds: float  # of which: building replay tables and writing Parquet
+
+
 def run_tournament(
     config: dict[str, Any],
     resume: bool = False,
     on_progress: Callable[[int, int], None] | None = None,
     flush_seconds: float = 10.0,
-) -> Path:
-    """Play every scheduled match not yet stored; returns the run directory.
+) -> TournamentReport:
+    """Play every scheduled match not yet stored, into the run directory.
 
     `on_progress(games_done, games_total)` is called after each match.
     """
@@ -171,7 +180,9 @@ def run_tournament(
     done = sum(m.games for m in matches if m.match_id in stored)
     if on_progress:
         on_progress(done, total)
-    with replays.ReplayWriter(run_dir, flush_seconds=flush_seconds) as writer:
+    played, write_seconds, start = 0, 0.0, time.perf_counter()
+    writer = replays.ReplayWriter(run_dir, flush_seconds=flush_seconds)
+    with writer:
         for match in matches:
             if match.match_id in stored:
                 continue
@@ -185,8 +196,14 @@ def run_tournament(
                 match_id=match.match_id,
                 game_index=np.arange(match.games, dtype=np.int32),
             )
+            before = time.perf_counter()
             writer.write(columns)
+            write_seconds += time.perf_counter() - before
             done += match.games
+            played += match.games
             if on_progress:
                 on_progress(done, total)
-    return run_dir
+        before = time.perf_counter()
+        writer.flush()
+        write_seconds += time.perf_counter() - before
+    return TournamentReport(run_dir, played, time.perf_counter() - start, write_seconds)

@@ -110,14 +110,15 @@ def _twin(f, suffix: str):
     return g
 
 
-def _builds(f):
+def builds(f):
+    """(serial build, parallel build) of a kernel written with prange."""
     return njit(cache=True)(f), njit(cache=True, parallel=True)(_twin(f, "_parallel"))
 
 
-init, init_parallel = _builds(_init)
-legal, legal_parallel = _builds(_legal)
-step, step_parallel = _builds(_step)
-observe, observe_parallel = _builds(_observe)
-reset_done, reset_done_parallel = _builds(_reset_done)
-random_legal, random_legal_parallel = _builds(_random_legal)
+init, init_parallel = builds(_init)
+legal, legal_parallel = builds(_legal)
+step, step_parallel = builds(_step)
+observe, observe_parallel = builds(_observe)
+reset_done, reset_done_parallel = builds(_reset_done)
+random_legal, random_legal_parallel = builds(_random_legal)
 play_sequences = njit(cache=True)(_play_sequences)

@@ -1,6 +1,5 @@
 """UCT MCTS: contract, exact terminal values, tactics, and strength that grows with sims."""
 
-import numba
 import numpy as np
 import pytest
 
@@ -113,13 +112,12 @@ def test_reproducible_whatever_the_tree_reuse_threads_and_chunks(monkeypatch):
     big = C4.init(9)
     reused.act(C4, big, C4.legal_mask(big), np.random.default_rng(1))  # leaves larger trees
     monkeypatch.setattr(mcts, "PARALLEL_MIN_SIMS", 0)  # the parallel build when threads > 1
-    threads = numba.get_num_threads()
-    for n in {1, threads}:
-        numba.set_num_threads(n)
+    for n in (1, 2):
+        games.set_threads(n)
         try:
             check(reused)
         finally:
-            numba.set_num_threads(threads)
+            games.set_threads(1)
     monkeypatch.setattr(mcts, "TREE_BYTES", 1)  # one tree: the batch is searched game by game
     chunked = MCTSAgent(C4, sims=300)
     check(chunked)
@@ -168,9 +166,12 @@ def test_more_simulations_play_stronger_connect_four():
 
 
 def test_bench_reports_simulation_rates():
-    threads = numba.get_num_threads()
-    result = bench_mcts("tic_tac_toe", sims=20, batch=4, seconds=0.2)
-    assert numba.get_num_threads() == threads  # restored after the one-thread measurement
+    games.set_threads(2)
+    try:
+        result = bench_mcts("tic_tac_toe", sims=20, batch=4, seconds=0.2)
+        assert games.get_threads() == 2  # restored after the one-thread measurement
+    finally:
+        games.set_threads(1)
     for part in (result, result["initial"], result["openings"]):
         assert part["simulations"] > 0 and part["sims_per_second"] > 0
     assert result["initial"]["simulations"] == result["initial"]["calls"] * 4 * 20

@@ -27,7 +27,8 @@ def config(tmp_path, **overrides):
     return values
 
 
-def games_table(run_dir):
+def games_table(run):
+    run_dir = getattr(run, "run_dir", run)  # a TournamentReport or a path
     return (
         replays.open(run_dir)
         .to_table()
@@ -52,7 +53,7 @@ def test_round_robin_plays_every_pair_with_fair_seats(tmp_path):
     assert row["values"] is not None and not np.isnan(row["values"][0])
     assert np.isnan(row["values"][1])
     # Ratings come from the dataset: greedy beats random.
-    fitted = results.ratings(run)
+    fitted = results.ratings(run.run_dir)
     by_name = dict(zip(fitted.agents, fitted.rating, strict=True))
     assert by_name["greedy"] > by_name["random"] == 0
 
@@ -110,7 +111,7 @@ def test_crashing_and_illegal_agents_forfeit_only_their_games(tmp_path):
 
 
 def test_existing_run_is_refused_without_resume_and_kept_intact(tmp_path):
-    run = run_tournament(config(tmp_path, agents=["random", "greedy"]))
+    run = run_tournament(config(tmp_path, agents=["random", "greedy"])).run_dir
     before = {p.name: p.read_bytes() for p in (run / "replays").iterdir()}
     with pytest.raises(ConfigError, match="already holds a tournament run"):
         run_tournament(config(tmp_path, agents=["random", "greedy"]))
