@@ -99,3 +99,22 @@ def open_run(
 
 def write_config(path: Path, config: dict[str, Any]) -> None:
     atomic_write(Path(path) / CONFIG_FILE, dumps(config).encode())
+
+
+def list_runs(runs_dir: str | Path) -> list[tuple[Path, dict[str, Any]]]:
+    """Run directories directly under `runs_dir` with their run.json, newest first.
+
+    Read-only: for the dashboard and other viewers. Unreadable run files are skipped.
+    """
+    runs_dir = Path(runs_dir)
+    if not runs_dir.is_dir():
+        return []
+    found = []
+    for path in sorted(runs_dir.iterdir()):
+        try:
+            record = read_run(path) if path.is_dir() else None
+        except ConfigError:
+            continue
+        if record is not None:
+            found.append((path, record))
+    return sorted(found, key=lambda item: item[1].get("created_at", ""), reverse=True)

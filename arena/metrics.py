@@ -1,0 +1,112 @@
+"""League metrics: one Parquet file per table per round under `run/metrics/<table>/`.
+
+A round's file is written once, atomically, when the round is complete, and never edited;
+a resumed league starts after the last complete round, so the history can never disagree
+with the replays it came from. Readers concatenate the rounds.
+"""
+
+from __future__ import annotations
+
+import io
+import os
+import re
+from pathlib import Path
+
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+from arena.rundir import atomic_write
+
+TIME = pa.timestamp("us", tz="UTC")
+
+SCHEMAS: dict[str, pa.Schema] = {
+    # Bradley-Terry ratings of the whole population after the round.
+    "ratings": pa.schema(
+        [
+            ("round", pa.int32()),
+            ("agent", pa.string()),
+            ("rating", pa.float64()),
+            ("stderr", pa.float64()),
+            ("ci_low", pa.float64()),
+            ("ci_high", pa.float64()),
+            ("games", pa.int64()),
+        ]
+    ),
+    # Score rate of `agent` against `opponent` (draws count half) over all games so far.
+    "winrates": pa.schema(
+        [
+            ("round", pa.int32()),
+            ("agent", pa.string()),
+            ("opponent", pa.string()),
+            ("score", pa.float64()),
+            ("games", pa.int64()),
+        ]
+    ),
+    # One row per diversity metric (names in arena.diversity).
+    "diversity": pa.schema(
+        [("round", pa.int32()), ("metric", pa.string()), ("value", pa.float64())]
+    ),
+    # Throughput and totals at the end of the round.
+    "progress": pa.schema(
+        [
+            ("round", pa.int32()),
+            ("time", TIME),
+            ("elapsed_seconds", pa.float64()),
+            ("games_total", pa.int64()),
+            ("games_per_second", pa.float64()),
+            ("train_steps", pa.int64()),
+            ("train_steps_per_second", pa.float64()),
+        ]
+    ),
+    # The population after the round: who exists, in which role, descended from whom.
+    "population": pa.schema(
+        [
+            ("round", pa.int32()),
+            ("agent", pa.string()),
+            ("role", pa.string()),  # main, main_exploiter, league_exploiter, snapshot, anchor
+            ("parent", pa.string()),  # agent id it was copied or snapshotted from; null if none
+            ("created_round", pa.int32()),
+            ("spec", pa.string()),  # agent spec to rebuild it (checkpoint path for networks)
+        ]
+    ),
+}
+
+_ROUND_FILE = re.compile(r"^round-(\d{6})\.parquet$")
+
+
+def metrics_dir(run_dir: str | os.PathLike, table: str) -> Path:
+    if table not in SCHEMAS:
+        raise ValueError(f"unknown metrics table {table!r}; tables: {', '.join(SCHEMAS)}")
+    return Path(run_dir) / "metrics" / table
+
+
+def write_round(run_dir: str | os.PathLike, table: str, round_index: int, rows: dict) -> Path:
+    """Write one round of a metrics table (columns as lists/arrays, `round` filled in)."""
+    metrics_dir(run_dir, table)  # checks the table name
+    schema = SCHEMAS[table]
+    length = len(next(iter(rows.values()))) if rows else 0
+    columns = {"round": [round_index] * length, **rows}
+    data = pa.Table.from_pydict({f.name: columns[f.name] for f in schema}, schema=schema)
+    sink = io.BytesIO()
+    pq.write_table(data, sink)
+    path = metrics_dir(run_dir, table) / f"round-{round_index:06d}.parquet"
+    atomic_write(path, sink.getvalue())
+    return path
+
+
+def rounds(run_dir: str | os.PathLike, table: str) -> list[int]:
+    """Round numbers with a complete file for this table, ascending."""
+    directory = metrics_dir(run_dir, table)
+    if not directory.is_dir():
+        return []
+    found = (_ROUND_FILE.match(p.name) for p in directory.iterdir())
+    return sorted(int(m.group(1)) for m in found if m)
+
+
+def read_table(run_dir: str | os.PathLike, table: str) -> pa.Table:
+    """Every round of a metrics table, in round order (an empty table when none)."""
+    directory = metrics_dir(run_dir, table)
+    parts = [pq.read_table(directory / f"round-{r:06d}.parquet") for r in rounds(run_dir, table)]
+    if not parts:
+        return SCHEMAS[table].empty_table()
+    return pa.concat_tables([p.cast(SCHEMAS[table]) for p in parts])
