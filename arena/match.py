@@ -9,12 +9,17 @@ for `replays.build_table`.
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
 
 from agents import Agent
-from games import Game
+from games import Game, State
+
+# observer(agent_index, game_indices, state_before, legal_mask, actions): called after every
+# successful batched act with the games it covered (learners record training data this way).
+Observer = Callable[[int, np.ndarray, State, np.ndarray, np.ndarray], None]
 
 _ANNOTATIONS = {"value": "values", "policy_entropy": "policy_entropy", "visits": "visits"}
 
@@ -34,6 +39,7 @@ def play_games(
     plan: MatchGames,
     rng: np.random.Generator,
     agent_ids: list[str] | None = None,
+    observer: Observer | None = None,
 ) -> dict[str, object]:
     """Play every game of the plan in one batch; returns replay columns, one entry per game.
 
@@ -83,6 +89,9 @@ def play_games(
             for i, a in zip(idx[~legal], picked[~legal], strict=True):
                 _forfeit(np.array([i]), f"{ids[k]} played illegal action {a}", forfeited, reasons)
             chosen[idx[legal]] = picked[legal]
+            if observer is not None and legal.any():
+                keep = np.flatnonzero(legal)
+                observer(k, idx[keep], sub.take(keep), mask[idx[keep]], picked[keep])
             _record_annotations(agent, idx, legal, state.ply[idx], values, entropy, visits)
             annotated[idx[legal]] |= bool(getattr(agent, "last_annotations", None))
         now = dt.datetime.now(dt.timezone.utc)

@@ -1,0 +1,49 @@
+"""The Learner protocol: what the league needs from a trainable agent.
+
+A learner plays league games through an ordinary `Agent` (its exploring policy), records
+training data as the match runner reports each of its moves, learns when told, and saves
+itself atomically so a killed league resumes from its last checkpoint.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Protocol
+
+import numpy as np
+
+from agents.base import Agent
+from games import State
+
+
+class Learner(Protocol):
+    name: str
+    steps: int  # gradient steps taken so far
+
+    def agent(self) -> Agent:
+        """The exploring policy that plays this learner's training games."""
+        ...
+
+    def record(
+        self, game_indices: np.ndarray, state: State, legal_mask: np.ndarray, actions: np.ndarray
+    ) -> None:
+        """Called right after `agent().act` for those games (state = position before the move)."""
+        ...
+
+    def end_games(self, returns: np.ndarray) -> int:
+        """Every game of the last match is over: returns[g, seat] for all its games. Turns the
+        recorded moves into training samples; returns how many samples were added."""
+        ...
+
+    def train(self, steps: int, rng: np.random.Generator) -> dict[str, float]:
+        """Take `steps` gradient steps; returns mean losses by name."""
+        ...
+
+    def save(self, directory: Path, parent: str | None = None) -> None:
+        """Write weights (agents.checkpoint format) and learner state into `directory`,
+        atomically, so that `load` on a killed run finds the last complete save."""
+        ...
+
+    def snapshot_spec(self, checkpoint: Path) -> str:
+        """The agent spec that plays a frozen copy saved at `checkpoint` (e.g. az:PATH,sims=64)."""
+        ...
