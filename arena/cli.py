@@ -318,12 +318,18 @@ def replays_show(
 @replays_app.command("compact")
 def replays_compact(
     run_dir: str = typer.Argument(..., help="Run directory."),
+    target_rows: int = typer.Option(1_000_000, help="Games per merged file."),
 ) -> None:
     """Merge small replay part files into larger ones (safe to interrupt at any moment)."""
     import replays
 
+    if target_rows < 1:
+        fail(f"--target-rows must be positive, got {target_rows}")
     try:
-        report = replays.compact(run_dir)
+        report = replays.compact(run_dir, target_rows=target_rows)
     except (ValueError, FileNotFoundError, replays.ReplayError) as err:
         fail(str(err))
-    console.print(str(report))
+    console.print(
+        f"wrote {len(report.created)} merged file(s), removed {len(report.removed)} file(s); "
+        f"{replays.open(run_dir).count():,} games in {run_dir}"
+    )

@@ -49,8 +49,8 @@ def play_games(
     n = len(plan.seeds)
     ids = agent_ids or [a.name for a in agents]
     started = dt.datetime.now(dt.timezone.utc)
-    # Batches are fixed by the schedule, so a seed from the first game is reproducible.
-    state = game.play_sequences(plan.openings, seed=int(plan.seeds[0]))
+    # Each game starts from its own stored seed, so a replay re-simulates it exactly.
+    state = game.play_sequences(plan.openings, seeds=plan.seeds)
     limit = game.max_plies
     actions = np.full((n, limit), -1, dtype=np.int64)
     for i, opening in enumerate(plan.openings):

@@ -23,6 +23,11 @@ def _init(gid, data, seed):
         dispatch.init_row(gid, data, i, seed_for(seed, i))
 
 
+def _init_seeded(gid, data, seeds):
+    for i in prange(data.shape[0]):
+        dispatch.init_row(gid, data, i, seeds[i])
+
+
 def _legal(gid, data, out):
     for i in prange(data.shape[0]):
         dispatch.legal_row(gid, data, i, out)
@@ -116,6 +121,7 @@ def builds(f):
 
 
 init, init_parallel = builds(_init)
+init_seeded, init_seeded_parallel = builds(_init_seeded)
 legal, legal_parallel = builds(_legal)
 step, step_parallel = builds(_step)
 observe, observe_parallel = builds(_observe)

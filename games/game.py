@@ -113,6 +113,15 @@ class Game:
         self._kernel("init", batch_size)(self.gid, data, int(seed))
         return State(self.name, data)
 
+    def init_from_seeds(self, seeds) -> State:
+        """New games, game i started from its own random seed seeds[i] (e.g. a stored one)."""
+        seeds = np.asarray(seeds)
+        if seeds.ndim != 1 or seeds.size == 0 or not np.issubdtype(seeds.dtype, np.integer):
+            raise ValueError(f"seeds must be a non-empty 1-D integer array, got {seeds!r}")
+        data = np.empty((seeds.size, self.row_width), dtype=np.int64)
+        self._kernel("init_seeded", seeds.size)(self.gid, data, seeds.astype(np.int64))
+        return State(self.name, data)
+
     def legal_mask(self, state: State, out: np.ndarray | None = None) -> np.ndarray:
         """bool[B, num_actions]; all False for finished games."""
         self._check_state(state)
@@ -165,8 +174,12 @@ class Game:
         self._kernel("random_legal", legal_mask.shape[0])(legal_mask, rng_state, out)
         return out
 
-    def play_sequences(self, sequences, seed: int = 0) -> State:
-        """One game per action list, played from the start; returns the batched state."""
+    def play_sequences(self, sequences, seed: int = 0, seeds=None) -> State:
+        """One game per action list, played from the start; returns the batched state.
+
+        Game i starts from seeds[i] when `seeds` is given, else from a seed derived from
+        `seed` and i (as in `init`).
+        """
         sequences = [list(s) for s in sequences]
         if not sequences:
             raise ValueError("play_sequences needs at least one action list")
@@ -177,7 +190,12 @@ class Game:
                 raise ValueError(f"sequence {i} must hold integer actions, got {seq!r}")
             padded[i, : len(seq)] = seq
         lengths = np.array([len(s) for s in sequences], dtype=np.int64)
-        state = self.init(len(sequences), seed)
+        if seeds is None:
+            state = self.init(len(sequences), seed)
+        else:
+            if len(seeds) != len(sequences):
+                raise ValueError(f"{len(seeds)} seeds for {len(sequences)} sequences")
+            state = self.init_from_seeds(seeds)
         rewards = np.zeros((len(sequences), self.num_players), dtype=np.float32)
         i, ply, code = batched.play_sequences(
             self.gid, state.data, padded, lengths, rewards, self.num_actions

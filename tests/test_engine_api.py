@@ -4,6 +4,7 @@ import numpy as np
 import pytest
 
 import games
+import games.layout
 
 
 def test_names_and_make():
@@ -170,3 +171,15 @@ def test_parallel_kernels_give_the_same_games_as_serial_ones():
         np.testing.assert_array_equal(serial, parallel)
     with pytest.raises(ValueError, match="threads must be between"):
         games.set_threads(0)
+
+
+def test_init_from_seeds_and_seeded_play_sequences():
+    game = games.make("connect_four")
+    state = game.init_from_seeds(np.array([5, 9]))
+    assert state.data[:, games.layout.RNG].tolist() == [5, 9]
+    played = game.play_sequences([[0], [1, 2]], seeds=[5, 9])
+    assert played.data[:, games.layout.RNG].tolist() == [5, 9]
+    with pytest.raises(ValueError, match="2 seeds for 1 sequences"):
+        game.play_sequences([[0]], seeds=[1, 2])
+    with pytest.raises(ValueError, match="non-empty 1-D integer array"):
+        game.init_from_seeds(np.array([]))

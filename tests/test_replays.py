@@ -23,8 +23,8 @@ import pyarrow.parquet as pq
 import pytest
 
 import games
-from games.layout import RNG
 import replays
+from games.layout import RNG
 from replays import compaction
 from replays.files import part_paths, replays_dir, scan
 
@@ -95,6 +95,7 @@ def league_run(run_dir: Path) -> None:
     forfeit = {
         **single_game([4], winner=0, returns=[1.0, -1.0]),
         "match_id": "m4",
+        "agents": [["mcts", "random"]],
         "termination": "forfeit",
         "reason": "illegal move 4 by seat 1",
     }
@@ -430,6 +431,20 @@ def test_load_game_errors(tmp_path):
 def test_stored_games_the_engine_disagrees_with(tmp_path, actions, winner, returns, message):
     write_run(tmp_path, [single_game(actions, winner, returns)])
     with pytest.raises(replays.ReplayFormatError, match=f"match 'hand' game 0.*{message}"):
+        replays.load_game(tmp_path, "hand", 0)
+
+
+def test_out_of_range_stored_action_is_reported(tmp_path):
+    """A file the writer did not check (another tool) may hold any int16 action."""
+    game = single_game([0, 3], -1, [0.0, 0.0], termination="truncated", reason="ply limit")
+    good = replays.build_table(game)
+    field = good.schema.field("actions")
+    bad = good.set_column(6, field, pa.array([[0, 30]], field.type))
+    directory = replays_dir(tmp_path)
+    directory.mkdir()
+    meta = replays.schema.file_metadata("tic_tac_toe")
+    replays.files.write_atomic(bad.replace_schema_metadata(meta), directory / "x.parquet")
+    with pytest.raises(replays.ReplayFormatError, match="stored action 30 at ply 1"):
         replays.load_game(tmp_path, "hand", 0)
 
 

@@ -1,0 +1,53 @@
+"""`Replay`: one stored game as Python values, with its positions re-simulated."""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+
+import numpy as np
+import pyarrow as pa
+
+import games
+from replays.simulate import resimulate
+
+
+@dataclass
+class Replay:
+    """One stored game. `states` holds `plies + 1` rows: the position before each move,
+    then the final position (`game.render_text(replay.states, i)` draws position i)."""
+
+    run_id: str
+    match_id: str
+    game_index: int
+    game: str
+    agents: list[str]
+    seed: int
+    actions: np.ndarray  # int64[plies]
+    winner: int
+    returns: np.ndarray  # float32[num_players]
+    plies: int
+    termination: str
+    reason: str | None
+    started_at: dt.datetime
+    ended_at: dt.datetime
+    values: np.ndarray | None  # float32[plies], NaN where the mover gave none
+    policy_entropy: np.ndarray | None  # float32[plies]
+    visits: np.ndarray | None  # int32[plies], -1 where the mover gave none
+    states: games.State
+
+
+def replay_from_row(row: pa.Table) -> Replay:
+    """The Replay of a one-row replay table."""
+    values = row.to_pylist()[0]
+    dtypes = {
+        "actions": np.int64,
+        "returns": np.float32,
+        "values": np.float32,
+        "policy_entropy": np.float32,
+        "visits": np.int32,
+    }
+    for name, dtype in dtypes.items():
+        if values[name] is not None:
+            values[name] = np.asarray(values[name], dtype=dtype)
+    return Replay(**values, states=resimulate(row).states)
