@@ -21,6 +21,7 @@ MAX_PLIES = COLUMNS * ROWS
 OBS_SHAPE = (2, ROWS, COLUMNS)
 STONES = HEADER  # bitboard of each player's stones: columns STONES and STONES + 1
 WIDTH = HEADER + 2
+MIRROR_ACTIONS = tuple(range(COLUMNS - 1, -1, -1))  # left-right mirror of the columns
 
 
 @njit(cache=True, inline="always")

@@ -89,6 +89,9 @@ class Game:
         self.obs_shape: tuple[int, ...] = module.OBS_SHAPE
         self.max_plies: int = module.MAX_PLIES
         self.row_width: int = module.WIDTH
+        # Action permutation matching a left-right mirror of the observation planes, for
+        # games that are symmetric that way (None otherwise).
+        self.mirror_actions: tuple[int, ...] | None = getattr(module, "MIRROR_ACTIONS", None)
 
     def __repr__(self) -> str:
         return f"games.make({self.name!r})"

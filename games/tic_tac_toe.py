@@ -17,6 +17,7 @@ MAX_PLIES = 9
 OBS_SHAPE = (2, ROWS, COLUMNS)
 STONES = HEADER
 WIDTH = HEADER + 2
+MIRROR_ACTIONS = (2, 1, 0, 5, 4, 3, 8, 7, 6)  # left-right mirror of the cells
 
 LINES = np.array([0o007, 0o070, 0o700, 0o111, 0o222, 0o444, 0o421, 0o124], dtype=np.int64)
 

@@ -116,3 +116,16 @@ def test_after_a_move_the_planes_swap_sides(name, seed, length):
     np.testing.assert_array_equal(obs_before[1], obs_after[0])
     added = obs_after[1] - obs_before[0]
     assert added.sum() == 1 and added.min() == 0
+
+
+@settings(max_examples=30, deadline=None)
+@given(st.sampled_from(NAMES), st.integers(0, 2**31), st.integers(0, 42))
+def test_mirrored_game_mirrors_observations_and_legal_moves(name, seed, length):
+    game = games.make(name)
+    mirror = np.array(game.mirror_actions)
+    actions = random_sequence(game, seed, length)
+    state = game.play_sequences([actions])
+    mirrored = game.play_sequences([[int(mirror[a]) for a in actions]])
+    np.testing.assert_array_equal(game.observe(mirrored)[0], game.observe(state)[0][..., ::-1])
+    np.testing.assert_array_equal(game.legal_mask(mirrored)[0], game.legal_mask(state)[0][mirror])
+    assert mirrored.winner[0] == state.winner[0]
