@@ -98,6 +98,10 @@ def load_toml(path: str | Path) -> dict[str, Any]:
         raise ConfigError(f"{path}: not valid TOML: {err}") from None
 
 
+def loads_toml(text: str) -> dict[str, Any]:
+    return tomllib.loads(text)
+
+
 def dumps(values: dict[str, Any]) -> str:
     """TOML text of a config, dropping None values (TOML has no null)."""
     return tomli_w.dumps(_drop_none(values))

@@ -1,0 +1,619 @@
+"""The league: a population trained by self-play and adversarial play (AlphaStar-style).
+
+Roles: main agents learn against the whole population by prioritised fictitious self-play
+(PFSP) plus a share of pure self-play; main exploiters learn against the current main
+agents and restart after each of their snapshots; league exploiters learn against the
+whole population by PFSP and restart now and then. Learners are frozen into the population
+as snapshots when they beat it often enough (or every N rounds); fixed anchors (random,
+greedy, mcts) keep ratings comparable across runs.
+
+A round: every learner plays its games (all of them go to the replay dataset), trains,
+maybe snapshots; every few rounds an evaluation round-robin is played and ratings,
+win rates and diversity are written to `metrics/`. Every round ends with the learners'
+checkpoints and then `league.json`, each written atomically; a killed league resumes after
+the last complete round, and matches are identified by (seed, round, learner, index), so a
+replayed round skips any match already stored and no game is ever stored twice.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import json
+import shutil
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+import duckdb
+import numpy as np
+
+import agents as agent_specs
+import games
+import replays
+from arena import diversity, metrics
+from arena.config import ConfigError, Key, check, loads_toml
+from arena.match import MatchGames, play_games
+from arena.ratings import fit_ratings, win_rate_matrix
+from arena.rundir import atomic_write, open_run, write_config
+from arena.tournament import random_openings
+
+STATE_FILE = "league.json"
+ROLES = ("main", "main_exploiter", "league_exploiter")
+
+SCHEMA = {
+    "game": Key(str, None, choices=tuple(games.names())),
+    "seed": Key(int, 0, minimum=0),
+    "minutes": Key(float, 10.0, minimum=0.0),
+    "rounds": Key(int, 0, minimum=0),
+    "out": Key(str, None),
+    "device": Key(str, "auto"),
+    "learner": Key(dict, {}),
+    "league": Key(dict, {}),
+    "evaluation": Key(dict, {}),
+}
+LEARNER_SCHEMA = {
+    "algorithm": Key(str, "alphazero", choices=("alphazero", "ppo")),
+    "blocks": Key(int, 2, minimum=0),
+    "channels": Key(int, 32, minimum=1),
+    "sims": Key(int, 24, minimum=1),
+    "fast_sims": Key(int, 8, minimum=1),
+    "full_search_share": Key(float, 1.0, minimum=0.01),
+    "gumbel": Key(bool, True),
+    "lr": Key(float, 2e-3, minimum=0.0),
+    "batch_size": Key(int, 256, minimum=1),
+    "buffer_size": Key(int, 100_000, minimum=1),
+    "train_steps": Key(int, 40, minimum=0),
+    "eval_sims": Key(int, 64, minimum=1),
+}
+LEAGUE_SCHEMA = {
+    "main_agents": Key(int, 1, minimum=1),
+    "main_exploiters": Key(int, 1, minimum=0),
+    "league_exploiters": Key(int, 0, minimum=0),
+    "games_per_round": Key(int, 128, minimum=2),
+    "matches_per_round": Key(int, 2, minimum=1),
+    "self_play_share": Key(float, 0.5, minimum=0.0),
+    "pfsp": Key(str, "hard", choices=("hard", "var")),
+    "pfsp_power": Key(float, 2.0, minimum=0.0),
+    "snapshot_win_rate": Key(float, 0.7, minimum=0.0),
+    "snapshot_every": Key(int, 8, minimum=1),
+    "recent_rounds": Key(int, 10, minimum=1),
+    "anchors": Key(list, ["random", "greedy"], item_type=str),
+    "league_exploiter_reset": Key(float, 0.25, minimum=0.0),
+}
+EVALUATION_SCHEMA = {
+    "every": Key(int, 4, minimum=1),
+    "games_per_pair": Key(int, 20, minimum=2),
+    "opening_plies": Key(int, 2, minimum=0),
+    "max_snapshots": Key(int, 4, minimum=0),
+    "probe_positions": Key(int, 32, minimum=1),
+}
+SECTIONS = {"learner": LEARNER_SCHEMA, "league": LEAGUE_SCHEMA, "evaluation": EVALUATION_SCHEMA}
+# What a resumed league must share with the original run.
+IDENTITY = ("game", "seed", "learner", "league")
+
+
+def default_config(game: str) -> dict[str, Any]:
+    """The embedded default config of a game (arena/league_configs/<game>.toml)."""
+    games.make(game)  # unknown names: the error lists the games
+    return loads_toml(resources.files("arena").joinpath(f"league_configs/{game}.toml").read_text())
+
+
+def resolve(values: dict[str, Any], where: str = "league config") -> dict[str, Any]:
+    """A complete, checked config: the game's embedded defaults under the given values."""
+    if "game" not in values:
+        raise ConfigError(f"{where}: key 'game' is required")
+    check(values, SCHEMA, where)  # names and types first, so errors point at the user's keys
+    base = default_config(values["game"])
+    merged = {**base, **{k: v for k, v in values.items() if k not in SECTIONS}}
+    for section, schema in SECTIONS.items():
+        given = values.get(section, {})
+        if not isinstance(given, dict):
+            raise ConfigError(f"{where}: key {section!r} must be a table, got {given!r}")
+        check(given, schema, f"{where} [{section}]")
+        merged[section] = check({**base.get(section, {}), **given}, schema, f"{where} [{section}]")
+    config = check(merged, SCHEMA, where)
+    if config["out"] is None:
+        raise ConfigError(f"{where}: key 'out' is required (the run directory)")
+    if config["league"]["self_play_share"] > 1:
+        raise ConfigError(f"{where} [league]: key 'self_play_share' must be <= 1")
+    for spec in config["league"]["anchors"]:
+        try:
+            agent_specs.make(spec, games.make(config["game"]))
+        except ValueError as err:
+            raise ConfigError(f"{where} [league]: anchor {spec!r}: {err}") from None
+    return config
+
+
+# --------------------------------------------------------------------------- learners
+
+
+def make_learner(config: dict, name: str, seed: int):
+    game = games.make(config["game"])
+    settings = config["learner"]
+    if settings["algorithm"] == "ppo":
+        from agents.network import NetConfig
+        from agents.ppo import PPOLearner
+
+        net = NetConfig.for_game(game, blocks=settings["blocks"], channels=settings["channels"])
+        return PPOLearner(
+            game, name, net=net, lr=settings["lr"], device=config["device"], seed=seed
+        )
+    from agents.az_learner import AlphaZeroConfig, AlphaZeroLearner
+
+    keys = (
+        "blocks",
+        "channels",
+        "sims",
+        "fast_sims",
+        "full_search_share",
+        "gumbel",
+        "lr",
+        "batch_size",
+        "buffer_size",
+        "eval_sims",
+    )
+    az = AlphaZeroConfig(**{k: settings[k] for k in keys})
+    return AlphaZeroLearner(game, name, az, device=config["device"], seed=seed)
+
+
+def load_learner(config: dict, name: str, directory: Path):
+    game = games.make(config["game"])
+    if config["learner"]["algorithm"] == "ppo":
+        from agents.ppo import PPOLearner
+
+        return PPOLearner.load(directory, game, name, device=config["device"])
+    from agents.az_learner import AlphaZeroLearner
+
+    return AlphaZeroLearner.load(directory, game, name, device=config["device"])
+
+
+@dataclass
+class LearnerSlot:
+    name: str
+    role: str
+    created_round: int
+    snapshots: int = 0
+    last_snapshot_round: int = 0
+    save_dir: str = ""  # relative to the run directory
+    learner: Any = None
+
+    def record(self) -> dict:
+        return {
+            k: getattr(self, k)
+            for k in (
+                "name",
+                "role",
+                "created_round",
+                "snapshots",
+                "last_snapshot_round",
+                "save_dir",
+            )
+        }
+
+
+# --------------------------------------------------------------------------- the league
+
+
+class League:
+    def __init__(self, config: dict, resume: bool = False, log: Callable[[str], None] = print):
+        self.config = config
+        self.game = games.make(config["game"])
+        self.log = log
+        identity = {k: config[k] for k in IDENTITY}
+        self.run_dir, self.run_id = open_run(
+            config["out"], "league", self.game.name, identity, resume
+        )
+        write_config(self.run_dir, config)
+        self.population: list[dict] = []  # frozen members: anchors and snapshots
+        self.slots: list[LearnerSlot] = []
+        self.round = 0
+        self.elapsed = 0.0
+        self.train_steps = 0
+        self._agents: dict[str, Any] = {}
+        state_file = self.run_dir / STATE_FILE
+        if resume and state_file.is_file():
+            self._restore(json.loads(state_file.read_text()))
+        else:
+            self._start()
+
+    # -- set-up -------------------------------------------------------------------------
+
+    def _start(self) -> None:
+        league = self.config["league"]
+        for spec in league["anchors"]:
+            self.population.append(
+                {"agent": spec, "role": "anchor", "parent": None, "created_round": 0, "spec": spec}
+            )
+        counts = {
+            "main": league["main_agents"],
+            "main_exploiter": league["main_exploiters"],
+            "league_exploiter": league["league_exploiters"],
+        }
+        for role in ROLES:
+            for k in range(counts[role]):
+                name = role if counts[role] == 1 else f"{role}{k}"
+                slot = LearnerSlot(name, role, created_round=0)
+                slot.learner = make_learner(self.config, name, self._seed("init", name))
+                self.slots.append(slot)
+
+    def _restore(self, state: dict) -> None:
+        self.round, self.elapsed = state["round"], state["elapsed_seconds"]
+        self.train_steps = state["train_steps"]
+        self.population = state["population"]
+        for record in state["learners"]:
+            slot = LearnerSlot(**record)
+            slot.learner = load_learner(self.config, slot.name, self.run_dir / slot.save_dir)
+            self.slots.append(slot)
+        self.log(f"resumed after round {self.round} ({len(self.population)} frozen agents)")
+
+    def _seed(self, *parts) -> int:
+        key = "|".join(str(p) for p in (self.config["seed"], *parts))
+        return int.from_bytes(hashlib.sha256(key.encode()).digest()[:8], "little") >> 1
+
+    def _match_id(self, round_index: int, kind: str, *parts) -> str:
+        digest = hashlib.sha256("|".join(map(str, (self.config["seed"], *parts))).encode())
+        return f"r{round_index:05d}-{kind}-{digest.hexdigest()[:12]}"
+
+    # -- agents -------------------------------------------------------------------------
+
+    def frozen_agent(self, member: dict):
+        """The playing agent of a population member (cached: networks load once)."""
+        if member["agent"] not in self._agents:
+            self._agents[member["agent"]] = agent_specs.make(
+                member["spec"], self.game, name=member["agent"]
+            )
+        return self._agents[member["agent"]]
+
+    def version_id(self, slot: LearnerSlot, round_index: int) -> str:
+        return f"{slot.name}@r{round_index:04d}"
+
+    # -- one round ----------------------------------------------------------------------
+
+    def run(self, minutes: float | None = None, rounds: int | None = None) -> None:
+        minutes = self.config["minutes"] if minutes is None else minutes
+        rounds = self.config["rounds"] if rounds is None else rounds
+        start, start_elapsed, first_round = time.perf_counter(), self.elapsed, self.round
+        last_eval = self.round
+        with replays.ReplayWriter(self.run_dir, flush_seconds=None) as self.writer:
+            while True:
+                if rounds and self.round - first_round >= rounds:
+                    break
+                if minutes and (time.perf_counter() - start) / 60 >= minutes:
+                    break
+                round_start = time.perf_counter()
+                self.round += 1
+                played, trained = self.play_round()
+                if self.round % self.config["evaluation"]["every"] == 0:
+                    self.evaluate()
+                    last_eval = self.round
+                self.elapsed = start_elapsed + time.perf_counter() - start
+                self.save_round(played, trained, time.perf_counter() - round_start)
+            if last_eval != self.round and self.round > 0:
+                self.evaluate()  # the final standings always include the latest learners
+                self.save_round(0, 0, 0.0)
+
+    def play_round(self) -> tuple[int, int]:
+        rng = np.random.default_rng(self._seed("round", self.round))
+        stored = self.stored_matches()
+        league = self.config["league"]
+        played = trained = 0
+        for slot in self.slots:
+            per_match = max(2, league["games_per_round"] // league["matches_per_round"])
+            for k in range(league["matches_per_round"]):
+                opponent = self.pick_opponent(slot, rng)
+                match_id = self._match_id(self.round, "train", self.round, slot.name, k)
+                if match_id in stored:
+                    continue  # stored before a crash: never stored twice
+                played += self.play_training_match(slot, opponent, match_id, per_match, rng)
+            losses = slot.learner.train(self.config["learner"]["train_steps"], rng)
+            trained += self.config["learner"]["train_steps"] if losses else 0
+            self.maybe_snapshot(slot, rng)
+        self.writer.flush()
+        self.train_steps += trained
+        return played, trained
+
+    def pick_opponent(self, slot: LearnerSlot, rng) -> dict | None:
+        """None means self-play; else a population member or a main agent's current version."""
+        league = self.config["league"]
+        mains = [s for s in self.slots if s.role == "main"]
+        if slot.role == "main_exploiter":
+            main = mains[int(rng.integers(len(mains)))]
+            return {"agent": self.version_id(main, self.round), "slot": main}
+        if slot.role == "main" and rng.random() < league["self_play_share"]:
+            return None
+        candidates = self.population + [
+            {"agent": self.version_id(m, self.round), "slot": m} for m in mains if m is not slot
+        ]
+        rates = self.recent_win_rates(slot)
+        x = np.array([rates.get(c["agent"], 0.5) for c in candidates])
+        weights = (1 - x) ** league["pfsp_power"] if league["pfsp"] == "hard" else x * (1 - x)
+        weights = np.maximum(weights, 1e-3)  # every member keeps some chance
+        return candidates[int(rng.choice(len(candidates), p=weights / weights.sum()))]
+
+    def play_training_match(self, slot, opponent, match_id: str, n: int, rng) -> int:
+        learner = slot.learner
+        me = self.version_id(slot, self.round)
+        if opponent is None:
+            players, ids = [learner.agent()], [me]
+            seat_agent = np.zeros((n, 2), np.int64)
+        else:
+            other = (
+                opponent["slot"].learner.greedy_agent(opponent["agent"])
+                if "slot" in opponent
+                else self.frozen_agent(opponent)
+            )
+            players, ids = [learner.agent(), other], [me, opponent["agent"]]
+            seat_agent = np.stack([np.arange(n) % 2, 1 - np.arange(n) % 2], axis=1)
+        plan = MatchGames(
+            seeds=rng.integers(0, 2**62, n, dtype=np.int64),
+            seat_agent=seat_agent,
+            openings=[[] for _ in range(n)],
+        )
+
+        def observer(k, idx, state, mask, actions):
+            if k == 0:
+                learner.record(idx, state, mask, actions)
+
+        columns = play_games(self.game, players, plan, rng, ids, observer=observer)
+        learner.end_games(np.asarray(columns["returns"]))
+        columns.update(
+            run_id=self.run_id, match_id=match_id, game_index=np.arange(n, dtype=np.int32)
+        )
+        self.writer.write(columns)
+        return n
+
+    def recent_win_rates(self, slot: LearnerSlot) -> dict[str, float]:
+        """Score rate of the learner's recent versions against each opponent id."""
+        since = f"r{max(0, self.round - self.config['league']['recent_rounds']):05d}"
+        query = """
+            WITH mine AS (
+                SELECT CASE WHEN agents[1] LIKE $me THEN agents[2] ELSE agents[1] END AS opponent,
+                       CASE WHEN winner = -1 THEN 0.5
+                            WHEN agents[winner + 1] LIKE $me THEN 1.0 ELSE 0.0 END AS score
+                FROM games
+                WHERE match_id >= $since AND (agents[1] LIKE $me) <> (agents[2] LIKE $me))
+            SELECT opponent, avg(score) AS rate FROM mine GROUP BY opponent"""
+        rows = self._query(query, {"me": f"{slot.name}@%", "since": since})
+        return dict(zip(rows["opponent"].tolist(), rows["rate"].tolist(), strict=True))
+
+    def maybe_snapshot(self, slot: LearnerSlot, rng) -> None:
+        league = self.config["league"]
+        rates = self.recent_win_rates(slot)
+        population_rates = [rates[m["agent"]] for m in self.population if m["agent"] in rates]
+        beats_population = (
+            bool(population_rates) and np.mean(population_rates) >= league["snapshot_win_rate"]
+        )
+        due = self.round - slot.last_snapshot_round >= league["snapshot_every"]
+        if not (beats_population or due):
+            return
+        slot.snapshots += 1
+        slot.last_snapshot_round = self.round
+        name = f"{slot.name}-s{slot.snapshots}"
+        path = self.run_dir / "agents" / name / "model"
+        from agents.checkpoint import save_checkpoint
+
+        save_checkpoint(
+            path,
+            slot.learner.model,
+            slot.learner.net_config,
+            self.game.name,
+            {"role": slot.role, "round": self.round},
+            slot.name,
+            slot.learner.steps,
+        )
+        self.population.append(
+            {
+                "agent": name,
+                "role": "snapshot",
+                "parent": slot.name,
+                "created_round": self.round,
+                "spec": slot.learner.snapshot_spec(path),
+            }
+        )
+        self.log(
+            f"round {self.round}: snapshot {name} "
+            f"({'beats the population' if beats_population else 'periodic'})"
+        )
+        reset = slot.role == "main_exploiter" or (
+            slot.role == "league_exploiter" and rng.random() < league["league_exploiter_reset"]
+        )
+        if reset:  # exploiters start over, to find new weaknesses rather than refine old ones
+            slot.learner = make_learner(self.config, slot.name, self._seed("reset", name))
+
+    # -- evaluation ---------------------------------------------------------------------
+
+    def evaluation_members(self) -> list[tuple[str, Any]]:
+        cfg = self.config["evaluation"]
+        snapshots = [m for m in self.population if m["role"] == "snapshot"]
+        keep = snapshots[len(snapshots) - cfg["max_snapshots"] :] if cfg["max_snapshots"] else []
+        members = [
+            (m["agent"], self.frozen_agent(m)) for m in self.population if m["role"] == "anchor"
+        ]
+        members += [(m["agent"], self.frozen_agent(m)) for m in keep]
+        members += [
+            (self.version_id(s, self.round), s.learner.greedy_agent(self.version_id(s, self.round)))
+            for s in self.slots
+        ]
+        return members
+
+    def evaluate(self) -> None:
+        cfg = self.config["evaluation"]
+        members = self.evaluation_members()
+        stored = self.stored_matches()
+        rng = np.random.default_rng(self._seed("eval", self.round))
+        n = cfg["games_per_pair"] + cfg["games_per_pair"] % 2
+        for i, (a, agent_a) in enumerate(members):
+            for b, agent_b in members[i + 1 :]:
+                match_id = self._match_id(self.round, "eval", self.round, a, b)
+                openings = (
+                    random_openings(self.game, n // 2, cfg["opening_plies"], rng)
+                    if cfg["opening_plies"]
+                    else [[] for _ in range(n // 2)]
+                )
+                seat = np.arange(n) % 2
+                plan = MatchGames(
+                    seeds=rng.integers(0, 2**62, n, dtype=np.int64),
+                    seat_agent=np.stack([seat, 1 - seat], axis=1),
+                    openings=[openings[g // 2] for g in range(n)],
+                )
+                if match_id in stored:
+                    continue
+                columns = play_games(self.game, [agent_a, agent_b], plan, rng, [a, b])
+                columns.update(
+                    run_id=self.run_id, match_id=match_id, game_index=np.arange(n, dtype=np.int32)
+                )
+                self.writer.write(columns)
+        self.writer.flush()
+        self.write_evaluation_metrics([name for name, _ in members], dict(members))
+
+    def write_evaluation_metrics(self, names: list[str], players: dict) -> None:
+        pairs = self.eval_pairs()
+        fitted = fit_ratings(pairs, anchor="random")
+        metrics.write_round(
+            self.run_dir,
+            "ratings",
+            self.round,
+            {
+                "agent": list(fitted.agents),
+                "rating": fitted.rating,
+                "stderr": fitted.stderr,
+                "ci_low": fitted.ci_low,
+                "ci_high": fitted.ci_high,
+                "games": fitted.games,
+            },
+        )
+        score, count = win_rate_matrix(pairs, names)
+        rows = [
+            (a, b, score[i, j], count[i, j])
+            for i, a in enumerate(names)
+            for j, b in enumerate(names)
+            if i != j and count[i, j] > 0
+        ]
+        metrics.write_round(
+            self.run_dir,
+            "winrates",
+            self.round,
+            {
+                "agent": [r[0] for r in rows],
+                "opponent": [r[1] for r in rows],
+                "score": [float(r[2]) for r in rows],
+                "games": [int(r[3]) for r in rows],
+            },
+        )
+        probes = diversity.probe_positions(
+            self.game, self.config["evaluation"]["probe_positions"], seed=self.config["seed"],
+            plies=(2, max(3, self.game.max_plies // 2)),
+        )
+        mask = self.game.legal_mask(probes)
+        dists = diversity.action_distributions([players[n] for n in names], self.game, probes, mask)
+        values = diversity.population_metrics(score, dists)
+        metrics.write_round(
+            self.run_dir,
+            "diversity",
+            self.round,
+            {
+                "metric": list(values),
+                "value": [float(v) for v in values.values()],
+            },
+        )
+        best = max(
+            (r, a)
+            for a, r in zip(fitted.agents, fitted.rating, strict=True)
+            if a not in {m["agent"] for m in self.population if m["role"] == "anchor"}
+        )
+        self.log(
+            f"round {self.round} evaluation: {len(names)} agents, best {best[1]} "
+            f"{best[0]:.0f} Elo; effective diversity {values['effective_diversity']:.3f}"
+        )
+
+    def eval_pairs(self):
+        query = """
+            SELECT agents[1] AS first, agents[2] AS second,
+                   count(*) FILTER (WHERE winner = 0) AS first_wins,
+                   count(*) FILTER (WHERE winner = -1) AS draws,
+                   count(*) FILTER (WHERE winner = 1) AS second_wins
+            FROM games WHERE match_id LIKE '%-eval-%' GROUP BY ALL ORDER BY first, second"""
+        return self._query(query, {}, arrow=True)
+
+    # -- persistence --------------------------------------------------------------------
+
+    def stored_matches(self) -> set[str]:
+        table = replays.open(self.run_dir).to_table(columns=["match_id"])
+        return set(table["match_id"].unique().to_pylist())
+
+    def _query(self, sql: str, params: dict, arrow: bool = False):
+        connection = duckdb.connect()
+        connection.register("games", replays.open(self.run_dir).dataset)
+        result = connection.sql(sql, params=params)
+        return result.to_arrow_table() if arrow else result.fetchnumpy()
+
+    def save_round(self, played: int, trained: int, seconds: float) -> None:
+        """Checkpoints, then metrics, then league.json last: the round's commit point."""
+        for slot in self.slots:
+            directory = f"agents/{slot.name}/r{self.round:05d}"
+            slot.learner.save(self.run_dir / directory, parent=slot.name)
+            previous, slot.save_dir = slot.save_dir, directory
+            if previous and previous != directory:
+                shutil.rmtree(self.run_dir / previous, ignore_errors=True)
+        games_total = replays.open(self.run_dir).count()
+        metrics.write_round(
+            self.run_dir,
+            "progress",
+            self.round,
+            {
+                "time": [dt.datetime.now(dt.timezone.utc)],
+                "elapsed_seconds": [self.elapsed],
+                "games_total": [games_total],
+                "games_per_second": [played / seconds if seconds else 0.0],
+                "train_steps": [self.train_steps],
+                "train_steps_per_second": [trained / seconds if seconds else 0.0],
+            },
+        )
+        members = self.population + [
+            {
+                "agent": s.name,
+                "role": s.role,
+                "parent": None,
+                "created_round": s.created_round,
+                "spec": s.learner.snapshot_spec(self.run_dir / s.save_dir / "model"),
+            }
+            for s in self.slots
+        ]
+        metrics.write_round(
+            self.run_dir,
+            "population",
+            self.round,
+            {
+                "agent": [m["agent"] for m in members],
+                "role": [m["role"] for m in members],
+                "parent": [m["parent"] for m in members],
+                "created_round": [m["created_round"] for m in members],
+                "spec": [m["spec"] for m in members],
+            },
+        )
+        state = {
+            "round": self.round,
+            "elapsed_seconds": self.elapsed,
+            "train_steps": self.train_steps,
+            "population": self.population,
+            "learners": [s.record() for s in self.slots],
+        }
+        atomic_write(self.run_dir / STATE_FILE, json.dumps(state, indent=2).encode())
+        if seconds:
+            self.log(
+                f"round {self.round}: {played} games ({played / seconds:.1f}/s), "
+                f"{trained} train steps ({trained / seconds:.1f}/s), "
+                f"population {len(self.population)}, {games_total:,} games stored"
+            )
+
+
+def run_league(values: dict[str, Any], resume: bool = False, log=print) -> Path:
+    """Resolve the config, create or resume the run, train; returns the run directory."""
+    config = resolve(values)
+    league = League(config, resume=resume, log=log)
+    league.run()
+    return league.run_dir
