@@ -161,12 +161,13 @@ def ratings_command(
     _print_results(run_dir, anchor)
 
 
-def _print_results(run_dir, anchor: str = "random") -> None:
+def _print_results(run_dir, anchor: str = "random", eval_only: bool = False) -> None:
     from arena import results
     from replays import ReplayError
 
+    where = results.EVAL_ONLY if eval_only else None
     try:
-        fitted = results.ratings(run_dir, anchor=anchor)
+        fitted = results.ratings(run_dir, anchor=anchor, where=where)
     except (ValueError, FileNotFoundError, ReplayError) as err:
         fail(str(err))
     table = Table(
@@ -183,7 +184,7 @@ def _print_results(run_dir, anchor: str = "random") -> None:
         f"draw rate between equals: {fitted.draw_rate_equal:.1%}"
     )
     order = [row[1] for row in fitted.rows()]
-    rate, count = results.win_rates(run_dir, order)
+    rate, count = results.win_rates(run_dir, order, where=where)
     matrix = Table(title="score rate of row vs column (draws count half)")
     matrix.add_column("")
     for name in order:
@@ -333,3 +334,54 @@ def replays_compact(
         f"wrote {len(report.created)} merged file(s), removed {len(report.removed)} file(s); "
         f"{replays.open(run_dir).count():,} games in {run_dir}"
     )
+
+
+league_app = typer.Typer(help="Train a population by self-play (AlphaStar-style league).")
+app.add_typer(league_app, name="league")
+
+
+@league_app.command("run")
+def league_run(
+    config: str = typer.Argument(None, help="TOML config (defaults: the game's embedded one)."),
+    game: str = typer.Option(None, help="Game (its embedded default config is the base)."),
+    out: str = typer.Option(None, help="Run directory (default runs/<game>-league)."),
+    minutes: float = typer.Option(None, help="Wall-clock budget in minutes."),
+    rounds: int = typer.Option(None, help="Stop after this many rounds (0: no limit)."),
+    resume: bool = typer.Option(False, help="Continue the league in --out."),
+    device: str = typer.Option(None, help="Torch device: auto, cpu, cuda, cuda:N."),
+    seed: int = typer.Option(None, help="Seed of the whole league."),
+) -> None:
+    """Train a league, rating it as it goes; prints the final ratings table."""
+    from pathlib import Path
+
+    from arena.config import ConfigError, load_toml
+    from arena.league import run_league
+
+    try:
+        values: dict = load_toml(config) if config else {}
+        if resume and not values and not game and out:
+            stored = Path(out) / "config.toml"
+            values = load_toml(stored) if stored.is_file() else {}
+        given = {
+            "game": game,
+            "out": out,
+            "minutes": minutes,
+            "rounds": rounds,
+            "device": device,
+            "seed": seed,
+        }
+        values.update({k: v for k, v in given.items() if v is not None})
+        if "game" not in values:
+            fail("give a config file or --game (games: " + ", ".join(_game_names()) + ")")
+        values.setdefault("out", f"runs/{values['game']}-league")
+        run_dir = run_league(values, resume=resume, log=lambda line: console.print(line))
+    except (ConfigError, ValueError, FileNotFoundError) as err:
+        fail(str(err))
+    console.print(f"run directory: {run_dir}")
+    _print_results(run_dir, eval_only=True)
+
+
+def _game_names() -> list[str]:
+    import games
+
+    return games.names()

@@ -34,7 +34,7 @@ import numpy as np
 import agents as agent_specs
 import games
 import replays
-from arena import diversity, metrics
+from arena import diversity, metrics, results
 from arena.config import ConfigError, Key, check, loads_toml
 from arena.match import MatchGames, play_games
 from arena.ratings import fit_ratings, win_rate_matrix
@@ -505,7 +505,9 @@ class League:
             },
         )
         probes = diversity.probe_positions(
-            self.game, self.config["evaluation"]["probe_positions"], seed=self.config["seed"],
+            self.game,
+            self.config["evaluation"]["probe_positions"],
+            seed=self.config["seed"],
             plies=(2, max(3, self.game.max_plies // 2)),
         )
         mask = self.game.legal_mask(probes)
@@ -531,13 +533,7 @@ class League:
         )
 
     def eval_pairs(self):
-        query = """
-            SELECT agents[1] AS first, agents[2] AS second,
-                   count(*) FILTER (WHERE winner = 0) AS first_wins,
-                   count(*) FILTER (WHERE winner = -1) AS draws,
-                   count(*) FILTER (WHERE winner = 1) AS second_wins
-            FROM games WHERE match_id LIKE '%-eval-%' GROUP BY ALL ORDER BY first, second"""
-        return self._query(query, {}, arrow=True)
+        return results.pair_table(self.run_dir, results.EVAL_ONLY)
 
     # -- persistence --------------------------------------------------------------------
 
@@ -545,11 +541,10 @@ class League:
         table = replays.open(self.run_dir).to_table(columns=["match_id"])
         return set(table["match_id"].unique().to_pylist())
 
-    def _query(self, sql: str, params: dict, arrow: bool = False):
+    def _query(self, sql: str, params: dict) -> dict[str, np.ndarray]:
         connection = duckdb.connect()
         connection.register("games", replays.open(self.run_dir).dataset)
-        result = connection.sql(sql, params=params)
-        return result.to_arrow_table() if arrow else result.fetchnumpy()
+        return connection.sql(sql, params=params).fetchnumpy()
 
     def save_round(self, played: int, trained: int, seconds: float) -> None:
         """Checkpoints, then metrics, then league.json last: the round's commit point."""

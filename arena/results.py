@@ -21,27 +21,35 @@ SELECT agents[1] AS first, agents[2] AS second,
        count(*) FILTER (WHERE winner = 0) AS first_wins,
        count(*) FILTER (WHERE winner = -1) AS draws,
        count(*) FILTER (WHERE winner = 1) AS second_wins
-FROM games GROUP BY ALL ORDER BY first, second
+FROM games {where} GROUP BY ALL ORDER BY first, second
 """
+# League evaluation rounds (match ids r00012-eval-...): the games that rate fixed policies.
+EVAL_ONLY = "match_id LIKE '%-eval-%'"
 
 
-def pair_table(run_dir: str | os.PathLike) -> pa.Table:
-    """Wins, draws and losses per ordered pair of agent ids, from the run's replays."""
+def pair_table(run_dir: str | os.PathLike, where: str | None = None) -> pa.Table:
+    """Wins, draws and losses per ordered pair of agent ids, from the run's replays
+    (optionally only the games matching a SQL condition, e.g. EVAL_ONLY)."""
     dataset = replays.open(run_dir).dataset
     connection = duckdb.connect()
     connection.register("games", dataset)
-    return connection.sql(PAIR_QUERY).to_arrow_table()
+    query = PAIR_QUERY.format(where=f"WHERE {where}" if where else "")
+    return connection.sql(query).to_arrow_table()
 
 
-def ratings(run_dir: str | os.PathLike, anchor: str | None = "random") -> Ratings:
-    pairs = pair_table(run_dir)
+def ratings(
+    run_dir: str | os.PathLike, anchor: str | None = "random", where: str | None = None
+) -> Ratings:
+    pairs = pair_table(run_dir, where)
     if pairs.num_rows == 0:
         raise ValueError(f"{run_dir} holds no games yet")
     return fit_ratings(pairs, anchor=anchor)
 
 
-def win_rates(run_dir: str | os.PathLike, agents: list[str]) -> tuple[np.ndarray, np.ndarray]:
-    return win_rate_matrix(pair_table(run_dir), agents)
+def win_rates(
+    run_dir: str | os.PathLike, agents: list[str], where: str | None = None
+) -> tuple[np.ndarray, np.ndarray]:
+    return win_rate_matrix(pair_table(run_dir, where), agents)
 
 
 # Game pairs between a and b: games 2j and 2j+1 of a match share an opening (or the empty
