@@ -21,17 +21,19 @@ from numba import njit
 
 from agents.base import sample_legal
 from games import Game, State
-from games.connect_four import BOARD_MASK, BOTTOM_ROW, COLUMNS, MAX_PLIES, NAME, STONES, WIDTH
+from games.connect_four import COLUMNS, MAX_PLIES, NAME, ROWS, STONES, WIDTH
 from games.layout import DONE, PLY, TO_PLAY, WINNER
 
 CELLS = MAX_PLIES  # 42
+BOTTOM_ROW = sum(1 << (7 * c) for c in range(COLUMNS))  # same layout as games.connect_four
+BOARD_MASK = BOTTOM_ROW * ((1 << ROWS) - 1)
 MIN_SCORE = -(CELLS // 2) + 3  # the fastest possible loss: the opponent's fourth stone
 MAX_SCORE = (CELLS + 1) // 2 - 3  # the fastest possible win: the mover's fourth stone
 INVALID = -1000  # score of a full column, as in the benchmark's .moves files
 COLUMN_ORDER = np.array([3, 2, 4, 1, 5, 0, 6], dtype=np.int64)  # center first
 DEFAULT_TT_SIZE = 1 << 24  # ~84 MB (uint32 key + uint8 value per slot)
 
-# Table values: 0 = empty, 1..37 = upper bound, 38..74 = lower bound.
+# Table values: 0 = empty, 1..37 = upper bound, 38..74 = lower bound (see _clamp).
 _UPPER_OFFSET = 1 - MIN_SCORE
 _LOWER_OFFSET = MAX_SCORE - 2 * MIN_SCORE + 2
 _KEY_BITS = 0xFFFFFFFF
@@ -66,89 +68,125 @@ def _playable(mask):
 
 
 @njit(cache=True, inline="always")
+def _clamp(bound):
+    """A bound moved into [MIN_SCORE, MAX_SCORE], where every score of a position that
+    cannot be won at once lies: it stays true and keeps the table's two ranges apart."""
+    return min(max(bound, MIN_SCORE), MAX_SCORE)
+
+
+@njit(cache=True, inline="always")
 def _can_win_now(cur, mask):
     return _winning_cells(cur, mask) & _playable(mask) != 0
 
 
+# Columns of a search-stack row (one row per ply below the root of a probe).
+_CUR, _MASK, _ALPHA, _BETA, _KEY, _SLOT, _LEFT, _MOVES = 0, 1, 2, 3, 4, 5, 6, 7
+STACK_COLUMNS = _MOVES + COLUMNS
+
+
 @njit(cache=True)
-def _negamax(cur, mask, moves, alpha, beta, tt_keys, tt_vals, buf):
-    """Score of a position where the mover cannot win at once, within (alpha, beta).
+def _negamax(cur, mask, moves, alpha, beta, tt_keys, tt_vals, stack):
+    """Score of a position where the mover cannot win at once, if inside (alpha, beta);
+    else a bound on the score on the side of the window it fell (fail-soft).
 
-    cur = the mover's stones, mask = all stones, moves = stones on the board. buf[moves]
-    is this ply's scratch row for move ordering, so recursion allocates nothing.
+    cur = the mover's stones, mask = all stones, moves = stones on the board. The search
+    runs on an explicit stack (stack[d] holds the node d plies below this one): Numba's
+    recursive calls would pay a reference count on every array argument at every node.
     """
-    playable = _playable(mask)
-    threats = _winning_cells(cur ^ mask, mask)  # where the opponent would win
-    forced = playable & threats
-    if forced:
-        if forced & (forced - 1):  # two immediate threats: cannot block both
-            return -((CELLS - moves) // 2)
-        playable = forced
-    playable &= ~(threats >> 1)  # never play right below an opponent's winning cell
-    if playable == 0:
-        return -((CELLS - moves) // 2)
-    if moves >= CELLS - 2:  # neither side can win any more
-        return 0
+    depth = 0
+    while True:
+        # Enter the node (cur, mask, alpha, beta) at `depth`: settle it at once, or push it.
+        ply = moves + depth
+        result = key = slot = 0
+        settled = True
+        playable = _playable(mask)
+        threats = _winning_cells(cur ^ mask, mask)  # where the opponent would win
+        forced = playable & threats
+        if forced:
+            if forced & (forced - 1):  # two immediate threats: cannot block both
+                playable = 0
+            else:
+                playable = forced
+        playable &= ~(threats >> 1)  # never play right below an opponent's winning cell
+        if playable == 0:
+            result = -((CELLS - ply) // 2)
+        elif ply >= CELLS - 2:  # neither side can win any more
+            result = 0
+        else:
+            low = -((CELLS - 2 - ply) // 2)  # the opponent cannot win on their next move
+            high = (CELLS - 1 - ply) // 2  # we cannot win on this move
+            key = cur + mask
+            slot = key % tt_keys.shape[0]
+            if tt_keys[slot] == key & _KEY_BITS:
+                val = np.int64(tt_vals[slot])
+                if val > _UPPER_OFFSET + MAX_SCORE:
+                    low = max(low, val - _LOWER_OFFSET)
+                elif val > 0:
+                    high = min(high, val - _UPPER_OFFSET)
+            if low >= beta or low == high:  # fail high, or the score is known
+                result = low
+            elif high <= alpha:  # fail low
+                result = high
+            else:
+                alpha = max(alpha, low)
+                beta = min(beta, high)
+                settled = False
 
-    low = -((CELLS - 2 - moves) // 2)  # the opponent cannot win on their next move
-    if alpha < low:
-        alpha = low
-        if alpha >= beta:
-            return alpha
-    high = (CELLS - 1 - moves) // 2  # we cannot win on this move
-    if beta > high:
-        beta = high
-        if alpha >= beta:
-            return beta
+        if not settled:
+            # Order the moves by how many winning cells they give us (insertion sort).
+            # Candidates are added edge first and taken from the end, so among equal
+            # counts the center comes out first.
+            frame = stack[depth]
+            n = 0
+            for i in range(COLUMNS - 1, -1, -1):
+                move = playable & (np.int64(0x3F) << (7 * COLUMN_ORDER[i]))
+                if move:
+                    score = _popcount(_winning_cells(cur | move, mask | move))
+                    pos = n
+                    while pos > 0 and frame[_MOVES + pos - 1] & 0xFF > score:
+                        frame[_MOVES + pos] = frame[_MOVES + pos - 1]
+                        pos -= 1
+                    frame[_MOVES + pos] = (move << 8) | score  # score < 256
+                    n += 1
+            frame[_CUR] = cur
+            frame[_MASK] = mask
+            frame[_ALPHA] = alpha
+            frame[_BETA] = beta
+            frame[_KEY] = key
+            frame[_SLOT] = slot
+            frame[_LEFT] = n - 1
+            move = frame[_MOVES + n - 1] >> 8
+            cur, mask, alpha, beta = cur ^ mask, mask | move, -beta, -alpha
+            depth += 1
+            continue
 
-    key = cur + mask
-    slot = key % tt_keys.shape[0]
-    if tt_keys[slot] == key & _KEY_BITS:
-        val = np.int64(tt_vals[slot])
-        if val > _UPPER_OFFSET + MAX_SCORE:
-            low = val - _LOWER_OFFSET
-            if alpha < low:
-                alpha = low
-                if alpha >= beta:
-                    return alpha
-        elif val > 0:
-            high = val - _UPPER_OFFSET
-            if beta > high:
-                beta = high
-                if alpha >= beta:
-                    return beta
-
-    # Order the moves by how many winning cells they give us (insertion sort, stable so
-    # that ties keep center-first order). Candidates are added edge first and popped
-    # from the end, so among equal counts the center comes out first.
-    row = buf[moves]
-    n = 0
-    for i in range(COLUMNS - 1, -1, -1):
-        move = playable & ((np.int64(0x3F)) << (7 * COLUMN_ORDER[i]))
-        if move:
-            score = _popcount(_winning_cells(cur | move, mask | move))
-            pos = n
-            while pos > 0 and row[COLUMNS + pos - 1] > score:
-                row[pos] = row[pos - 1]
-                row[COLUMNS + pos] = row[COLUMNS + pos - 1]
-                pos -= 1
-            row[pos] = move
-            row[COLUMNS + pos] = score
-            n += 1
-
-    while n > 0:
-        n -= 1
-        move = row[n]
-        score = -_negamax(cur ^ mask, mask | move, moves + 1, -beta, -alpha, tt_keys, tt_vals, buf)
-        if score >= beta:
-            tt_keys[slot] = key & _KEY_BITS
-            tt_vals[slot] = score + _LOWER_OFFSET
-            return score
-        if score > alpha:
-            alpha = score
-    tt_keys[slot] = key & _KEY_BITS
-    tt_vals[slot] = alpha + _UPPER_OFFSET
-    return alpha
+        # Return `result` up the stack until a node has another child to explore.
+        while depth > 0:
+            depth -= 1
+            frame = stack[depth]
+            score = -result
+            if score >= frame[_BETA]:
+                tt_keys[frame[_SLOT]] = frame[_KEY] & _KEY_BITS
+                tt_vals[frame[_SLOT]] = _clamp(score) + _LOWER_OFFSET
+                result = score
+                continue
+            if score > frame[_ALPHA]:
+                frame[_ALPHA] = score
+            left = frame[_LEFT]
+            if left == 0:
+                tt_keys[frame[_SLOT]] = frame[_KEY] & _KEY_BITS
+                tt_vals[frame[_SLOT]] = _clamp(frame[_ALPHA]) + _UPPER_OFFSET
+                result = frame[_ALPHA]
+                continue
+            left -= 1
+            frame[_LEFT] = left
+            move = frame[_MOVES + left] >> 8
+            cur, mask = frame[_CUR] ^ frame[_MASK], frame[_MASK] | move
+            alpha, beta = -frame[_BETA], -frame[_ALPHA]
+            depth += 1
+            break
+        else:
+            return result
 
 
 @njit(cache=True)
@@ -247,7 +285,7 @@ class Solver:
         size = _next_prime(max(int(tt_size), (1 << 17) + 1))
         self.tt_keys = np.zeros(size, dtype=np.uint32)
         self.tt_vals = np.zeros(size, dtype=np.uint8)
-        self._buf = np.zeros((CELLS + 1, 2 * COLUMNS), dtype=np.int64)
+        self._buf = np.zeros((CELLS + 1, STACK_COLUMNS), dtype=np.int64)
 
     @property
     def tt_size(self) -> int:

@@ -1,0 +1,169 @@
+"""Policy-value networks: a residual conv net for boards, an MLP for everything else.
+
+Both map observations float32[B, *obs_shape] (from the mover's view, so one net plays both
+seats) to (policy logits float32[B, num_actions], value float32[B] in [-1, 1]). A `NetConfig`
+describes a network completely, so a checkpoint stores the config and rebuilds the network.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from dataclasses import asdict, dataclass, fields
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from games import Game
+
+ARCHITECTURES = ("resnet", "mlp")
+
+
+@dataclass(frozen=True)
+class NetConfig:
+    """Everything needed to rebuild a network.
+
+    resnet: `blocks` residual blocks of `channels` 3x3 convolutions over obs_shape = (C, H, W).
+    mlp: the observation flattened, then `blocks` hidden layers of width `channels`.
+    Both: a value head with one hidden layer of `value_hidden` units.
+    """
+
+    architecture: str
+    obs_shape: tuple[int, ...]
+    num_actions: int
+    blocks: int = 4
+    channels: int = 64
+    value_hidden: int = 64
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "obs_shape", tuple(int(d) for d in self.obs_shape))
+        if self.architecture not in ARCHITECTURES:
+            raise ValueError(
+                f"unknown architecture {self.architecture!r}; choose one of {ARCHITECTURES}"
+            )
+        if self.architecture == "resnet" and len(self.obs_shape) != 3:
+            raise ValueError(f"resnet needs (C, H, W) observations, got {self.obs_shape}")
+        if not self.obs_shape or min(self.obs_shape) < 1:
+            raise ValueError(f"obs_shape must be non-empty and positive, got {self.obs_shape}")
+        if self.num_actions < 1 or self.channels < 1 or self.value_hidden < 1:
+            raise ValueError("num_actions, channels and value_hidden must be positive")
+        if self.blocks < (1 if self.architecture == "mlp" else 0):
+            raise ValueError(f"{self.architecture} cannot have {self.blocks} blocks")
+
+    @classmethod
+    def for_game(cls, game: Game, architecture: str | None = None, **sizes) -> NetConfig:
+        """A config for `game`: resnet for board planes (C, H, W), else mlp."""
+        if architecture is None:
+            architecture = "resnet" if len(game.obs_shape) == 3 else "mlp"
+        return cls(architecture, game.obs_shape, game.num_actions, **sizes)
+
+    def to_dict(self) -> dict:
+        d = asdict(self)
+        d["obs_shape"] = list(self.obs_shape)
+        return d
+
+    @classmethod
+    def from_dict(cls, d: dict) -> NetConfig:
+        if not isinstance(d, dict):
+            raise ValueError(f"a network config must be a JSON object, got {type(d).__name__}")
+        known = {f.name for f in fields(cls)}
+        unknown = sorted(set(d) - known)
+        if unknown:
+            raise ValueError(f"unknown network config keys {unknown}; known: {sorted(known)}")
+        try:
+            return cls(**d)
+        except TypeError as err:  # a required key is missing
+            raise ValueError(f"incomplete network config {d}: {err}") from None
+
+    def to_json(self) -> str:
+        return json.dumps(self.to_dict(), sort_keys=True)
+
+    @classmethod
+    def from_json(cls, text: str) -> NetConfig:
+        return cls.from_dict(json.loads(text))
+
+
+class ResidualBlock(nn.Module):
+    def __init__(self, channels: int):
+        super().__init__()
+        self.conv1 = nn.Conv2d(channels, channels, 3, padding=1, bias=False)
+        self.bn1 = nn.BatchNorm2d(channels)
+        self.conv2 = nn.Conv2d(channels, channels, 3, padding=1, bias=False)
+        self.bn2 = nn.BatchNorm2d(channels)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        y = F.relu(self.bn1(self.conv1(x)))
+        return F.relu(x + self.bn2(self.conv2(y)))
+
+
+class ResNet(nn.Module):
+    """AlphaZero's network, scaled down: conv stem, residual tower, policy and value heads."""
+
+    def __init__(self, config: NetConfig):
+        super().__init__()
+        self.config = config
+        planes, height, width = config.obs_shape
+        c = config.channels
+        self.stem = nn.Sequential(
+            nn.Conv2d(planes, c, 3, padding=1, bias=False), nn.BatchNorm2d(c), nn.ReLU()
+        )
+        self.tower = nn.Sequential(*(ResidualBlock(c) for _ in range(config.blocks)))
+        self.policy_head = nn.Sequential(
+            nn.Conv2d(c, 2, 1, bias=False),
+            nn.BatchNorm2d(2),
+            nn.ReLU(),
+            nn.Flatten(),
+            nn.Linear(2 * height * width, config.num_actions),
+        )
+        self.value_head = nn.Sequential(
+            nn.Conv2d(c, 1, 1, bias=False),
+            nn.BatchNorm2d(1),
+            nn.ReLU(),
+            nn.Flatten(),
+            nn.Linear(height * width, config.value_hidden),
+            nn.ReLU(),
+            nn.Linear(config.value_hidden, 1),
+        )
+
+    def forward(self, obs: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        x = self.tower(self.stem(obs))
+        return self.policy_head(x), torch.tanh(self.value_head(x)).squeeze(-1)
+
+
+class MLP(nn.Module):
+    """For observations without board structure (cards, small vectors)."""
+
+    def __init__(self, config: NetConfig):
+        super().__init__()
+        self.config = config
+        layers: list[nn.Module] = [nn.Flatten()]
+        width = math.prod(config.obs_shape)
+        for _ in range(config.blocks):
+            layers += [nn.Linear(width, config.channels), nn.ReLU()]
+            width = config.channels
+        self.trunk = nn.Sequential(*layers)
+        self.policy_head = nn.Linear(width, config.num_actions)
+        self.value_head = nn.Sequential(
+            nn.Linear(width, config.value_hidden), nn.ReLU(), nn.Linear(config.value_hidden, 1)
+        )
+
+    def forward(self, obs: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        x = self.trunk(obs)
+        return self.policy_head(x), torch.tanh(self.value_head(x)).squeeze(-1)
+
+
+def build_network(config: NetConfig) -> ResNet | MLP:
+    """A freshly initialised network for `config` (its `config` attribute keeps the config)."""
+    return ResNet(config) if config.architecture == "resnet" else MLP(config)
+
+
+def masked_softmax(logits: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
+    """Softmax over the entries where mask is True; exactly 0 elsewhere.
+
+    A row with no True entry (a finished game) gets all zeros rather than NaN.
+    """
+    filled = logits.masked_fill(~mask, torch.finfo(logits.dtype).min)
+    # Masked entries underflow to exactly 0 after the max shift; an all-masked row would
+    # be uniform, and multiplying by the mask zeroes it.
+    return torch.softmax(filled, dim=-1) * mask

@@ -1,0 +1,122 @@
+"""A policy network playing without search, and the batched network evaluator search uses."""
+
+from __future__ import annotations
+
+import os
+from time import perf_counter
+
+import numpy as np
+import torch
+from torch import nn
+
+from agents.checkpoint import load_checkpoint
+from agents.device import resolve_device
+from agents.network import masked_softmax
+from games import Game, State
+
+
+class NetworkEvaluator:
+    """One batched forward pass over a batch of state rows of `game`.
+
+    Calling it is the leaf evaluator of `agents.puct.search`: int64[L, W] rows ->
+    (priors float32[L, A] (masked softmax over legal moves), values float32[L] from the
+    mover's view). `seconds` accumulates the time spent building observations and in the
+    forward pass, for benchmarks.
+    """
+
+    def __init__(self, game: Game, model: nn.Module, device: str | torch.device = "auto"):
+        config = getattr(model, "config", None)
+        if config is not None and (
+            config.obs_shape != game.obs_shape or config.num_actions != game.num_actions
+        ):
+            raise ValueError(
+                f"network built for observations {config.obs_shape} and {config.num_actions} "
+                f"actions cannot play {game.name} ({game.obs_shape}, {game.num_actions} actions)"
+            )
+        self.game = game
+        self.device = resolve_device(device)
+        self.model = model.to(self.device).eval()
+        self.seconds = {"observe": 0.0, "forward": 0.0}
+
+    def run(self, rows: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """(raw logits float32[L, A], priors float32[L, A], values float32[L])."""
+        start = perf_counter()
+        state = State(self.game.name, rows)
+        obs = torch.from_numpy(self.game.observe(state))
+        legal = torch.from_numpy(self.game.legal_mask(state))
+        mid = perf_counter()
+        with torch.inference_mode():
+            logits, values = self.model(obs.to(self.device))
+            logits = logits.float()
+            priors = masked_softmax(logits, legal.to(self.device))
+            out = logits.cpu().numpy(), priors.cpu().numpy(), values.float().cpu().numpy()
+        self.seconds["observe"] += mid - start
+        self.seconds["forward"] += perf_counter() - mid
+        return out
+
+    def __call__(self, rows: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        _, priors, values = self.run(rows)
+        return priors, values
+
+    def check(self, state: State) -> None:
+        if state.game != self.game.name:
+            raise ValueError(f"this agent plays {self.game.name}, got a {state.game} state")
+
+
+def policy_entropy(policy: np.ndarray) -> np.ndarray:
+    """float32[B] entropy (nats) of each row of a probability matrix."""
+    logs = np.log(policy, out=np.zeros_like(policy), where=policy > 0)
+    return -(policy * logs).sum(axis=1, dtype=np.float32)
+
+
+class NeuralAgent:
+    """Plays the network's policy: argmax over legal moves at temperature 0, else samples
+    softmax(logits / temperature) over legal moves."""
+
+    def __init__(
+        self,
+        game: Game,
+        model: nn.Module,
+        name: str = "neural",
+        temperature: float = 0.0,
+        device: str | torch.device = "auto",
+    ):
+        if temperature < 0:
+            raise ValueError(f"temperature must be >= 0, got {temperature}")
+        self.name = name
+        self.temperature = float(temperature)
+        self.evaluator = NetworkEvaluator(game, model, device)
+        self.last_annotations: dict[str, np.ndarray] = {}
+
+    def evaluate(
+        self, game: Game, state: State, legal_mask: np.ndarray
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """(policy float32[B, A] over legal moves, value float32[B] from the mover's view)."""
+        self.evaluator.check(state)
+        _, priors, values = self.evaluator.run(state.data)
+        return priors, values
+
+    def act(
+        self, game: Game, state: State, legal_mask: np.ndarray, rng: np.random.Generator
+    ) -> np.ndarray:
+        self.evaluator.check(state)
+        logits, priors, values = self.evaluator.run(state.data)
+        scores = np.where(legal_mask, logits, -np.inf)
+        if self.temperature > 0:
+            # Gumbel-max trick: the argmax of logits / T plus Gumbel noise is a sample of
+            # softmax(logits / T); illegal moves stay at -inf.
+            scores = scores / self.temperature + rng.gumbel(size=scores.shape)
+        self.last_annotations = {"value": values, "policy_entropy": policy_entropy(priors)}
+        return scores.argmax(axis=1).astype(np.int64)
+
+
+def load_neural_agent(
+    path: str | os.PathLike,
+    game: Game,
+    name: str = "checkpoint",
+    temperature: float = 0.0,
+    device: str | torch.device = "auto",
+) -> NeuralAgent:
+    """The `checkpoint:PATH` agent: the network of a checkpoint for `game`, without search."""
+    model, _ = load_checkpoint(path, game=game, device=device)
+    return NeuralAgent(game, model, name=name, temperature=temperature, device=device)
