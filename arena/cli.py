@@ -385,3 +385,148 @@ def _game_names() -> list[str]:
     import games
 
     return games.names()
+
+
+@bench_app.command("mcts")
+def bench_mcts_command(
+    game: str = typer.Option("connect_four", help="Game name."),
+    sims: int = typer.Option(400, help="Simulations per move."),
+    batch: int = typer.Option(64, help="Games searched per call."),
+    seconds: float = typer.Option(5.0, help="Seconds to measure."),
+) -> None:
+    """Simulations/s of the Numba UCT search with random rollouts, on one thread."""
+    from arena.bench_mcts import bench_mcts
+    from arena.machine import describe
+
+    if sims <= 0 or batch <= 0 or seconds <= 0:
+        fail("--sims, --batch and --seconds must be positive")
+    try:
+        result = bench_mcts(game, sims=sims, batch=batch, seconds=seconds)
+    except ValueError as err:
+        fail(str(err))
+    console.print(f"machine: {describe()}")
+    for phase in ("initial", "openings"):
+        part = result[phase]
+        console.print(
+            f"{phase:>9}: {part['sims_per_second']:,.0f} sims/s "
+            f"({part['sims_per_cpu_second']:,.0f} per CPU second)"
+        )
+    console.print(
+        f"  overall: {result['sims_per_second']:,.0f} sims/s, "
+        f"{result['sims_per_cpu_second']:,.0f} per CPU second "
+        f"({game}, sims={sims}, batch={batch}, 1 thread)"
+    )
+
+
+@bench_app.command("solver")
+def bench_solver_command(
+    sets: list[str] = typer.Argument(..., help="Benchmark files (e.g. .../Test_L2_R2)."),
+    limit: int = typer.Option(None, help="Only the first N positions of each file."),
+) -> None:
+    """Mean time per position of the exact Connect Four solver on benchmark files."""
+    from agents.evaluation import benchmark_positions
+    from arena.machine import describe
+
+    console.print(f"machine: {describe()}")
+    table = Table(title="exact solver (fresh transposition table per set)")
+    for column in ("set", "positions", "correct", "mean ms", "mean CPU ms", "max ms"):
+        table.add_column(column, justify="left" if column == "set" else "right")
+    for path in sets:
+        try:
+            r = benchmark_positions(path, limit)
+        except (ValueError, FileNotFoundError) as err:
+            fail(str(err))
+        table.add_row(
+            str(path).rsplit("/", 1)[-1],
+            str(r["positions"]),
+            str(r["correct"]),
+            f"{r['mean_ms']:.3f}",
+            f"{r['mean_cpu_ms']:.3f}",
+            f"{r['max_ms']:.1f}",
+        )
+    console.print(table)
+
+
+@bench_app.command("search")
+def bench_search_command(
+    blocks: int = typer.Option(4, help="Residual blocks."),
+    channels: int = typer.Option(64, help="Channels."),
+    sims: int = typer.Option(64, help="Simulations per move."),
+    batch: int = typer.Option(512, help="Games searched together."),
+    leaves: int = typer.Option(256, help="Leaves per forward pass."),
+    device: str = typer.Option("auto", help="Torch device."),
+) -> None:
+    """Share of AlphaZero search time spent in tree work vs the network (Connect Four)."""
+    from arena.bench_search import bench_search
+    from arena.machine import describe
+
+    try:
+        r = bench_search(
+            blocks=blocks,
+            channels=channels,
+            leaves_per_forward=leaves,
+            sims=sims,
+            batch=batch,
+            device=device,
+        )
+    except ValueError as err:
+        fail(str(err))
+    console.print(f"machine: {describe()}")
+    for key, value in r.items():
+        console.print(f"{key}: {value}")
+
+
+@bench_app.command("ratings")
+def bench_ratings_command(
+    agents_count: int = typer.Option(1000, "--agents", help="Synthetic players."),
+    games_count: int = typer.Option(1_000_000, "--games", help="Synthetic games."),
+) -> None:
+    """Time a Bradley-Terry fit of synthetic players with known Elo, and its accuracy."""
+    from arena.machine import describe
+    from arena.ratings import benchmark_fit
+
+    if agents_count < 2 or games_count < 1:
+        fail("--agents must be >= 2 and --games >= 1")
+    r = benchmark_fit(agents_count, games_count)
+    console.print(f"machine: {describe()}")
+    console.print(
+        f"fit {r['num_agents']:,} agents, {r['num_games']:,} games ({r['num_pairs']:,} pairs): "
+        f"{r['fit_seconds']:.2f} s; rating RMSE {r['rmse_elo']:.1f} Elo, "
+        f"95% interval coverage {r['ci_coverage']:.1%}"
+    )
+
+
+eval_app = typer.Typer(help="Measure agents' move quality.", no_args_is_help=True)
+app.add_typer(eval_app, name="eval")
+
+
+@eval_app.command("positions")
+def eval_positions(
+    agent: str = typer.Option(..., help="Agent spec, e.g. mcts:sims=400 or az:PATH,sims=64."),
+    set_path: list[str] = typer.Option(..., "--set", help="Benchmark file(s)."),
+    limit: int = typer.Option(None, help="Only the first N positions of each file."),
+    seed: int = typer.Option(0, help="Seed for the agent's randomness."),
+) -> None:
+    """Share of benchmark positions where the agent's move is optimal (W/D/L and exact)."""
+    import agents
+    import games
+    from agents.evaluation import evaluate_agent
+
+    game = games.make("connect_four")
+    table = Table(title=f"move quality of {agent}")
+    for column in ("set", "positions", "W/D/L optimal", "exact optimal", "illegal"):
+        table.add_column(column, justify="left" if column == "set" else "right")
+    try:
+        player = agents.make(agent, game)
+        for path in set_path:
+            r = evaluate_agent(player, game, path, limit=limit, seed=seed)
+            table.add_row(
+                str(path).rsplit("/", 1)[-1],
+                str(r["positions"]),
+                f"{r['wdl_rate']:.1%}",
+                f"{r['exact_rate']:.1%}",
+                str(r["illegal"]),
+            )
+    except (ValueError, FileNotFoundError) as err:
+        fail(str(err))
+    console.print(table)
