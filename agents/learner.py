@@ -11,14 +11,22 @@ from pathlib import Path
 from typing import Protocol
 
 import numpy as np
+import torch
 
 from agents.base import Agent
+from agents.network import NetConfig
 from games import State
 
 
 class Learner(Protocol):
     name: str
     steps: int  # gradient steps taken so far
+    model: torch.nn.Module  # the live network (frozen copies are saved from it)
+    net_config: NetConfig
+
+    def greedy_agent(self, name: str) -> Agent:
+        """The current network playing its best move (search included), for evaluation."""
+        ...
 
     def agent(self) -> Agent:
         """The exploring policy that plays this learner's training games."""

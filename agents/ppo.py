@@ -36,6 +36,7 @@ import torch.nn.functional as F
 from agents.checkpoint import CheckpointError, load_checkpoint, save_checkpoint
 from agents.device import resolve_device
 from agents.network import NetConfig, build_network
+from agents.neural import NeuralAgent
 from agents.train_state import load_training_state, save_training_state
 from games import Game, State
 
@@ -370,3 +371,11 @@ class PPOLearner:
         if "," in str(path):
             raise ValueError(f"an agent spec cannot hold a path with a comma: {path}")
         return f"checkpoint:{path}"
+
+    @property
+    def net_config(self) -> NetConfig:
+        return self.config
+
+    def greedy_agent(self, name: str) -> NeuralAgent:
+        """The current network playing its most likely move (for evaluation games)."""
+        return NeuralAgent(self.game, self.model, name=name, temperature=0.0, device=self.device)

@@ -121,3 +121,18 @@ def test_sigkill_then_resume_continues_consistently(tmp_path):
     assert keys_before <= set(keys)
     rounds = metrics.rounds(tmp_path / "run", "progress")
     assert rounds == list(range(1, after["round"] + 1))
+
+
+def test_ppo_learners_run_the_same_league(tmp_path):
+    values = {
+        **tiny(tmp_path),
+        "rounds": 2,
+        "learner": {"algorithm": "ppo", "blocks": 1, "channels": 8, "train_steps": 4},
+    }
+    run = run_league(values, log=lambda _: None)
+    state = json.loads((run / "league.json").read_text())
+    assert state["round"] == 2
+    assert all(
+        m["spec"].startswith("checkpoint:") for m in state["population"] if m["role"] == "snapshot"
+    )
+    assert metrics.rounds(run, "ratings") == [2]
