@@ -282,8 +282,10 @@ class League:
             while True:
                 if rounds and self.round - first_round >= rounds:
                     break
-                if minutes and (time.perf_counter() - start) / 60 >= minutes:
-                    break
+                spent = time.perf_counter() - start
+                per_round = spent / (self.round - first_round) if self.round > first_round else 0
+                if minutes and spent + per_round > minutes * 60:
+                    break  # the next round would overrun the budget
                 round_start = time.perf_counter()
                 self.round += 1
                 played, trained = self.play_round()
