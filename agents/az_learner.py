@@ -47,6 +47,9 @@ class AlphaZeroConfig:
     batch_size: int = 256
     buffer_size: int = 200_000
     eval_sims: int = 64  # search budget of frozen snapshots
+    # Leaves per forward pass: small nets on a CPU are bound by per-call overhead, so
+    # self-play sends big batches (a few walks per game, kept apart by virtual loss).
+    leaves_per_forward: int = 1024
     mirror: bool = True  # add left-right mirrored samples when the game is symmetric
     extra: dict = field(default_factory=dict)
 
@@ -139,6 +142,7 @@ class AlphaZeroLearner:
                 dirichlet_alpha=cfg.dirichlet_alpha,
                 noise_fraction=0.0 if cfg.gumbel else cfg.noise_fraction,
                 name=self.name,
+                leaves_per_forward=cfg.leaves_per_forward,
             )
         return self._searchers[sims]
 
@@ -157,6 +161,7 @@ class AlphaZeroLearner:
             gumbel=cfg.gumbel,
             device=self.device,
             name=name,
+            leaves_per_forward=cfg.leaves_per_forward,
         )
 
     def record(self, game_indices, state: State, legal_mask, actions) -> None:
