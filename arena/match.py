@@ -13,6 +13,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
+import pyarrow as pa
 
 from agents import Agent
 from games import Game, State
@@ -48,7 +49,7 @@ def play_games(
     """
     n = len(plan.seeds)
     ids = agent_ids or [a.name for a in agents]
-    started = dt.datetime.now(dt.timezone.utc)
+    started = _now()
     # Each game starts from its own stored seed, so a replay re-simulates it exactly.
     state = game.play_sequences(plan.openings, seeds=plan.seeds)
     limit = game.max_plies
@@ -63,7 +64,7 @@ def play_games(
     annotated = np.zeros(n, dtype=bool)
     forfeited = np.zeros(n, dtype=bool)
     reasons: list[str | None] = [None] * n
-    ended = [started] * n
+    ended = np.full(n, started)
     live = ~state.done
 
     while live.any():
@@ -94,12 +95,12 @@ def play_games(
                 observer(k, idx[keep], sub.take(keep), mask[idx[keep]], picked[keep])
             _record_annotations(agent, idx, legal, state.ply[idx], values, entropy, visits)
             annotated[idx[legal]] |= bool(getattr(agent, "last_annotations", None))
-        now = dt.datetime.now(dt.timezone.utc)
+        now = _now()
         for i in np.flatnonzero(forfeited & live):
             loser = state.to_play[i]
             returns[i] = 1.0
             returns[i, loser] = -1.0
-            ended[i] = now
+        ended[forfeited & live] = now
         live &= ~forfeited
         moving = np.flatnonzero(live)
         if moving.size == 0:
@@ -110,22 +111,21 @@ def play_games(
         step_actions = np.where(live, chosen, mask.argmax(axis=1))
         returns[live] += game.step(state, step_actions)[live]
         plies[moving] += 1
-        for i in np.flatnonzero(live & state.done):
-            ended[i] = now
+        ended[live & state.done] = now
         live &= ~state.done
 
     winner = np.where(returns.max(axis=1) > 0, returns.argmax(axis=1), -1)
     return {
         "game": game.name,
-        "agents": [[ids[k] for k in row] for row in plan.seat_agent],
+        "agents": _id_lists(ids, plan.seat_agent),
         "seed": plan.seeds.astype(np.int64),
         "actions": actions,
         "plies": plies.astype(np.int16),
         "winner": winner.astype(np.int8),
         "returns": returns,
-        "termination": np.where(forfeited, "forfeit", "normal").tolist(),
-        "reason": reasons,
-        "started_at": [started] * n,
+        "termination": _labels(["normal", "forfeit"], forfeited.astype(np.int8)),
+        "reason": pa.array(reasons, pa.string()),
+        "started_at": np.full(n, started),
         "ended_at": ended,
         "values": _per_game(values, plies, annotated, np.isnan),
         "policy_entropy": _per_game(entropy, plies, annotated, np.isnan),
@@ -149,8 +149,27 @@ def _record_annotations(agent, idx, legal, ply, values, entropy, visits) -> None
                 target[idx[legal], ply[legal]] = column[legal]
 
 
-def _per_game(table: np.ndarray, plies: np.ndarray, annotated: np.ndarray, missing) -> list:
-    """One list per game (None for games where no agent gave this annotation)."""
+def _labels(names: list[str], codes: np.ndarray) -> pa.Array:
+    """Strings from small integer codes without a Python loop (via a dictionary array)."""
+    return pa.DictionaryArray.from_arrays(pa.array(codes), pa.array(names)).cast(pa.string())
+
+
+def _id_lists(ids: list[str], seat_agent: np.ndarray) -> pa.Array:
+    """The `agents` column: for each game, the agent id in each seat."""
+    offsets = np.arange(0, seat_agent.size + 1, seat_agent.shape[1], dtype=np.int32)
+    return pa.ListArray.from_arrays(offsets, _labels(ids, seat_agent.ravel()))
+
+
+def _now() -> np.datetime64:
+    """UTC now as datetime64[us] (numpy columns convert to Arrow without a Python loop)."""
+    return np.datetime64(dt.datetime.now(dt.timezone.utc).replace(tzinfo=None), "us")
+
+
+def _per_game(table: np.ndarray, plies: np.ndarray, annotated: np.ndarray, missing) -> list | None:
+    """One list per game (None for games where no agent gave this annotation); None for
+    the whole column when no game has any."""
+    if not annotated.any():
+        return None
     out: list = []
     for i in range(table.shape[0]):
         row = table[i, : plies[i]]
