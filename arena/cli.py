@@ -575,3 +575,61 @@ def bench_query_command(
         f"{count:,} games, {pairs.num_rows} ordered pairs: win/draw/loss per pair in "
         f"{min(timings):.3f} s (best of {len(timings)}; opening the dataset included)"
     )
+
+
+@app.command("dashboard")
+def dashboard_command(
+    runs_dir: str = typer.Argument(
+        None, help="Folder of runs, or one run (default: $ARENA_RUNS, else ./runs)."
+    ),
+    port: int = typer.Option(8501, help="Port to serve on."),
+) -> None:
+    """Browse runs in a Streamlit app: ratings, win rates, league history, replays, agents."""
+    import os
+
+    from arena.dashboard import RUNS_ENV, launch
+
+    if not 0 < port < 65536:
+        fail(f"--port must be between 1 and 65535, got {port}")
+    folder = runs_dir or os.environ.get(RUNS_ENV) or "runs"
+    console.print(f"dashboard of {folder} on http://localhost:{port} (Ctrl-C stops it)")
+    server = launch(folder, port)
+    try:
+        code = server.wait()
+    except KeyboardInterrupt:
+        server.terminate()  # a no-op when the terminal's Ctrl-C already reached it
+        code = server.wait()
+    raise typer.Exit(code)
+
+
+@bench_app.command("dashboard")
+def bench_dashboard(
+    run_dir: str = typer.Argument(..., help="Run directory whose games are listed."),
+    generate: int = typer.Option(
+        0, help="First create RUN_DIR: a tournament of this many games, random vs greedy."
+    ),
+) -> None:
+    """Seconds for the replay browser's filtered listing on a run (cold, without cache)."""
+    from arena import bench_dashboard as bench
+    from arena.config import ConfigError
+    from arena.machine import describe
+    from replays import ReplayError
+
+    try:
+        if generate:
+            bench.generate_run(run_dir, generate)
+        result = bench.bench_listing(run_dir)
+    except (ConfigError, ValueError, FileNotFoundError, ReplayError) as err:
+        fail(str(err))
+    console.print(f"machine: {describe()}")
+    console.print(
+        f"{result['games']:,} games in {result['files']} files; seconds: open "
+        f"{result['open_seconds']:.3f}, summary {result['summary_seconds']:.3f}, "
+        f"first view {result['first_view_seconds']:.3f}"
+    )
+    table = Table(title="filtered listing: count + first page of 100 (seconds)")
+    for header in ("filter", "matches", "seconds"):
+        table.add_column(header, justify="left" if header == "filter" else "right")
+    for name, seconds in result["listing_seconds"].items():
+        table.add_row(name, f"{result['matches'][name]:,}", f"{seconds:.3f}")
+    console.print(table)

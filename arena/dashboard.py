@@ -35,6 +35,9 @@ def command(port: int, headless: bool = True) -> list[str]:
         "false",
         "--client.toolbarMode",
         "viewer",
+        # The pages draw their own sidebar links, with titles and icons.
+        "--client.showSidebarNavigation",
+        "false",
     ]
 
 

@@ -1,0 +1,146 @@
+"""Charts of the dashboard: Altair specs and Graphviz text built from Arrow tables."""
+
+from __future__ import annotations
+
+import altair as alt
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+
+from replays import Replay
+
+# Colours of population roles in the lineage graph.
+ROLE_COLOURS = {
+    "main": "#1f77b4",
+    "main_exploiter": "#d62728",
+    "league_exploiter": "#9467bd",
+    "snapshot": "#aec7e8",
+    "anchor": "#c7c7c7",
+}
+MAX_LABELLED_CELLS = 400  # heatmap cells beyond which the numbers are left out
+ROUND = alt.X("round:Q", title="round", axis=alt.Axis(format="d", tickMinStep=1))
+
+
+def ratings_over_time(history: pd.DataFrame) -> alt.LayerChart | alt.Chart:
+    """Rating by round, one line per `line` (an agent, or all versions of a learner);
+    with a single line, its confidence interval as a band."""
+    base = alt.Chart(history).encode(x=ROUND)
+    line = base.mark_line(point=True).encode(
+        y=alt.Y("rating:Q", title="Elo"),
+        color=alt.Color("line:N", title="agent"),
+        tooltip=["agent", "round", alt.Tooltip("rating:Q", format=".0f"), "games"],
+    )
+    if history["line"].nunique() == 1:
+        return base.mark_area(opacity=0.2).encode(y="ci_low:Q", y2="ci_high:Q") + line
+    return line
+
+
+def matrix_rows(agents: list[str], rate: np.ndarray, games: np.ndarray) -> pd.DataFrame:
+    """A win-rate matrix as rows (agent, opponent, score, games), pairs that met only."""
+    i, j = np.nonzero(games > 0)
+    return pd.DataFrame(
+        {
+            "agent": [agents[k] for k in i],
+            "opponent": [agents[k] for k in j],
+            "score": rate[i, j],
+            "games": games[i, j],
+        }
+    )
+
+
+def win_rate_heatmap(rows: pd.DataFrame, order: list[str]) -> alt.LayerChart | alt.Chart:
+    """Score rate of the row agent against the column agent (draws count half)."""
+    base = alt.Chart(rows).encode(
+        x=alt.X("opponent:N", sort=order, title="opponent", axis=alt.Axis(labelAngle=-40)),
+        y=alt.Y("agent:N", sort=order, title="agent"),
+    )
+    cells = base.mark_rect().encode(
+        color=alt.Color("score:Q", scale=alt.Scale(scheme="redblue", domain=[0, 1])),
+        tooltip=["agent", "opponent", alt.Tooltip("score:Q", format=".1%"), "games"],
+    )
+    chart = cells
+    if len(rows) <= MAX_LABELLED_CELLS:
+        chart = cells + base.mark_text(fontSize=11).encode(text=alt.Text("score:Q", format=".0%"))
+    return chart
+
+
+def heatmap_height(agents: int) -> int:
+    """Pixels for a heatmap of this many rows (Streamlit needs it given explicitly)."""
+    return max(120, 40 * agents)
+
+
+def metric_over_rounds(frame: pd.DataFrame, y: str, title: str) -> alt.Chart:
+    return (
+        alt.Chart(frame, height=180, title=title)
+        .mark_line(point=True)
+        .encode(x=ROUND, y=alt.Y(f"{y}:Q", title=None), tooltip=["round", y])
+    )
+
+
+def _dot_text(*lines: str) -> str:
+    """A quoted Graphviz string of one or more lines."""
+    escaped = (line.replace("\\", "\\\\").replace('"', '\\"') for line in lines)
+    return '"' + "\\n".join(escaped) + '"'
+
+
+def lineage_dot(population: pa.Table, highlight: str | None = None) -> str:
+    """Graphviz text of a population: an arrow from each parent to what came from it."""
+    lines = ["digraph lineage {", "rankdir=LR;", 'node [shape=box, style="rounded,filled"];']
+    members = population.to_pylist()
+    known = {m["agent"] for m in members}
+    for m in members:
+        colour = ROLE_COLOURS.get(m["role"], "#ffffff")
+        width = 3 if m["agent"] == highlight else 1
+        label = _dot_text(m["agent"], f"{m['role']} · round {m['created_round']}")
+        lines.append(
+            f'{_dot_text(m["agent"])} [label={label}, fillcolor="{colour}", penwidth={width}];'
+        )
+    for m in members:
+        parent = m["parent"]
+        if parent:
+            if parent not in known:  # a learner that left the population still has a node
+                lines.append(f'{_dot_text(parent)} [style="rounded,dashed"];')
+                known.add(parent)
+            lines.append(f"{_dot_text(parent)} -> {_dot_text(m['agent'])};")
+    lines.append("}")
+    return "\n".join(lines)
+
+
+def annotation_frame(replay: Replay) -> pd.DataFrame:
+    """One row per move: mover, agent, action and whatever annotations were stored."""
+    plies = replay.plies
+    movers = replay.states.to_play[:plies].astype(int)
+    frame = pd.DataFrame(
+        {
+            "move": np.arange(1, plies + 1),
+            "player": [f"{m}: {replay.agents[m]}" for m in movers],
+            "action": replay.actions.astype(int),
+        }
+    )
+    if replay.values is not None:
+        frame["value"] = replay.values
+    if replay.policy_entropy is not None:
+        frame["policy entropy"] = replay.policy_entropy
+    if replay.visits is not None:
+        frame["visits"] = np.where(replay.visits >= 0, replay.visits, np.nan)
+    return frame
+
+
+def per_move(frame: pd.DataFrame, column: str, current: int, kind: str = "line") -> alt.Chart:
+    """`column` per move, coloured by mover, with a rule at the position shown."""
+    rows = frame.dropna(subset=[column])
+    base = alt.Chart(rows, height=200).encode(x=alt.X("move:Q", title="move"))
+    if kind == "line":
+        marks = base.mark_line(point=True).encode(
+            y=alt.Y(f"{column}:Q", scale=alt.Scale(domain=[-1, 1])),
+            color=alt.Color("player:N"),
+            tooltip=["move", "player", "action", column],
+        )
+    else:
+        marks = base.mark_bar().encode(
+            y=alt.Y(f"{column}:Q"),
+            color=alt.Color("player:N"),
+            tooltip=["move", "player", "action", column],
+        )
+    rule = alt.Chart(pd.DataFrame({"move": [current]})).mark_rule(color="black").encode(x="move:Q")
+    return marks + rule

@@ -1,0 +1,247 @@
+"""Cached, read-only access to the runs folder for the dashboard pages.
+
+Caches are keyed on a version of the files they read: the names of a run's replay part
+files (a part is never modified once renamed into place, and a compaction renames), or
+of a metrics table's round files. A listing of the directory per rerun is cheap, so a
+live league shows new games at the next rerun while a finished million-game run is
+scanned once per question.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import re
+from collections.abc import Iterable
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
+import streamlit as st
+
+import replays
+from arena import metrics, results
+from arena.config import ConfigError
+from arena.dashboard import RUNS_ENV
+from arena.ratings import Ratings
+from arena.rundir import list_runs, read_run
+from dashboards import queries
+from dashboards.queries import GameFilter, Summary
+
+DEFAULT_RUNS_DIR = "runs"
+CHECKPOINT_FORMAT = "arena-checkpoint"  # agents.checkpoint.FORMAT (importing it loads torch)
+
+
+@dataclass(frozen=True)
+class Run:
+    path: str
+    kind: str
+    game: str
+    run_id: str
+    created_at: str
+
+    @property
+    def name(self) -> str:
+        return Path(self.path).name
+
+    @property
+    def label(self) -> str:
+        return f"{self.name} ({self.kind}, {self.game})"
+
+
+def runs_dir() -> Path:
+    """The runs folder: $ARENA_RUNS (set by `arena dashboard`), else ./runs."""
+    return Path(os.environ.get(RUNS_ENV) or DEFAULT_RUNS_DIR).expanduser()
+
+
+@st.cache_data(ttl=2, show_spinner=False)
+def find_runs(folder: str) -> list[Run]:
+    """Runs in `folder`, newest first; `folder` itself when it is a run directory."""
+    found = list_runs(folder)
+    try:
+        record = read_run(Path(folder)) if Path(folder).is_dir() else None
+    except ConfigError:
+        record = None  # an unreadable run.json: list_runs skips those too
+    if record is not None:
+        found.insert(0, (Path(folder), record))
+    return [
+        Run(
+            path=str(path.resolve()),
+            kind=str(record.get("kind", "?")),
+            game=str(record.get("game", "?")),
+            run_id=str(record.get("run_id", "")),
+            created_at=str(record.get("created_at", "")),
+        )
+        for path, record in found
+    ]
+
+
+def _version(directory: Path, suffix: str) -> str:
+    """A digest of the names of the finished files in `directory` ("" when none)."""
+    if not directory.is_dir():
+        return ""
+    names = sorted(
+        e.name for e in os.scandir(directory) if e.name.endswith(suffix) and e.name[0] != "."
+    )
+    return hashlib.sha1("\n".join(names).encode()).hexdigest() if names else ""
+
+
+def replay_version(run: Run) -> str:
+    return _version(Path(run.path) / "replays", ".parquet")
+
+
+# --------------------------------------------------------------------------- replays
+
+
+@st.cache_resource(max_entries=32, show_spinner=False)
+def _dataset(path: str, version: str) -> replays.ReplayDataset:
+    return replays.open(path)  # reads and checks every part file's footer once
+
+
+def dataset(run: Run) -> replays.ReplayDataset:
+    """The run's replay dataset; raises ReplayFormatError for a file it cannot read."""
+    return _dataset(run.path, replay_version(run))
+
+
+def files(run: Run) -> list[str]:
+    return [str(p) for p in dataset(run).files]
+
+
+@st.cache_data(max_entries=64, show_spinner=False)
+def _summary(path: str, version: str, parts: list[str]) -> Summary:
+    return queries.summary(parts)
+
+
+def summary(run: Run) -> Summary:
+    return _summary(run.path, replay_version(run), files(run))
+
+
+@st.cache_data(max_entries=512, show_spinner=False)
+def _count(version: str, parts: list[str], flt: GameFilter) -> int:
+    return queries.count_games(parts, flt)
+
+
+def count_games(run: Run, flt: GameFilter) -> int:
+    return _count(replay_version(run), files(run), flt)
+
+
+@st.cache_data(max_entries=512, show_spinner=False)
+def _listing(version: str, parts: list[str], flt: GameFilter, limit: int, offset: int):
+    return queries.list_games(parts, flt, limit, offset)
+
+
+def list_games(run: Run, flt: GameFilter, limit: int, offset: int) -> pa.Table:
+    return _listing(replay_version(run), files(run), flt, limit, offset)
+
+
+@st.cache_data(max_entries=256, show_spinner=False)
+def _opponents(version: str, parts: list[str], agents: tuple[str, ...]) -> pa.Table:
+    return queries.opponents(parts, list(agents))
+
+
+def opponents(run: Run, agents: list[str]) -> pa.Table:
+    """Results of any of `agents` (one agent's versions) against each opponent."""
+    return _opponents(replay_version(run), files(run), tuple(agents))
+
+
+@st.cache_data(max_entries=64, show_spinner=False)
+def _replay(path: str, version: str, match_id: str, game_index: int) -> replays.Replay:
+    return _dataset(path, version).load_game(match_id, game_index)
+
+
+def replay(run: Run, match_id: str, game_index: int) -> replays.Replay:
+    """One game with its positions re-simulated (GameNotFoundError when absent)."""
+    return _replay(run.path, replay_version(run), match_id, game_index)
+
+
+@st.cache_data(max_entries=32, show_spinner=False)
+def _fitted(path: str, version: str) -> Ratings:
+    return results.ratings(path)
+
+
+def fitted_ratings(run: Run) -> Ratings:
+    """Ratings fitted from all the run's games (anchor: random, when it played)."""
+    return _fitted(run.path, replay_version(run))
+
+
+@st.cache_data(max_entries=32, show_spinner=False)
+def _win_rates(path: str, version: str, agents: tuple[str, ...]):
+    return results.win_rates(path, list(agents))
+
+
+def win_rates(run: Run, agents: list[str]) -> tuple[np.ndarray, np.ndarray]:
+    """(score rate of row vs column, games) over all the run's games."""
+    return _win_rates(run.path, replay_version(run), tuple(agents))
+
+
+# --------------------------------------------------------------------------- metrics
+
+
+@st.cache_data(max_entries=128, show_spinner=False)
+def _metrics(path: str, table: str, version: str) -> pa.Table:
+    return metrics.read_table(path, table)
+
+
+def metrics_table(run: Run, table: str) -> pa.Table:
+    """Every round of a league metrics table (empty when the run has none)."""
+    version = _version(metrics.metrics_dir(run.path, table), ".parquet")
+    return _metrics(run.path, table, version)
+
+
+def latest_round(table: pa.Table) -> pa.Table:
+    """The rows of the last round of a metrics table."""
+    if table.num_rows == 0:
+        return table
+    last = max(table["round"].to_pylist())
+    return table.filter(pc.equal(table["round"], last))
+
+
+# --------------------------------------------------------------------------- agents
+
+# A league plays each learner under a new id per round, `<learner>@r<round>`.
+_VERSION = re.compile(r"^(?P<learner>.+)@r\d+$")
+
+
+def learner_of(agent: str) -> str:
+    """The learner an agent id is a version of (the id itself for any other agent)."""
+    match = _VERSION.match(agent)
+    return match.group("learner") if match else agent
+
+
+def rating_lines(history: pd.DataFrame) -> pd.DataFrame:
+    """Rating history with a `line` per agent, where a learner's line goes through its
+    versions: per round, the newest version evaluated (older ones are often evaluated
+    again alongside it)."""
+    lines = history.assign(line=history["agent"].map(learner_of)).sort_values("agent")
+    return lines.groupby(["round", "line"]).tail(1).sort_values(["line", "round"])
+
+
+def versions(agent: str, ids: Iterable[str]) -> list[str]:
+    """The ids among `ids` under which `agent` played: itself and its versions."""
+    return [a for a in ids if learner_of(a) == agent or a == agent]
+
+
+def checkpoints(run: Run, agent: str) -> list[tuple[str, dict]]:
+    """(path relative to the run, metadata) of each checkpoint under agents/<agent>/,
+    newest training step first. Only the JSON sidecars are read, never weights."""
+    folder = Path(run.path) / "agents" / agent
+    if Path(agent).name != agent or agent in ("", ".", "..") or not folder.is_dir():
+        return []  # an id that is not a plain folder name has no folder
+    found = []
+    for file in folder.rglob("*.json"):
+        try:
+            meta = json.loads(file.read_text(encoding="utf-8"))
+        except (OSError, UnicodeDecodeError, json.JSONDecodeError):
+            continue  # being written, or not a sidecar; the page lists what it can read
+        if isinstance(meta, dict) and meta.get("format") == CHECKPOINT_FORMAT:
+            found.append((str(file.relative_to(run.path)), meta))
+    return sorted(found, key=lambda item: (-_step(item[1]), item[0]))
+
+
+def _step(meta: dict) -> int:
+    step = meta.get("step")
+    return step if isinstance(step, int) else 0

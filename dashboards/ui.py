@@ -1,0 +1,89 @@
+"""Page furniture shared by every page: the sidebar, the run picker, friendly errors."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+import duckdb
+import pyarrow as pa
+import streamlit as st
+
+import replays
+from dashboards import data
+
+CHOSEN_RUN = "chosen_run"  # kept across pages (a widget's own state is per page)
+PAGES = (
+    ("pages/overview.py", "Overview", ":material/leaderboard:"),
+    ("pages/replays.py", "Replays", ":material/replay:"),
+    ("pages/agent.py", "Agent", ":material/smart_toy:"),
+)
+
+
+def setup(title: str) -> None:
+    """Page configuration and the sidebar: links to the pages and the run picker."""
+    st.set_page_config(page_title=f"{title} · arena", layout="wide")
+    for page, label, icon in PAGES:
+        st.sidebar.page_link(page, label=label, icon=icon)
+    folder = data.runs_dir()
+    st.sidebar.divider()
+    st.sidebar.caption(f"Runs folder: `{folder}`")
+    found = data.find_runs(str(folder))
+    if not found:
+        return
+    labels = {run.path: run.label for run in found}
+    chosen = st.session_state.get(CHOSEN_RUN)
+    st.sidebar.selectbox(
+        "Run",
+        list(labels),
+        index=list(labels).index(chosen) if chosen in labels else 0,
+        format_func=labels.__getitem__,
+        key="run",
+        on_change=lambda: st.session_state.update({CHOSEN_RUN: st.session_state.run}),
+    )
+
+
+def current_run() -> data.Run:
+    """The run picked in the sidebar; without one, explain why and stop the page."""
+    folder = data.runs_dir()
+    found = {run.path: run for run in data.find_runs(str(folder))}
+    if not folder.is_dir():
+        st.info(
+            f"The runs folder `{folder}` does not exist. Start the dashboard with "
+            "`arena dashboard RUNS_DIR` (or set `ARENA_RUNS`), or create a run there with "
+            f"`arena tournament --game connect_four --agents random greedy --out {folder}/demo`."
+        )
+        st.stop()
+    if not found:
+        st.info(
+            f"No runs in `{folder}` yet: a run is a folder with a `run.json`, made by "
+            f"`arena tournament ... --out {folder}/NAME` or by a league."
+        )
+        st.stop()
+    return found.get(st.session_state.get(CHOSEN_RUN)) or next(iter(found.values()))
+
+
+def run_caption(run: data.Run) -> None:
+    st.caption(
+        f"{run.kind} of {run.game} · run id `{run.run_id}` · created {run.created_at[:19]} UTC "
+        f"· `{run.path}`"
+    )
+
+
+@contextmanager
+def guard(what: str) -> Iterator[None]:
+    """Show a failure inside the block as a message instead of a traceback.
+
+    The block stops at the failure; the rest of the page still renders, so one unreadable
+    table does not hide the others.
+    """
+    try:
+        yield
+    except replays.ReplayFormatError as err:
+        st.error(f"{what}: the replay files cannot be read. {err}")
+    except FileNotFoundError as err:
+        st.warning(f"{what}: a file is missing ({err}). It may have been moved or compacted.")
+    except replays.GameNotFoundError as err:
+        st.warning(f"{what}: {err}")
+    except (duckdb.Error, pa.ArrowException, OSError, ValueError) as err:
+        st.error(f"{what} failed: {err}")

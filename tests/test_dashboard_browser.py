@@ -1,0 +1,116 @@
+"""End to end in a real headless browser: `arena.dashboard.launch` serves a real run, and
+Chromium (Debian's, driven by Playwright) opens a replay and steps it forward."""
+
+from __future__ import annotations
+
+import socket
+import subprocess
+import time
+import urllib.request
+from pathlib import Path
+
+import pytest
+
+from arena.dashboard import launch
+from arena.tournament import run_tournament
+
+CHROMIUM = Path("/usr/bin/chromium")
+CHROMIUM_ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+]
+# Streamlit marks its root element while a script run is in progress.
+IDLE = '[data-testid="stApp"][data-test-script-state="notRunning"]'
+WAIT_MS = 90_000  # generous: a busy CI machine starts Streamlit and Chromium slowly
+
+pytestmark = pytest.mark.skipif(
+    not CHROMIUM.exists(),
+    reason="needs Debian's chromium at /usr/bin/chromium (apt-get install chromium)",
+)
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def wait_until_serving(url: str, server: subprocess.Popen) -> None:
+    deadline = time.monotonic() + WAIT_MS / 1000
+    while time.monotonic() < deadline:
+        if server.poll() is not None:
+            raise RuntimeError(f"the dashboard exited with status {server.returncode}")
+        try:
+            with urllib.request.urlopen(f"{url}/_stcore/health", timeout=5) as reply:
+                if reply.read() == b"ok":
+                    return
+        except OSError:
+            time.sleep(0.2)
+    raise TimeoutError(f"the dashboard did not answer at {url}")
+
+
+@pytest.fixture
+def dashboard(tmp_path):
+    """The URL of the dashboard serving a folder with one small tournament run."""
+    run_tournament(
+        {
+            "game": "connect_four",
+            "agents": ["random", "greedy"],
+            "games_per_pair": 6,
+            "concurrency": 6,
+            "out": str(tmp_path / "runs" / "demo"),
+        }
+    )
+    port = free_port()
+    server = launch(tmp_path / "runs", port)
+    try:
+        url = f"http://127.0.0.1:{port}"
+        wait_until_serving(url, server)
+        yield url
+    finally:
+        server.terminate()
+        try:
+            server.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            server.kill()
+            server.wait()
+
+
+def test_open_a_replay_and_step_forward(dashboard):
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
+        try:
+            page = browser.new_page()
+            page.set_default_timeout(WAIT_MS)
+            page.goto(f"{dashboard}/replays")
+            page.locator(".arena-board svg").wait_for()
+            page.locator(IDLE).wait_for()
+
+            # Open the second game of the listing from the "Game" box (from the keyboard:
+            # a click sometimes only focuses the box on a busy machine).
+            games = page.get_by_role("combobox", name="Game")
+            games.focus()
+            games.press("ArrowDown")
+            option = page.get_by_role("option").nth(1)
+            game = option.inner_text().split(":")[0]  # "<match id> #<game index>"
+            option.click()
+            page.locator(f'.arena-board[data-game="{game}"][data-ply="0"]').wait_for()
+            page.locator(IDLE).wait_for()
+            before = page.locator(".arena-board svg").inner_html()
+            assert 'data-owner="0"' not in before  # the empty board
+
+            page.get_by_role("button", name="Next").click()
+            page.locator(f'.arena-board[data-game="{game}"][data-ply="1"]').wait_for()
+            after = page.locator(".arena-board svg").inner_html()
+            assert after != before
+            assert after.count('data-owner="0"') == 1  # the first disc, ringed as last move
+            assert 'class="last-move"' in after
+        finally:
+            browser.close()
