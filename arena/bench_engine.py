@@ -92,4 +92,3 @@ def first_call_seconds(name: str) -> tuple[float, float]:
             )
             timings.append(float(out.stdout.strip().splitlines()[-1]))
     return timings[0], timings[1]
-

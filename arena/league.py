@@ -35,8 +35,17 @@ import agents as agent_specs
 import games
 import replays
 from arena import diversity, metrics, results
+from arena.backends import (
+    AgentRecipe,
+    Backend,
+    LearnerRef,
+    LocalBackend,
+    MatchJob,
+    RolloutJob,
+    put_recorded,
+)
 from arena.config import ConfigError, Key, check, loads_toml
-from arena.match import MatchGames, play_games
+from arena.match import MatchGames
 from arena.ratings import fit_ratings, win_rate_matrix
 from arena.rundir import atomic_write, open_run, write_config
 from arena.tournament import random_openings
@@ -199,10 +208,17 @@ class LearnerSlot:
 
 
 class League:
-    def __init__(self, config: dict, resume: bool = False, log: Callable[[str], None] = print):
+    def __init__(
+        self,
+        config: dict,
+        resume: bool = False,
+        log: Callable[[str], None] = print,
+        backend: Backend | None = None,
+    ):
         self.config = config
         self.game = games.make(config["game"])
         self.log = log
+        self.backend = backend or LocalBackend()  # plays the matches; this process writes
         identity = {k: config[k] for k in IDENTITY}
         self.run_dir, self.run_id = open_run(
             config["out"], "league", self.game.name, identity, resume
@@ -214,6 +230,7 @@ class League:
         self.elapsed = 0.0
         self.train_steps = 0
         self._agents: dict[str, Any] = {}
+        self.standing = ""  # summary of the last evaluation round, for the live display
         state_file = self.run_dir / STATE_FILE
         if resume and state_file.is_file():
             self._restore(json.loads(state_file.read_text()))
@@ -302,15 +319,19 @@ class League:
         rng = np.random.default_rng(self._seed("round", self.round))
         stored = self.stored_matches()
         league = self.config["league"]
-        played = trained = 0
+        per_match = max(2, league["games_per_round"] // league["matches_per_round"])
+        jobs = []
         for slot in self.slots:
-            per_match = max(2, league["games_per_round"] // league["matches_per_round"])
             for k in range(league["matches_per_round"]):
                 opponent = self.pick_opponent(slot, rng)
                 match_id = self._match_id(self.round, "train", self.round, slot.name, k)
-                if match_id in stored:
-                    continue  # stored before a crash: never stored twice
-                played += self.play_training_match(slot, opponent, match_id, per_match, rng)
+                seed = int(rng.integers(2**62))  # drawn for stored matches too: seeds stay put
+                if match_id not in stored:  # stored before a crash: never stored twice
+                    jobs.append(self.training_job(slot, opponent, match_id, per_match, seed))
+        # Every learner plays against the league as it stood when the round began, so the
+        # backend can play all the round's matches at once; then each learner trains.
+        played, trained = self.play_training_matches(jobs), 0
+        for slot in self.slots:
             losses = slot.learner.train(self.config["learner"]["train_steps"], rng)
             trained += self.config["learner"]["train_steps"] if losses else 0
             self.maybe_snapshot(slot, rng)
@@ -336,37 +357,48 @@ class League:
         weights = np.maximum(weights, 1e-3)  # every member keeps some chance
         return candidates[int(rng.choice(len(candidates), p=weights / weights.sum()))]
 
-    def play_training_match(self, slot, opponent, match_id: str, n: int, rng) -> int:
-        learner = slot.learner
-        me = self.version_id(slot, self.round)
-        if opponent is None:
-            players, ids = [learner.agent()], [me]
+    def recipe(self, member: dict) -> AgentRecipe:
+        """How a backend rebuilds a population member or a learner's current version."""
+        if "slot" in member:
+            return AgentRecipe(
+                member["agent"], learner=LearnerRef(self.config, member["slot"].name)
+            )
+        return AgentRecipe(member["agent"], spec=member["spec"])
+
+    def training_job(self, slot, opponent, match_id: str, n: int, seed: int) -> RolloutJob:
+        if opponent is None:  # self-play: the learner takes both seats
             seat_agent = np.zeros((n, 2), np.int64)
         else:
-            other = (
-                opponent["slot"].learner.greedy_agent(opponent["agent"])
-                if "slot" in opponent
-                else self.frozen_agent(opponent)
-            )
-            players, ids = [learner.agent(), other], [me, opponent["agent"]]
             seat_agent = np.stack([np.arange(n) % 2, 1 - np.arange(n) % 2], axis=1)
         plan = MatchGames(
-            seeds=rng.integers(0, 2**62, n, dtype=np.int64),
+            seeds=np.random.default_rng([seed, 1]).integers(0, 2**62, n, dtype=np.int64),
             seat_agent=seat_agent,
             openings=[[] for _ in range(n)],
         )
-
-        def observer(k, idx, state, mask, actions):
-            if k == 0:
-                learner.record(idx, state, mask, actions)
-
-        columns = play_games(self.game, players, plan, rng, ids, observer=observer)
-        learner.end_games(np.asarray(columns["returns"]))
-        columns.update(
-            run_id=self.run_id, match_id=match_id, game_index=np.arange(n, dtype=np.int32)
+        learner = LearnerRef(self.config, slot.name)
+        version = self.version_id(slot, self.round)
+        return RolloutJob(
+            match_id, learner, version, opponent and self.recipe(opponent), plan, seed
         )
-        self.writer.write(columns)
-        return n
+
+    def play_training_matches(self, jobs: list[RolloutJob]) -> int:
+        """Store the matches as the backend finishes them; then give each learner its moves
+        in schedule order, so that its samples are the same on every backend."""
+        learners = {s.name: s.learner for s in self.slots}
+        finished = {}
+        for job, columns, moves in self.backend.play_rollouts(self.game.name, jobs, learners):
+            finished[job.match_id] = (np.asarray(columns["returns"]), moves)
+            columns.update(
+                run_id=self.run_id,
+                match_id=job.match_id,
+                game_index=np.arange(job.games, dtype=np.int32),
+            )
+            self.writer.write(columns)
+        for job in jobs:
+            returns, moves = finished[job.match_id]
+            put_recorded(learners[job.learner.slot], moves)
+            learners[job.learner.slot].end_games(returns)
+        return sum(job.games for job in jobs)
 
     def recent_win_rates(self, slot: LearnerSlot) -> dict[str, float]:
         """Score rate of the learner's recent versions against each opponent id."""
@@ -445,12 +477,21 @@ class League:
     def evaluate(self) -> None:
         cfg = self.config["evaluation"]
         members = self.evaluation_members()
+        recipes = {m["agent"]: self.recipe(m) for m in self.population}
+        for slot in self.slots:
+            version = self.version_id(slot, self.round)
+            recipes[version] = self.recipe({"agent": version, "slot": slot})
         stored = self.stored_matches()
-        rng = np.random.default_rng(self._seed("eval", self.round))
         n = cfg["games_per_pair"] + cfg["games_per_pair"] % 2
-        for i, (a, agent_a) in enumerate(members):
-            for b, agent_b in members[i + 1 :]:
+        jobs = []
+        for i, (a, _) in enumerate(members):
+            for b, _ in members[i + 1 :]:
                 match_id = self._match_id(self.round, "eval", self.round, a, b)
+                if match_id in stored:
+                    continue
+                # A seed per match: matches are independent jobs, played in any order.
+                seed = self._seed("eval", self.round, a, b)
+                rng = np.random.default_rng([seed, 1])
                 openings = (
                     random_openings(self.game, n // 2, cfg["opening_plies"], rng)
                     if cfg["opening_plies"]
@@ -462,13 +503,13 @@ class League:
                     seat_agent=np.stack([seat, 1 - seat], axis=1),
                     openings=[openings[g // 2] for g in range(n)],
                 )
-                if match_id in stored:
-                    continue
-                columns = play_games(self.game, [agent_a, agent_b], plan, rng, [a, b])
-                columns.update(
-                    run_id=self.run_id, match_id=match_id, game_index=np.arange(n, dtype=np.int32)
-                )
-                self.writer.write(columns)
+                jobs.append(MatchJob(match_id, (recipes[a], recipes[b]), plan, seed))
+        learners = {s.name: s.learner for s in self.slots}
+        for job, columns in self.backend.play(self.game.name, jobs, learners):
+            columns.update(
+                run_id=self.run_id, match_id=job.match_id, game_index=np.arange(n, dtype=np.int32)
+            )
+            self.writer.write(columns)
         self.writer.flush()
         self.write_evaluation_metrics([name for name, _ in members], dict(members))
 
@@ -529,10 +570,11 @@ class League:
             for a, r in zip(fitted.agents, fitted.rating, strict=True)
             if a not in {m["agent"] for m in self.population if m["role"] == "anchor"}
         )
-        self.log(
-            f"round {self.round} evaluation: {len(names)} agents, best {best[1]} "
-            f"{best[0]:.0f} Elo; effective diversity {values['effective_diversity']:.3f}"
+        self.standing = (
+            f"best {best[1]} {best[0]:.0f} Elo, effective diversity "
+            f"{values['effective_diversity']:.3f}, Nash support {values['nash_support']:.0f}"
         )
+        self.log(f"round {self.round} evaluation of {len(names)} agents: {self.standing}")
 
     def eval_pairs(self):
         return results.pair_table(self.run_dir, results.EVAL_ONLY)
@@ -605,12 +647,15 @@ class League:
                 f"round {self.round}: {played} games ({played / seconds:.1f}/s), "
                 f"{trained} train steps ({trained / seconds:.1f}/s), "
                 f"population {len(self.population)}, {games_total:,} games stored"
+                + (f"; last evaluation: {self.standing}" if self.standing else "")
             )
 
 
-def run_league(values: dict[str, Any], resume: bool = False, log=print) -> Path:
+def run_league(
+    values: dict[str, Any], resume: bool = False, log=print, backend: Backend | None = None
+) -> Path:
     """Resolve the config, create or resume the run, train; returns the run directory."""
     config = resolve(values)
-    league = League(config, resume=resume, log=log)
+    league = League(config, resume=resume, log=log, backend=backend)
     league.run()
     return league.run_dir

@@ -20,8 +20,9 @@ import numpy as np
 import agents as agent_specs
 import games
 import replays
+from arena.backends import AgentRecipe, Backend, LocalBackend, MatchJob
 from arena.config import ConfigError, Key, check
-from arena.match import MatchGames, play_games
+from arena.match import MatchGames
 from arena.rundir import open_run, write_config
 
 FORMATS = ("round-robin", "gauntlet")
@@ -157,18 +158,19 @@ def run_tournament(
     resume: bool = False,
     on_progress: Callable[[int, int], None] | None = None,
     flush_seconds: float = 10.0,
+    backend: Backend | None = None,
 ) -> TournamentReport:
     """Play every scheduled match not yet stored, into the run directory.
 
-    `on_progress(games_done, games_total)` is called after each match.
+    `on_progress(games_done, games_total)` is called after each match. Matches are played
+    by `backend` (default: in this process) and written here as they come back.
     """
     config = resolve(config)
     game = games.make(config["game"])
     specs = parse_agents(config["agents"])
-    players = {}
     for name, spec in specs.items():
-        try:
-            players[name] = agent_specs.make(spec, game, name=name)
+        try:  # every spec is checked here, before the run directory is touched
+            agent_specs.make(spec, game, name=name)
         except ValueError as err:
             raise ConfigError(f"agent {name!r}: {err}") from None
     identity = {k: config[k] for k in IDENTITY}
@@ -181,26 +183,32 @@ def run_tournament(
     if on_progress:
         on_progress(done, total)
     played, write_seconds, start = 0, 0.0, time.perf_counter()
+    jobs = [
+        MatchJob(
+            match.match_id,
+            (
+                AgentRecipe(match.first, specs[match.first]),
+                AgentRecipe(match.second, specs[match.second]),
+            ),
+            plan_match(game, match, config["opening_plies"]),
+            match.seed,
+        )
+        for match in matches
+        if match.match_id not in stored
+    ]
     writer = replays.ReplayWriter(run_dir, flush_seconds=flush_seconds)
     with writer:
-        for match in matches:
-            if match.match_id in stored:
-                continue
-            plan = plan_match(game, match, config["opening_plies"])
-            pair = [players[match.first], players[match.second]]
-            columns = play_games(
-                game, pair, plan, np.random.default_rng(match.seed), [match.first, match.second]
-            )
+        for job, columns in (backend or LocalBackend()).play(game.name, jobs):
             columns.update(
                 run_id=run_id,
-                match_id=match.match_id,
-                game_index=np.arange(match.games, dtype=np.int32),
+                match_id=job.match_id,
+                game_index=np.arange(job.games, dtype=np.int32),
             )
             before = time.perf_counter()
             writer.write(columns)
             write_seconds += time.perf_counter() - before
-            done += match.games
-            played += match.games
+            done += job.games
+            played += job.games
             if on_progress:
                 on_progress(done, total)
         before = time.perf_counter()

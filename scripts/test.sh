@@ -4,4 +4,4 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 ARENA_EXTRAS="${ARENA_EXTRAS:-dev,ray}" bash scripts/setup.sh
 bash scripts/install-browser.sh
-.venv/bin/python -m pytest -q -n 2 "$@"
+.venv/bin/python -m pytest -q -n 2 --dist loadgroup "$@"

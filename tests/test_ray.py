@@ -1,0 +1,204 @@
+"""The Ray backend on a real in-process Ray instance: same games as the local backend, and
+no game lost or duplicated when a worker process is killed mid-run."""
+
+import os
+import signal
+import subprocess
+import sys
+import threading
+import time
+
+import pytest
+
+import replays
+from arena.backends import LocalBackend, RayBackend, make_backend, split_batches
+from arena.league import run_league
+from arena.tournament import resolve, run_tournament, schedule
+from tests.test_league import TINY
+
+ray = pytest.importorskip("ray", reason='the Ray backend needs pip install ".[ray]"')
+
+# Both xdist workers would otherwise start a Ray instance each (scripts/test.sh: -n 2).
+pytestmark = pytest.mark.xdist_group("ray")
+
+COLUMNS = ("match_id", "game_index", "agents", "seed", "actions", "plies", "winner", "returns")
+
+
+@pytest.fixture(scope="module")
+def cluster():
+    """One Ray instance for the module (starting one costs seconds), on loopback only."""
+    ray.init(num_cpus=2, include_dashboard=False, _node_ip_address="127.0.0.1")
+    yield ray.get_runtime_context().gcs_address
+    ray.shutdown()
+
+
+def games_of(run_dir):
+    table = replays.open(run_dir).to_table(columns=list(COLUMNS))
+    return table.sort_by([("match_id", "ascending"), ("game_index", "ascending")]).to_pydict()
+
+
+def tournament(path, **overrides):
+    return {
+        "game": "connect_four",
+        "agents": ["random", "greedy", "mcts:sims=4"],
+        "games_per_pair": 24,
+        "concurrency": 6,
+        "opening_plies": 2,
+        "seed": 11,
+        "out": str(path),
+        **overrides,
+    }
+
+
+class SlowPid:
+    """A random agent that notes the process it plays in and is slow enough to be caught
+    mid-task by a test that kills that process."""
+
+    def __init__(self, game, name="slow", pids=""):
+        self.name = name
+        self.pids = pids
+
+    def act(self, game, state, legal_mask, rng):
+        with open(self.pids, "a") as out:
+            out.write(f"{os.getpid()}\n")
+        time.sleep(0.02)
+        noise = rng.random(legal_mask.shape)
+        noise[~legal_mask] = -1.0
+        return noise.argmax(axis=1)
+
+
+def test_split_batches_keeps_order_and_balances_games():
+    jobs = schedule(resolve(tournament("unused", games_per_pair=100, concurrency=7)))
+    batches = split_batches(jobs, 4)
+    assert [job for batch in batches for job in batch] == jobs
+    assert len(batches) == 4
+    sizes = [sum(job.games for job in batch) for batch in batches]
+    assert all(abs(size - sum(sizes) / 4) <= 7 for size in sizes)  # within a match of even
+    assert split_batches(jobs[:2], 8) == [[jobs[0]], [jobs[1]]]
+    assert split_batches([], 3) == []
+
+
+def test_tournament_on_ray_plays_the_local_games(cluster, tmp_path):
+    local = run_tournament(tournament(tmp_path / "local"), backend=LocalBackend())
+    with RayBackend() as backend:
+        assert backend.workers == 2
+        remote = run_tournament(tournament(tmp_path / "ray"), backend=backend)
+    assert remote.games_played == local.games_played == 3 * 24
+    assert games_of(remote.run_dir) == games_of(local.run_dir)
+    assert ray.is_initialized(), "a backend that joined a running Ray leaves it running"
+
+
+def test_killed_task_worker_is_retried_without_losing_or_duplicating_games(cluster, tmp_path):
+    pids = tmp_path / "pids"
+    pids.touch()
+    agents = ["greedy", f"slow=tests.test_ray:SlowPid,pids={pids}"]
+    values = tournament(tmp_path / "ray", agents=agents, games_per_pair=64, concurrency=4)
+    finished = {}
+
+    def run():
+        with RayBackend() as backend:
+            finished["report"] = run_tournament(values, backend=backend)
+
+    driver = threading.Thread(target=run)
+    driver.start()
+    deadline = time.time() + 60
+    while not pids.read_text() and time.time() < deadline:
+        time.sleep(0.05)
+    victim = int(pids.read_text().split()[0])
+    os.kill(victim, signal.SIGKILL)
+    driver.join(timeout=120)
+    assert not driver.is_alive() and "report" in finished, "the run did not finish"
+    stored = games_of(tmp_path / "ray")
+    keys = list(zip(stored["match_id"], stored["game_index"], strict=True))
+    scheduled = [(m.match_id, g) for m in schedule(resolve(values)) for g in range(m.games)]
+    assert sorted(keys) == sorted(scheduled)  # every game once: none lost, none twice
+    local = run_tournament({**values, "out": str(tmp_path / "local")})
+    assert stored == games_of(local.run_dir)  # the retried task replayed the same games
+
+
+def test_checkpoint_agents_reach_workers_through_the_object_store(cluster, tmp_path):
+    import games
+    from agents.checkpoint import save_checkpoint
+    from agents.network import NetConfig, build_network
+
+    game = games.make("tic_tac_toe")
+    config = NetConfig.for_game(game, blocks=1, channels=8)
+    save_checkpoint(tmp_path / "nets" / "best", build_network(config), config, game.name)
+    agents = ["random", f"net=checkpoint:{tmp_path / 'nets' / 'best'}"]
+    values = tournament(tmp_path / "local", game="tic_tac_toe", agents=agents, opening_plies=0)
+    local = run_tournament(values)
+    with RayBackend() as backend:
+        remote = run_tournament({**values, "out": str(tmp_path / "ray")}, backend=backend)
+    assert games_of(remote.run_dir) == games_of(local.run_dir)
+
+
+def rollout_actors(busy: bool) -> list[int]:
+    """PIDs of the rollout actors' processes (busy: only those playing a match right now)."""
+    title = b"ray::_RolloutWorker.rollout" if busy else b"ray::_RolloutWorker"
+    found = []
+    for pid in filter(str.isdigit, os.listdir("/proc")):
+        try:
+            with open(f"/proc/{pid}/cmdline", "rb") as f:
+                if f.read().startswith(title):
+                    found.append(int(pid))
+        except OSError:
+            continue
+    return found
+
+
+def test_league_on_ray_with_a_killed_rollout_actor_plays_the_local_games(cluster, tmp_path):
+    values = {**TINY, "rounds": 2}
+    local = run_league({**values, "out": str(tmp_path / "local")}, log=lambda _: None)
+    killed = []
+    stop = threading.Event()
+
+    def killer():  # the first rollout actor caught playing a match dies mid-match
+        while not stop.is_set() and not killed:
+            for pid in rollout_actors(busy=True):
+                os.kill(pid, signal.SIGKILL)
+                killed.append(pid)
+                break
+            time.sleep(0.01)
+
+    thread = threading.Thread(target=killer)
+    thread.start()
+    try:
+        with RayBackend() as backend:
+            remote = run_league(
+                {**values, "out": str(tmp_path / "ray")}, log=lambda _: None, backend=backend
+            )
+    finally:
+        stop.set()
+        thread.join()
+    assert killed, "no rollout actor was caught playing"
+    ours, theirs = games_of(remote), games_of(local)
+    keys = list(zip(ours["match_id"], ours["game_index"], strict=True))
+    assert len(keys) == len(set(keys))
+    # Training matches, learners' samples, training and evaluation: game for game the same.
+    assert ours == theirs
+    assert any("-eval-" in m for m in ours["match_id"])
+    # Snapshots reach workers as checkpoint files through the object store.
+    assert any(name.endswith("-s1") for seats in ours["agents"] for name in seats)
+    deadline = time.time() + 20
+    while rollout_actors(busy=False) and time.time() < deadline:
+        time.sleep(0.1)
+    assert not rollout_actors(busy=False), "the backend's actors outlive it"
+
+
+def test_cli_tournament_joins_a_cluster_by_address(cluster, tmp_path):
+    out = tmp_path / "run"
+    command = [sys.executable, "-m", "arena", "tournament", "--game", "tic_tac_toe"]
+    command += ["--agents", "random", "greedy", "--games-per-pair", "40", "--concurrency", "10"]
+    command += ["--out", str(out), "--no-progress", "--backend", "ray", "--address", cluster]
+    done = subprocess.run(command, capture_output=True, text=True, timeout=180)
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert "played 40 games" in done.stdout
+    assert len(games_of(out)["match_id"]) == 40
+
+
+def test_backend_choice_errors():
+    with pytest.raises(ValueError, match="--address needs --backend ray"):
+        make_backend("local", address="127.0.0.1:6379")
+    with pytest.raises(ValueError, match="unknown backend 'spark'"):
+        make_backend("spark")
+    assert isinstance(make_backend("local"), LocalBackend)
