@@ -5,6 +5,8 @@ Keeping a whole game in one row lets the generic kernels (batching, MCTS, solver
 save and restore a state as a plain int64 vector.
 """
 
+from numba import njit
+
 DONE = 0  # 1 once the game is over
 TO_PLAY = 1  # player index to move
 PLY = 2  # moves played so far
@@ -12,3 +14,30 @@ WINNER = 3  # player index, -1 for a draw or an unfinished game
 LAST_ACTION = 4  # last action played, -1 before the first move
 RNG = 5  # per-game random state (chance events, hidden information)
 HEADER = 6
+
+
+@njit(cache=True, inline="always")
+def start_row(data, i, seed):
+    """A new game in row i: everything zero but the seed, no winner, no last move."""
+    data[i, :] = 0
+    data[i, WINNER] = -1
+    data[i, LAST_ACTION] = -1
+    data[i, RNG] = seed
+
+
+@njit(cache=True, inline="always")
+def finish_move(data, i, player, action, won, max_plies, rewards):
+    """Bookkeeping after `player` played `action` in a two-player zero-sum game: the ply,
+    the last move, the turn, and the outcome with its rewards (+1 / -1 for a win)."""
+    data[i, PLY] += 1
+    data[i, LAST_ACTION] = action
+    data[i, TO_PLAY] = 1 - player
+    rewards[i, 0] = 0.0
+    rewards[i, 1] = 0.0
+    if won:
+        data[i, DONE] = 1
+        data[i, WINNER] = player
+        rewards[i, player] = 1.0
+        rewards[i, 1 - player] = -1.0
+    elif data[i, PLY] == max_plies:
+        data[i, DONE] = 1

@@ -6,7 +6,7 @@ Primitives act on row i of batch-first arrays (see games.dispatch for why).
 import numpy as np
 from numba import njit
 
-from games.layout import DONE, HEADER, LAST_ACTION, PLY, RNG, TO_PLAY, WINNER
+from games.layout import DONE, HEADER, LAST_ACTION, TO_PLAY, finish_move, start_row
 
 NAME = "tic_tac_toe"
 COLUMNS = 3
@@ -32,10 +32,7 @@ def has_line(b):
 
 @njit(cache=True, inline="always")
 def init_row(data, i, seed):
-    data[i, :] = 0
-    data[i, WINNER] = -1
-    data[i, LAST_ACTION] = -1
-    data[i, RNG] = seed
+    start_row(data, i, seed)
 
 
 @njit(cache=True, inline="always")
@@ -64,18 +61,7 @@ def apply_row(data, i, action, rewards):
     player = data[i, TO_PLAY]
     stones = data[i, STONES + player] | (np.int64(1) << action)
     data[i, STONES + player] = stones
-    data[i, PLY] += 1
-    data[i, LAST_ACTION] = action
-    data[i, TO_PLAY] = 1 - player
-    rewards[i, 0] = 0.0
-    rewards[i, 1] = 0.0
-    if has_line(stones):
-        data[i, DONE] = 1
-        data[i, WINNER] = player
-        rewards[i, player] = 1.0
-        rewards[i, 1 - player] = -1.0
-    elif data[i, PLY] == MAX_PLIES:
-        data[i, DONE] = 1
+    finish_move(data, i, player, action, has_line(stones), MAX_PLIES, rewards)
 
 
 @njit(cache=True, inline="always")
