@@ -21,6 +21,9 @@ PETTINGZOO_REFERENCE = {
 }
 
 
+MATRIX_AGENTS = 10
+
+
 def fail(message: str) -> None:
     """Print a clear error and exit with status 2 (no traceback for user errors)."""
     console.print(f"[red]error:[/red] {message}")
@@ -168,8 +171,18 @@ def ratings_command(
     run_dir: str = typer.Argument(..., help="Run directory."),
     anchor: str = typer.Option("random", help="Agent held at 0 Elo (mean 0 if absent)."),
 ) -> None:
-    """Bradley-Terry ratings with confidence intervals, and the win-rate matrix of a run."""
-    _print_results(run_dir, anchor)
+    """Bradley-Terry ratings with confidence intervals, and the win-rate matrix of a run.
+
+    For a league, only its evaluation games count: training games are played by exploring
+    versions of the learners, not by the fixed policies the ratings describe.
+    """
+    from arena.rundir import read_run
+
+    try:
+        kind = (read_run(run_dir) or {}).get("kind")
+    except ValueError as err:
+        fail(str(err))
+    _print_results(run_dir, anchor, eval_only=kind == "league")
 
 
 def _print_results(run_dir, anchor: str = "random", eval_only: bool = False) -> None:
@@ -194,9 +207,10 @@ def _print_results(run_dir, anchor: str = "random", eval_only: bool = False) -> 
         f"first-move advantage: {fitted.first_move_advantage:+.0f} Elo; "
         f"draw rate between equals: {fitted.draw_rate_equal:.1%}"
     )
-    order = [row[1] for row in fitted.rows()]
+    order = [row[1] for row in fitted.rows()][:MATRIX_AGENTS]  # wider tables do not fit
     rate, count = results.win_rates(run_dir, order, where=where)
-    matrix = Table(title="score rate of row vs column (draws count half)")
+    shown = f", top {MATRIX_AGENTS} by rating" if len(fitted.agents) > MATRIX_AGENTS else ""
+    matrix = Table(title=f"score rate of row vs column (draws count half{shown})")
     matrix.add_column("")
     for name in order:
         matrix.add_column(name, justify="right")
