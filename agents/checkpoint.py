@@ -81,18 +81,27 @@ def save_checkpoint(
         "created_at": datetime.now(timezone.utc).isoformat(timespec="seconds"),
     }
     weights_path, meta_path = checkpoint_paths(path)
-    meta["weights"] = {
-        "file": weights_path.name,
-        "bytes": len(weights),
-        "sha256": hashlib.sha256(weights).hexdigest(),
+    write_with_sidecar(weights_path, weights, meta_path, meta, "weights", "hyperparameters")
+    return weights_path, meta_path
+
+
+def write_with_sidecar(
+    data_path: Path, data: bytes, meta_path: Path, meta: dict, key: str, what: str
+) -> None:
+    """Write safetensors bytes and their JSON sidecar atomically; the sidecar records the
+    bytes' name, size and sha256 under `key`, so a torn pair is detected on load. `what`
+    names the caller's fields in the error for values JSON cannot hold."""
+    meta[key] = {
+        "file": data_path.name,
+        "bytes": len(data),
+        "sha256": hashlib.sha256(data).hexdigest(),
     }
     try:
         text = json.dumps(meta, indent=2, sort_keys=True, allow_nan=False) + "\n"
     except (TypeError, ValueError) as err:
-        raise TypeError(f"hyperparameters must be JSON-serialisable: {err}") from None
-    weights_path.parent.mkdir(parents=True, exist_ok=True)
-    _write_pair_atomically([(weights_path, weights), (meta_path, text.encode())])
-    return weights_path, meta_path
+        raise TypeError(f"{what} must be JSON-serialisable: {err}") from None
+    data_path.parent.mkdir(parents=True, exist_ok=True)
+    _write_pair_atomically([(data_path, data), (meta_path, text.encode())])
 
 
 def load_checkpoint(
@@ -109,7 +118,7 @@ def load_checkpoint(
     """
     weights_path, meta_path = _existing_paths(Path(path))
     data = weights_path.read_bytes()
-    _check_safetensors_header(data, weights_path)
+    check_safetensors_header(data, weights_path)
     if not meta_path.is_file():
         raise FileNotFoundError(
             f"checkpoint metadata {meta_path} is missing (next to {weights_path})"
@@ -164,7 +173,7 @@ def _describe(head: bytes) -> str:
     return f"not a safetensors checkpoint (first bytes {head!r})"
 
 
-def _check_safetensors_header(data: bytes, path: Path) -> None:
+def check_safetensors_header(data: bytes, path: Path) -> None:
     """Reject anything but safetensors before any parser sees it: an 8-byte little-endian
     header length, then that many bytes of a JSON object."""
     size = int.from_bytes(data[:8], "little") if len(data) >= 8 else -1

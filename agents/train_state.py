@@ -32,7 +32,7 @@ from safetensors import SafetensorError
 from safetensors.torch import load as load_safetensors
 from safetensors.torch import save as save_safetensors
 
-from agents.checkpoint import CheckpointError, _check_safetensors_header, _write_pair_atomically
+from agents.checkpoint import CheckpointError, check_safetensors_header, write_with_sidecar
 
 FORMAT = "arena-train-state"
 FORMAT_VERSION = 1
@@ -83,18 +83,8 @@ def save_training_state(
         },
         "arrays": sorted(extra_arrays or {}),
         "extra": dict(extra_json or {}),
-        "tensors": {
-            "file": tensors_path.name,
-            "bytes": len(data),
-            "sha256": hashlib.sha256(data).hexdigest(),
-        },
     }
-    try:
-        text = json.dumps(meta, indent=2, sort_keys=True, allow_nan=False) + "\n"
-    except (TypeError, ValueError) as err:
-        raise TypeError(f"training state must be JSON-serialisable: {err}") from None
-    tensors_path.parent.mkdir(parents=True, exist_ok=True)
-    _write_pair_atomically([(tensors_path, data), (json_path, text.encode())])
+    write_with_sidecar(tensors_path, data, json_path, meta, "tensors", "training state")
     return tensors_path, json_path
 
 
@@ -113,7 +103,7 @@ def load_training_state(
             raise FileNotFoundError(f"no training state at {directory}: {path} does not exist")
     meta = _read_meta(json_path)
     data = tensors_path.read_bytes()
-    _check_safetensors_header(data, tensors_path)
+    check_safetensors_header(data, tensors_path)
     if hashlib.sha256(data).hexdigest() != meta["tensors"].get("sha256"):
         raise CheckpointError(
             f"{tensors_path} does not match the sha256 in {json_path}: the two files come "
