@@ -1,8 +1,9 @@
 """Rules of the games: batched Numba kernels, PettingZoo adapters, text and SVG rendering.
 
->>> import games
+>>> import numpy as np, games
 >>> game = games.make("connect_four")
 >>> state = game.init(1024, seed=0)
+>>> rng = np.arange(1024)  # one random state per game, advanced in place
 >>> rewards = game.step(state, game.random_legal(game.legal_mask(state), rng))
 """
 
