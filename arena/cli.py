@@ -400,6 +400,8 @@ def league_run(
         }
         values.update({k: v for k, v in given.items() if v is not None})
         if "game" not in values:
+            if out and (Path(out) / "config.toml").is_file():
+                fail(f"{out} already holds a league; pass --resume to continue it")
             fail("give a config file or --game (games: " + ", ".join(_game_names()) + ")")
         values.setdefault("out", f"runs/{values['game']}-league")
         with make_backend(backend, address) as runner:
