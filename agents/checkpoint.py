@@ -187,23 +187,31 @@ def check_safetensors_header(data: bytes, path: Path) -> None:
         raise CheckpointError(f"{path} is {_describe(data[:8])}")
 
 
-def _read_meta(path: Path) -> dict:
+def read_sidecar(path: Path, fmt: str, version: int, required: tuple, what: str) -> dict:
+    """A JSON sidecar of format `fmt` (at most `version`) holding the `required` keys;
+    CheckpointError naming `what` and the file otherwise."""
     try:
         meta = json.loads(path.read_text(encoding="utf-8"))
     except (UnicodeDecodeError, json.JSONDecodeError) as err:
-        raise CheckpointError(f"checkpoint metadata {path} is not valid JSON: {err}") from None
-    if not isinstance(meta, dict) or meta.get("format") != FORMAT:
-        raise CheckpointError(f"{path} is not checkpoint metadata (no format={FORMAT!r})")
-    version = meta.get("format_version")
-    if not isinstance(version, int) or version > FORMAT_VERSION:
+        raise CheckpointError(f"{what} {path} is not valid JSON: {err}") from None
+    if not isinstance(meta, dict) or meta.get("format") != fmt:
+        raise CheckpointError(f"{path} is not {what} (no format={fmt!r})")
+    found = meta.get("format_version")
+    if not isinstance(found, int) or found > version:
         raise CheckpointError(
-            f"{path} has format_version {version!r}; this code reads up to {FORMAT_VERSION}"
+            f"{path} has format_version {found!r}; this code reads up to {version}"
         )
-    missing = [
-        k for k in ("game", "architecture", "weights", "step", "created_at") if k not in meta
-    ]
-    if missing or not isinstance(meta["weights"], dict):
-        raise CheckpointError(f"checkpoint metadata {path} lacks {missing or ['weights']}")
+    missing = [k for k in required if k not in meta]
+    if missing:
+        raise CheckpointError(f"{what} {path} lacks {missing}")
+    return meta
+
+
+def _read_meta(path: Path) -> dict:
+    required = ("game", "architecture", "weights", "step", "created_at")
+    meta = read_sidecar(path, FORMAT, FORMAT_VERSION, required, "checkpoint metadata")
+    if not isinstance(meta["weights"], dict):
+        raise CheckpointError(f"checkpoint metadata {path} lacks ['weights']")
     return meta
 
 

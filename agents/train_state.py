@@ -22,7 +22,6 @@ puts the checkpoint's weights sha256 in `extra_json`, then checks it on load.
 from __future__ import annotations
 
 import hashlib
-import json
 import os
 from pathlib import Path
 
@@ -32,7 +31,12 @@ from safetensors import SafetensorError
 from safetensors.torch import load as load_safetensors
 from safetensors.torch import save as save_safetensors
 
-from agents.checkpoint import CheckpointError, check_safetensors_header, write_with_sidecar
+from agents.checkpoint import (
+    CheckpointError,
+    check_safetensors_header,
+    read_sidecar,
+    write_with_sidecar,
+)
 
 FORMAT = "arena-train-state"
 FORMAT_VERSION = 1
@@ -146,18 +150,5 @@ def load_training_state(
 
 
 def _read_meta(path: Path) -> dict:
-    try:
-        meta = json.loads(path.read_text(encoding="utf-8"))
-    except (UnicodeDecodeError, json.JSONDecodeError) as err:
-        raise CheckpointError(f"training state {path} is not valid JSON: {err}") from None
-    if not isinstance(meta, dict) or meta.get("format") != FORMAT:
-        raise CheckpointError(f"{path} is not a training state (no format={FORMAT!r})")
-    version = meta.get("format_version")
-    if not isinstance(version, int) or version > FORMAT_VERSION:
-        raise CheckpointError(
-            f"{path} has format_version {version!r}; this code reads up to {FORMAT_VERSION}"
-        )
-    missing = [k for k in ("optimizer", "arrays", "extra", "tensors") if k not in meta]
-    if missing:
-        raise CheckpointError(f"training state {path} lacks {missing}")
-    return meta
+    required = ("optimizer", "arrays", "extra", "tensors")
+    return read_sidecar(path, FORMAT, FORMAT_VERSION, required, "training state")
