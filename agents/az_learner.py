@@ -172,6 +172,13 @@ class AlphaZeroLearner:
             (game_indices, self.game.observe(state), legal_mask.copy(), policy, state.to_play)
         )
 
+    def take_recorded(self) -> list:
+        moves, self._pending = self._pending, []
+        return moves
+
+    def put_recorded(self, moves: list) -> None:
+        self._pending.extend(moves)
+
     def end_games(self, returns: np.ndarray) -> int:
         added = 0
         for games_idx, obs, mask, policy, player in self._pending:

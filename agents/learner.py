@@ -38,6 +38,16 @@ class Learner(Protocol):
         """Called right after `agent().act` for those games (state = position before the move)."""
         ...
 
+    def take_recorded(self) -> list:
+        """Removes and returns the moves recorded since the last `end_games` (a picklable
+        list), so that a learner in another process can be given them with `put_recorded`."""
+        ...
+
+    def put_recorded(self, moves: list) -> None:
+        """Adds moves that `take_recorded` returned (from this learner or a copy of it) to
+        the recorded moves, as if recorded here, for the next `end_games`."""
+        ...
+
     def end_games(self, returns: np.ndarray) -> int:
         """Every game of the last match is over: returns[g, seat] for all its games. Turns the
         recorded moves into training samples; returns how many samples were added."""

@@ -210,6 +210,13 @@ class PPOLearner:
             }
         )
 
+    def take_recorded(self) -> list:
+        moves, self.moves = self.moves, []
+        return moves
+
+    def put_recorded(self, moves: list) -> None:
+        self.moves.extend(moves)
+
     def end_games(self, returns: np.ndarray) -> int:
         """Close every recorded game with its returns; returns the number of samples added."""
         if not self.moves:

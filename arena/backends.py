@@ -1,4 +1,5 @@
-"""Backends: where matches are played. The driver alone writes the run directory.
+"""Backends: where matches are played and league learners live. The driver alone writes
+the run directory.
 
 A job carries everything needed to play one match anywhere: agent recipes (spec strings, or
 a league learner named by slot), the plan (seats, engine seeds, openings) and the seed of
@@ -7,21 +8,16 @@ of the learners' weights when the call starts, whichever process plays it and in
 order jobs finish: the same schedule gives the same games on every backend.
 
 `LocalBackend` (the default, nothing to install or start) plays jobs in this process, in
-order, with the league's live learners. `RayBackend` plays match batches as Ray tasks
-(several matches per task, so the per-task cost stays small next to the games) and a
-league's training matches on rollout actors that keep learner replicas warm; learners'
-weights go to the object store once per call. A task or actor call whose worker process
-dies is retried by Ray; results reach the driver only when a call has finished, so a
-retried call can neither lose nor duplicate a game.
+order, with the league's learners, which live and train in this process too.
+`arena.ray_backend.RayBackend` plays match batches as Ray tasks, a league's training
+matches on rollout actors and hosts each learner on an actor of its own.
 """
 
 from __future__ import annotations
 
-import json
-import tempfile
 from collections import OrderedDict
 from collections.abc import Iterator, Mapping, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Protocol
 
@@ -29,27 +25,19 @@ import numpy as np
 
 import agents as agent_specs
 import games
-from agents.spec import KINDS, parse
+from arena import learners as league_learners
 from arena.match import MatchGames, play_games
 
 BACKENDS = ("local", "ray")
-# Ray: tasks per worker for one `play` call; more balances uneven matches, fewer saves overhead.
-TASKS_PER_WORKER = 4
-# Ray: retries of a task whose worker process died (not of an agent's own exception).
-MAX_RETRIES = 5
 # Agents a worker keeps built between tasks (networks load once, not once per match).
 CACHED_AGENTS = 64
-# What a learner records during a match and `end_games` turns into samples, by class. It
-# travels from a rollout actor's replica to the driver's learner. (A public take/put pair
-# on agents.learner.Learner would replace this table.)
-RECORDED_MOVES = {"AlphaZeroLearner": "_pending", "PPOLearner": "moves"}
 
 
 @dataclass(frozen=True)
 class LearnerRef:
     """A league learner as it is when a backend call starts.
 
-    In-process it is the live learner; elsewhere a replica, `league.make_learner(config,
+    In-process it is the live learner; elsewhere a replica, `learners.make_learner(config,
     slot)` with the live learner's weights, which the Ray backend puts in the object store.
     """
 
@@ -99,20 +87,7 @@ class RolloutJob:
         return len(self.plan.seeds)
 
 
-Learners = Mapping[str, Any]  # slot name -> live learner
-
-
-def take_recorded(learner) -> list:
-    """The moves `learner` recorded since the last call (it keeps none)."""
-    attr = RECORDED_MOVES[type(learner).__name__]
-    recorded = getattr(learner, attr)
-    setattr(learner, attr, [])
-    return recorded
-
-
-def put_recorded(learner, recorded: list) -> None:
-    """Give `learner` moves recorded elsewhere, for its next `end_games`."""
-    getattr(learner, RECORDED_MOVES[type(learner).__name__]).extend(recorded)
+Learners = Mapping[str, Any]  # slot name -> the learner the backend made for that slot
 
 
 def play_rollout(game: games.Game, job: RolloutJob, learner, opponent) -> tuple[dict, list]:
@@ -128,7 +103,7 @@ def play_rollout(game: games.Game, job: RolloutJob, learner, opponent) -> tuple[
 
     rng = np.random.default_rng(job.seed)
     columns = play_games(game, players, job.plan, rng, ids, observer=observer)
-    return columns, take_recorded(learner)
+    return columns, learner.take_recorded()
 
 
 def play_match(game: games.Game, job: MatchJob, players: list) -> dict[str, object]:
@@ -151,7 +126,22 @@ class Backend(Protocol):
         self, game: str, jobs: Sequence[RolloutJob], learners: Learners
     ) -> Iterator[tuple[RolloutJob, dict, list]]:
         """Play every training match; yields (job, replay columns, recorded moves), in any
-        order. Hand the moves to the learner with `put_recorded`, then call `end_games`."""
+        order. Hand the moves to the learner's `put_recorded`, then call its `end_games`."""
+        ...
+
+    def new_learner(self, config: dict, slot: str, seed: int) -> Any:
+        """A fresh learner for `slot` of the resolved league `config`, hosted by this backend
+        (an agents.learner.Learner, or a handle that trains, saves and plays greedily as one)."""
+        ...
+
+    def load_learner(self, config: dict, slot: str, directory: Path) -> Any:
+        """The learner saved in `directory`, hosted by this backend."""
+        ...
+
+    def train_learners(
+        self, learners: Sequence[Any], steps: int, rngs: Sequence[np.random.Generator]
+    ) -> list[dict[str, float]]:
+        """learners[i].train(steps, rngs[i]) for every i (remote learners all at once)."""
         ...
 
     def close(self) -> None: ...
@@ -199,6 +189,17 @@ class LocalBackend:
             columns, recorded = play_rollout(rules, job, learners[job.learner.slot], opponent)
             yield job, columns, recorded
 
+    def new_learner(self, config: dict, slot: str, seed: int):
+        return league_learners.make_learner(config, slot, seed)
+
+    def load_learner(self, config: dict, slot: str, directory: Path):
+        return league_learners.load_learner(config, slot, directory)
+
+    def train_learners(
+        self, learners: Sequence[Any], steps: int, rngs: Sequence[np.random.Generator]
+    ) -> list[dict[str, float]]:
+        return [learner.train(steps, rng) for learner, rng in zip(learners, rngs, strict=True)]
+
     def _agent(self, game: games.Game, recipe: AgentRecipe, learners: Learners | None):
         if recipe.learner is not None:  # the live learner, as it is now
             return learners[recipe.learner.slot].greedy_agent(recipe.name)
@@ -209,203 +210,6 @@ class LocalBackend:
         pass
 
     def __enter__(self) -> LocalBackend:
-        return self
-
-    def __exit__(self, *exc) -> None:
-        self.close()
-
-
-# --------------------------------------------------------------------------- Ray workers
-# State of one worker process (a task worker or a rollout actor), kept between calls.
-
-_agents = Cache()
-_replicas = Cache(size=16)  # (league config, slot) -> [weights ObjectRef hex, learner]
-
-
-def _ray():
-    try:
-        import ray
-    except ImportError:
-        raise ValueError(
-            'the ray backend needs Ray: pip install ".[ray]" (or "ray[default]")'
-        ) from None
-    return ray
-
-
-def _replica(ref: LearnerRef):
-    """This worker's copy of a learner, holding the weights `ref` points at."""
-    import torch
-
-    from arena.league import make_learner
-
-    held = _replicas.get(
-        (json.dumps(ref.config, sort_keys=True), ref.slot),
-        lambda: [None, make_learner(ref.config, ref.slot, seed=0)],
-    )
-    if held[0] != ref.weights.hex():
-        weights = _ray().get(ref.weights)
-        # torch.tensor copies: arrays from the object store are read-only views.
-        held[1].model.load_state_dict({k: torch.tensor(v) for k, v in weights.items()})
-        held[0] = ref.weights.hex()
-    return held[1]
-
-
-def _checkpoint_path(spec: str) -> str | None:
-    """The PATH of an `az:` or `checkpoint:` spec (None for other specs)."""
-    kind, path, _ = parse(spec)
-    return path if kind in KINDS and KINDS[kind].path else None
-
-
-def _spec_agent(game: games.Game, recipe: AgentRecipe):
-    if recipe.files is None:
-        return agent_specs.make(recipe.spec, game, name=recipe.name)
-    with tempfile.TemporaryDirectory() as scratch:  # checkpoints load whole: then it can go
-        for name, data in _ray().get(recipe.files).items():
-            (Path(scratch) / name).write_bytes(data)
-        stem = Path(scratch) / Path(name).stem  # both files share the stem
-        spec = recipe.spec.replace(_checkpoint_path(recipe.spec), str(stem), 1)
-        return agent_specs.make(spec, game, name=recipe.name)
-
-
-def _worker_agent(game: games.Game, recipe: AgentRecipe):
-    if recipe.learner is None:
-        # Files travel once per backend call: a checkpoint rewritten between runs reloads.
-        key = (game.name, recipe.name, recipe.spec, recipe.files and recipe.files.hex())
-        return _agents.get(key, lambda: _spec_agent(game, recipe))
-    # Built on the replica holding these weights (a later round's weights make a new key).
-    key = (game.name, recipe.name, recipe.learner.weights.hex())
-    return _agents.get(key, lambda: _replica(recipe.learner).greedy_agent(recipe.name))
-
-
-def _play_batch(game: str, jobs: list[MatchJob]) -> list[dict]:
-    """A Ray task: every match of the batch, in order."""
-    rules = games.make(game)
-    return [play_match(rules, job, [_worker_agent(rules, r) for r in job.agents]) for job in jobs]
-
-
-class _RolloutWorker:
-    """A Ray actor that plays training matches with learner replicas it keeps warm."""
-
-    def rollout(self, game: str, job: RolloutJob) -> tuple[dict, list]:
-        rules = games.make(game)
-        opponent = job.opponent and _worker_agent(rules, job.opponent)
-        return play_rollout(rules, job, _replica(job.learner), opponent)
-
-
-class RayBackend:
-    """Plays matches on a Ray cluster: batches as tasks, training matches on actors.
-
-    `address`: a running cluster's address (`ray start --head` prints it); None joins the
-    cluster on this machine if there is one (or RAY_ADDRESS), else starts one here.
-    `num_workers`: tasks or actors running at once (default: the cluster's CPUs).
-    """
-
-    name = "ray"
-
-    def __init__(self, address: str | None = None, num_workers: int | None = None):
-        ray = _ray()
-        if num_workers is not None and num_workers < 1:
-            raise ValueError(f"num_workers must be positive, got {num_workers}")
-        self._started = not ray.is_initialized()
-        if self._started:
-            ray.init(address=address)
-        self.workers = num_workers or max(1, int(ray.cluster_resources().get("CPU", 1)))
-        self._task = ray.remote(num_cpus=1, max_retries=MAX_RETRIES)(_play_batch)
-        # Rollout actors reserve no CPU: they idle while evaluation tasks run, and SPREAD
-        # puts them on different nodes. A dead actor restarts; its call is retried there.
-        self._actor = ray.remote(
-            num_cpus=0,
-            max_restarts=-1,
-            max_task_retries=MAX_RETRIES,
-            scheduling_strategy="SPREAD",
-        )(_RolloutWorker)
-        self._actors: list = []
-
-    def play(
-        self, game: str, jobs: Sequence[MatchJob], learners: Learners | None = None
-    ) -> Iterator[tuple[MatchJob, dict]]:
-        puts: dict[str, Any] = {}
-        jobs = [
-            replace(job, agents=tuple(self._upload(r, learners, puts) for r in job.agents))
-            for job in jobs
-        ]
-        batches = split_batches(jobs, self.workers * TASKS_PER_WORKER)
-        for batch, _, results in self._stream(
-            batches, lambda b: (None, self._task.remote(game, b))
-        ):
-            yield from zip(batch, results, strict=True)
-
-    def play_rollouts(
-        self, game: str, jobs: Sequence[RolloutJob], learners: Learners
-    ) -> Iterator[tuple[RolloutJob, dict, list]]:
-        while len(self._actors) < self.workers:  # created once, kept warm between rounds
-            self._actors.append(self._actor.remote())
-        puts: dict[str, Any] = {}
-        jobs = [
-            replace(
-                job,
-                learner=self._learner(job.learner, learners, puts),
-                opponent=job.opponent and self._upload(job.opponent, learners, puts),
-            )
-            for job in jobs
-        ]
-        idle = list(self._actors)  # `_stream` keeps `workers` calls in flight: one per actor
-
-        def submit(job):
-            actor = idle.pop()
-            return actor, actor.rollout.remote(game, job)
-
-        for job, actor, (columns, recorded) in self._stream(jobs, submit):
-            idle.append(actor)
-            yield job, columns, recorded
-
-    def _stream(self, items: Sequence, submit) -> Iterator[tuple[Any, Any, Any]]:
-        """Submit items, at most `workers` at once (so a smaller backend on a bigger cluster
-        uses only its share); `submit(item) -> (extra, ObjectRef)`. Yields (item, extra,
-        result) as each call finishes."""
-        ray = _ray()
-        queued = list(reversed(items))
-        running: dict = {}
-        while queued or running:
-            while queued and len(running) < self.workers:
-                item = queued.pop()
-                extra, ref = submit(item)
-                running[ref] = (item, extra)
-            done, _ = ray.wait(list(running), num_returns=1)
-            item, extra = running.pop(done[0])
-            yield item, extra, ray.get(done[0])
-
-    def _learner(self, ref: LearnerRef, learners: Learners, puts: dict) -> LearnerRef:
-        """The learner's weights go to the object store once per call, however many jobs."""
-        if ref.slot not in puts:
-            model = learners[ref.slot].model
-            weights = {k: v.detach().cpu().numpy() for k, v in model.state_dict().items()}
-            puts[ref.slot] = _ray().put(weights)
-        return replace(ref, weights=puts[ref.slot])
-
-    def _upload(self, recipe: AgentRecipe, learners: Learners | None, puts: dict):
-        if recipe.learner is not None:
-            return replace(recipe, learner=self._learner(recipe.learner, learners, puts))
-        path = _checkpoint_path(recipe.spec)
-        if path is None:
-            return recipe
-        if path not in puts:
-            from agents.checkpoint import checkpoint_paths  # torch: only when there are networks
-
-            files = {p.name: p.read_bytes() for p in checkpoint_paths(path)}
-            puts[path] = _ray().put(files)
-        return replace(recipe, files=puts[path])
-
-    def close(self) -> None:
-        ray = _ray()
-        for actor in self._actors:
-            ray.kill(actor)
-        self._actors = []
-        if self._started:
-            ray.shutdown()
-            self._started = False
-
-    def __enter__(self) -> RayBackend:
         return self
 
     def __exit__(self, *exc) -> None:
@@ -428,7 +232,11 @@ def make_backend(name: str = "local", address: str | None = None, workers: int |
     if name == "local":
         if address is not None:
             raise ValueError("--address needs --backend ray")
+        if workers is not None:
+            raise ValueError("--workers needs --backend ray (the local backend plays in-process)")
         return LocalBackend()
     if name == "ray":
+        from arena.ray_backend import RayBackend  # Ray is an optional extra
+
         return RayBackend(address, workers)
     raise ValueError(f"unknown backend {name!r}; choose one of {', '.join(BACKENDS)}")

@@ -42,7 +42,6 @@ from arena.backends import (
     LocalBackend,
     MatchJob,
     RolloutJob,
-    put_recorded,
 )
 from arena.config import ConfigError, Key, check, loads_toml
 from arena.match import MatchGames
@@ -140,46 +139,6 @@ def resolve(values: dict[str, Any], where: str = "league config") -> dict[str, A
 # --------------------------------------------------------------------------- learners
 
 
-def make_learner(config: dict, name: str, seed: int):
-    game = games.make(config["game"])
-    settings = config["learner"]
-    if settings["algorithm"] == "ppo":
-        from agents.network import NetConfig
-        from agents.ppo import PPOLearner
-
-        net = NetConfig.for_game(game, blocks=settings["blocks"], channels=settings["channels"])
-        return PPOLearner(
-            game, name, net=net, lr=settings["lr"], device=config["device"], seed=seed
-        )
-    from agents.az_learner import AlphaZeroConfig, AlphaZeroLearner
-
-    keys = (
-        "blocks",
-        "channels",
-        "sims",
-        "fast_sims",
-        "full_search_share",
-        "gumbel",
-        "lr",
-        "batch_size",
-        "buffer_size",
-        "eval_sims",
-    )
-    az = AlphaZeroConfig(**{k: settings[k] for k in keys})
-    return AlphaZeroLearner(game, name, az, device=config["device"], seed=seed)
-
-
-def load_learner(config: dict, name: str, directory: Path):
-    game = games.make(config["game"])
-    if config["learner"]["algorithm"] == "ppo":
-        from agents.ppo import PPOLearner
-
-        return PPOLearner.load(directory, game, name, device=config["device"])
-    from agents.az_learner import AlphaZeroLearner
-
-    return AlphaZeroLearner.load(directory, game, name, device=config["device"])
-
-
 @dataclass
 class LearnerSlot:
     name: str
@@ -254,7 +213,7 @@ class League:
             for k in range(counts[role]):
                 name = role if counts[role] == 1 else f"{role}{k}"
                 slot = LearnerSlot(name, role, created_round=0)
-                slot.learner = make_learner(self.config, name, self._seed("init", name))
+                slot.learner = self.backend.new_learner(self.config, name, self._seed("init", name))
                 self.slots.append(slot)
 
     def _restore(self, state: dict) -> None:
@@ -263,7 +222,9 @@ class League:
         self.population = state["population"]
         for record in state["learners"]:
             slot = LearnerSlot(**record)
-            slot.learner = load_learner(self.config, slot.name, self.run_dir / slot.save_dir)
+            slot.learner = self.backend.load_learner(
+                self.config, slot.name, self.run_dir / slot.save_dir
+            )
             self.slots.append(slot)
         self.log(f"resumed after round {self.round} ({len(self.population)} frozen agents)")
 
@@ -329,11 +290,14 @@ class League:
                 if match_id not in stored:  # stored before a crash: never stored twice
                     jobs.append(self.training_job(slot, opponent, match_id, per_match, seed))
         # Every learner plays against the league as it stood when the round began, so the
-        # backend can play all the round's matches at once; then each learner trains.
-        played, trained = self.play_training_matches(jobs), 0
+        # backend can play all the round's matches at once; then the learners train (each
+        # from its own rng, wherever the backend keeps it).
+        played = self.play_training_matches(jobs)
+        steps = self.config["learner"]["train_steps"]
+        rngs = [np.random.default_rng(self._seed("train", self.round, s.name)) for s in self.slots]
+        losses = self.backend.train_learners([s.learner for s in self.slots], steps, rngs)
+        trained = steps * sum(1 for loss in losses if loss)
         for slot in self.slots:
-            losses = slot.learner.train(self.config["learner"]["train_steps"], rng)
-            trained += self.config["learner"]["train_steps"] if losses else 0
             self.maybe_snapshot(slot, rng)
         self.writer.flush()
         self.train_steps += trained
@@ -396,7 +360,7 @@ class League:
             self.writer.write(columns)
         for job in jobs:
             returns, moves = finished[job.match_id]
-            put_recorded(learners[job.learner.slot], moves)
+            learners[job.learner.slot].put_recorded(moves)
             learners[job.learner.slot].end_games(returns)
         return sum(job.games for job in jobs)
 
@@ -456,7 +420,8 @@ class League:
             slot.role == "league_exploiter" and rng.random() < league["league_exploiter_reset"]
         )
         if reset:  # exploiters start over, to find new weaknesses rather than refine old ones
-            slot.learner = make_learner(self.config, slot.name, self._seed("reset", name))
+            seed = self._seed("reset", name)
+            slot.learner = self.backend.new_learner(self.config, slot.name, seed)
 
     # -- evaluation ---------------------------------------------------------------------
 

@@ -11,8 +11,9 @@ import time
 import pytest
 
 import replays
-from arena.backends import LocalBackend, RayBackend, make_backend, split_batches
+from arena.backends import LocalBackend, make_backend, split_batches
 from arena.league import run_league
+from arena.ray_backend import RayBackend
 from arena.tournament import resolve, run_tournament, schedule
 from tests.test_league import TINY
 
