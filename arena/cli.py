@@ -13,6 +13,7 @@ console = Console()
 
 BACKEND_HELP = "Where matches are played: local (this process) or ray (a Ray cluster)."
 ADDRESS_HELP = "Ray cluster address (default: join the one on this machine, else start one)."
+WORKERS_HELP = "Ray: match tasks or rollout actors at once (default: the cluster's CPUs)."
 
 # PettingZoo's own implementation of each game, for comparison.
 PETTINGZOO_REFERENCE = {
@@ -119,9 +120,9 @@ def tournament(
     ),
     backend: str = typer.Option("local", help=BACKEND_HELP),
     address: str = typer.Option(None, help=ADDRESS_HELP),
+    workers: int = typer.Option(None, help=WORKERS_HELP),
 ) -> None:
     """Play a round-robin or gauntlet tournament into a run directory and rate the agents."""
-    from arena.backends import make_backend
     from arena.config import ConfigError, load_toml
     from arena.tournament import run_tournament
 
@@ -145,7 +146,7 @@ def tournament(
         if extra and not agents:
             fail(f"unexpected arguments {extra}")
         values.update({k: v for k, v in given.items() if v is not None})
-        with make_backend(backend, address) as runner:
+        with _backend(backend, address, workers) as runner:
             with _progress_bar("games", enabled=progress) as on_progress:
                 report = run_tournament(
                     values,
@@ -377,11 +378,11 @@ def league_run(
     seed: int = typer.Option(None, help="Seed of the whole league."),
     backend: str = typer.Option("local", help=BACKEND_HELP),
     address: str = typer.Option(None, help=ADDRESS_HELP),
+    workers: int = typer.Option(None, help=WORKERS_HELP),
 ) -> None:
     """Train a league, rating it as it goes; prints the final ratings table."""
     from pathlib import Path
 
-    from arena.backends import make_backend
     from arena.config import ConfigError, load_toml
     from arena.league import run_league
 
@@ -404,7 +405,7 @@ def league_run(
                 fail(f"{out} already holds a league; pass --resume to continue it")
             fail("give a config file or --game (games: " + ", ".join(_game_names()) + ")")
         values.setdefault("out", f"runs/{values['game']}-league")
-        with make_backend(backend, address) as runner:
+        with _backend(backend, address, workers) as runner:
             run_dir = run_league(
                 values, resume=resume, log=lambda line: console.print(line), backend=runner
             )
@@ -412,6 +413,16 @@ def league_run(
         fail(str(err))
     console.print(f"run directory: {run_dir}")
     _print_results(run_dir, eval_only=True)
+
+
+def _backend(name: str, address: str | None, workers: int | None):
+    """The backend the user chose, its size printed when it is not this process."""
+    from arena.backends import make_backend
+
+    runner = make_backend(name, address, workers)
+    if runner.name != "local":
+        console.print(f"{runner.name} backend: {runner.workers} workers")
+    return runner
 
 
 def _game_names() -> list[str]:

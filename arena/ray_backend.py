@@ -17,6 +17,7 @@ are replayed in order (`RemoteLearner`).
 from __future__ import annotations
 
 import json
+import socket
 import tempfile
 import weakref
 from collections.abc import Iterator, Sequence
@@ -52,6 +53,8 @@ from arena.learners import (
 TASKS_PER_WORKER = 4
 # Retries of a call whose worker process died (not of an agent's own exception).
 MAX_RETRIES = 5
+# Longest wait for a cluster address to answer before giving up.
+CONNECT_SECONDS = 5.0
 # GPU share a learner actor asks for when the cluster has GPUs: four learners per GPU.
 LEARNER_GPUS = 0.25
 
@@ -279,6 +282,24 @@ class RemoteLearner:
                     self._pending = getattr(self._actor, method).remote(*args)
 
 
+def _check_reachable(address: str) -> None:
+    """Fail fast on a cluster address nobody answers at (ray.init retries for minutes)."""
+    if address == "auto" or "://" in address:  # Ray's own forms: let Ray resolve them
+        return
+    host, _, port = address.rpartition(":")
+    if not host or not port.isdigit():
+        raise ValueError(
+            f"a Ray address is HOST:PORT (`ray start --head` prints it), got {address!r}"
+        )
+    try:
+        socket.create_connection((host, int(port)), timeout=CONNECT_SECONDS).close()
+    except OSError as err:
+        raise ValueError(
+            f"no Ray cluster answers at {address} ({err}); start one with `ray start --head` "
+            "or leave out --address to start one here"
+        ) from None
+
+
 class RayBackend:
     """Plays matches on a Ray cluster (batches as tasks, training matches on rollout
     actors) and hosts league learners on actors.
@@ -293,10 +314,15 @@ class RayBackend:
     def __init__(self, address: str | None = None, num_workers: int | None = None):
         ray = _ray()
         if num_workers is not None and num_workers < 1:
-            raise ValueError(f"num_workers must be positive, got {num_workers}")
+            raise ValueError(f"workers must be at least 1, got {num_workers}")
+        if address is not None:
+            _check_reachable(address)
         self._started = not ray.is_initialized()
         if self._started:
-            ray.init(address=address)
+            try:
+                ray.init(address=address)
+            except ConnectionError as err:  # something answered, but not a Ray cluster
+                raise ValueError(f"cannot join a Ray cluster at {address}: {err}") from None
         self.workers = num_workers or max(1, int(ray.cluster_resources().get("CPU", 1)))
         self._task = ray.remote(num_cpus=1, max_retries=MAX_RETRIES)(_play_batch)
         # Rollout actors reserve no CPU: they idle while evaluation tasks run, and SPREAD

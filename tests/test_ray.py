@@ -3,6 +3,7 @@ no game lost or duplicated when a worker process is killed mid-run."""
 
 import os
 import signal
+import socket
 import subprocess
 import sys
 import threading
@@ -12,8 +13,9 @@ import pytest
 
 import replays
 from arena.backends import LocalBackend, make_backend, split_batches
-from arena.league import run_league
-from arena.ray_backend import RayBackend
+from arena.league import League, run_league
+from arena.league import resolve as resolve_league
+from arena.ray_backend import RayBackend, RemoteLearner
 from arena.tournament import resolve, run_tournament, schedule
 from tests.test_league import TINY
 
@@ -133,9 +135,9 @@ def test_checkpoint_agents_reach_workers_through_the_object_store(cluster, tmp_p
     assert games_of(remote.run_dir) == games_of(local.run_dir)
 
 
-def rollout_actors(busy: bool) -> list[int]:
-    """PIDs of the rollout actors' processes (busy: only those playing a match right now)."""
-    title = b"ray::_RolloutWorker.rollout" if busy else b"ray::_RolloutWorker"
+def actor_processes(title: bytes) -> list[int]:
+    """PIDs of the Ray worker processes whose title starts with `title`: ray::CLASS for an
+    actor, ray::CLASS.METHOD for one running that method right now."""
     found = []
     for pid in filter(str.isdigit, os.listdir("/proc")):
         try:
@@ -145,6 +147,17 @@ def rollout_actors(busy: bool) -> list[int]:
         except OSError:
             continue
     return found
+
+
+def rollout_actors(busy: bool) -> list[int]:
+    return actor_processes(b"ray::_RolloutWorker.rollout" if busy else b"ray::_RolloutWorker")
+
+
+def wait_until_gone(title: bytes, seconds: float = 20) -> list[int]:
+    deadline = time.time() + seconds
+    while actor_processes(title) and time.time() < deadline:
+        time.sleep(0.1)
+    return actor_processes(title)
 
 
 def test_league_on_ray_with_a_killed_rollout_actor_plays_the_local_games(cluster, tmp_path):
@@ -180,10 +193,40 @@ def test_league_on_ray_with_a_killed_rollout_actor_plays_the_local_games(cluster
     assert any("-eval-" in m for m in ours["match_id"])
     # Snapshots reach workers as checkpoint files through the object store.
     assert any(name.endswith("-s1") for seats in ours["agents"] for name in seats)
-    deadline = time.time() + 20
-    while rollout_actors(busy=False) and time.time() < deadline:
-        time.sleep(0.1)
-    assert not rollout_actors(busy=False), "the backend's actors outlive it"
+    assert not wait_until_gone(b"ray::_RolloutWorker"), "the backend's actors outlive it"
+    assert not wait_until_gone(b"ray::_LearnerActor"), "the learners' actors outlive it"
+
+
+def test_league_learners_live_on_actors_and_a_killed_one_is_rebuilt(cluster, tmp_path):
+    """SIGKILL every learner's actor after round 1: each is rebuilt from its round-1 save
+    and the league plays on, game for game as the local league (the saves hold all of
+    these small buffers, so the rebuilt learners are exactly the lost ones)."""
+    values = {**TINY, "rounds": 3}
+    local = run_league({**values, "out": str(tmp_path / "local")}, log=lambda _: None)
+    killed: list[int] = []
+
+    def log(line: str) -> None:
+        if line.startswith("round 1: ") and "games (" in line:  # round 1 is saved
+            for pid in actor_processes(b"ray::_LearnerActor"):
+                os.kill(pid, signal.SIGKILL)
+                killed.append(pid)
+
+    with RayBackend() as backend:
+        league = League(
+            resolve_league({**values, "out": str(tmp_path / "ray")}), log=log, backend=backend
+        )
+        assert len(actor_processes(b"ray::_LearnerActor")) == len(league.slots) == 3
+        league.run()
+        main = next(s.learner for s in league.slots if s.role == "main")
+        assert isinstance(main, RemoteLearner) and main.restarts == 1
+        alive = actor_processes(b"ray::_LearnerActor")
+        assert len(alive) == 3 and not set(alive) & set(killed)
+    assert len(killed) == 3
+    ours, theirs = games_of(tmp_path / "ray"), games_of(local)
+    keys = list(zip(ours["match_id"], ours["game_index"], strict=True))
+    assert len(keys) == len(set(keys))
+    assert ours == theirs
+    assert not wait_until_gone(b"ray::_LearnerActor"), "the learners' actors outlive it"
 
 
 def test_cli_tournament_joins_a_cluster_by_address(cluster, tmp_path):
@@ -191,8 +234,10 @@ def test_cli_tournament_joins_a_cluster_by_address(cluster, tmp_path):
     command = [sys.executable, "-m", "arena", "tournament", "--game", "tic_tac_toe"]
     command += ["--agents", "random", "greedy", "--games-per-pair", "40", "--concurrency", "10"]
     command += ["--out", str(out), "--no-progress", "--backend", "ray", "--address", cluster]
+    command += ["--workers", "1"]
     done = subprocess.run(command, capture_output=True, text=True, timeout=180)
     assert done.returncode == 0, done.stdout + done.stderr
+    assert "ray backend: 1 workers" in done.stdout
     assert "played 40 games" in done.stdout
     assert len(games_of(out)["match_id"]) == 40
 
@@ -200,6 +245,17 @@ def test_cli_tournament_joins_a_cluster_by_address(cluster, tmp_path):
 def test_backend_choice_errors():
     with pytest.raises(ValueError, match="--address needs --backend ray"):
         make_backend("local", address="127.0.0.1:6379")
+    with pytest.raises(ValueError, match="--workers needs --backend ray"):
+        make_backend("local", workers=2)
+    with pytest.raises(ValueError, match="workers must be at least 1"):
+        make_backend("ray", workers=0)
+    with pytest.raises(ValueError, match="HOST:PORT"):
+        make_backend("ray", address="my-cluster")
+    with socket.socket() as closed:  # a port nobody listens on
+        closed.bind(("127.0.0.1", 0))
+        port = closed.getsockname()[1]
+    with pytest.raises(ValueError, match=f"no Ray cluster answers at 127.0.0.1:{port}"):
+        make_backend("ray", address=f"127.0.0.1:{port}")
     with pytest.raises(ValueError, match="unknown backend 'spark'"):
         make_backend("spark")
     assert isinstance(make_backend("local"), LocalBackend)
