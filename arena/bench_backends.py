@@ -4,17 +4,17 @@ Tournament: a random-vs-greedy Connect Four tournament, the replay writing inclu
 `arena tournament` reports it), after a small warm-up tournament on the same backend so
 that worker start-up and kernel loading stay out of the timing. League: the game's default
 league config, training games per second of each round after the first (self-play, the
-driver's SGD and snapshots included, evaluation rounds left out).
+learners' SGD and snapshots included, evaluation rounds left out).
 
-    python -m arena.bench_backends --games 200000 --workers 1 2 --repeats 3
-    python -m arena.bench_backends --league-rounds 4 --workers 2 --repeats 1
+    arena bench backends --games 200000 --workers 1 2 --repeats 3
+    arena bench backends --league-rounds 4 --workers 1 2 --repeats 1
 """
 
 from __future__ import annotations
 
-import argparse
 import statistics
 import tempfile
+from collections.abc import Sequence
 from pathlib import Path
 
 from arena.backends import Backend, make_backend
@@ -62,40 +62,33 @@ def bench_league(backend: Backend, rounds: int = 4, game: str = "connect_four") 
         return statistics.median(r["games_per_second"] for r in rows[1 : rounds - 1])
 
 
-def main() -> None:
-    from arena.machine import describe
+def compare_backends(
+    workers: Sequence[int] = (1, 2),
+    repeats: int = 3,
+    games: int = 200_000,
+    league_rounds: int = 0,
+    address: str | None = None,
+) -> dict[str, list[float]]:
+    """Games per second of each run, by backend: local, then Ray with each worker count.
 
-    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--games", type=int, default=200_000, help="tournament games")
-    parser.add_argument("--league-rounds", type=int, default=0, help="measure a league instead")
-    parser.add_argument("--workers", type=int, nargs="+", default=[1, 2])
-    parser.add_argument("--repeats", type=int, default=3, help="rounds over all backends")
-    parser.add_argument("--address", default=None, help="Ray cluster (default: start one)")
-    args = parser.parse_args()
-    print(f"machine: {describe()}")
-    # The first Ray backend starts (or joins) the cluster, the others join it; rounds over
-    # all backends in turn, so a shared machine's changing load hits each of them alike.
+    A league of `league_rounds` rounds if given, else a tournament of `games` games. The
+    first Ray backend starts (or joins) the cluster and the others join it; each repeat
+    runs all backends in turn, so a shared machine's changing load hits them alike."""
+    if repeats < 1 or any(w < 1 for w in workers):
+        raise ValueError(f"repeats and workers must be at least 1, got {repeats} and {workers}")
     backends = {"local": make_backend("local")}
-    for workers in args.workers:
-        name = f"ray, {workers} worker{'s' if workers > 1 else ''}"
-        backends[name] = make_backend("ray", args.address, workers)
-    rates: dict[str, list[float]] = {name: [] for name in backends}
     try:
-        for _ in range(args.repeats):
+        for count in workers:
+            name = f"ray, {count} worker{'s' if count > 1 else ''}"
+            backends[name] = make_backend("ray", address, count)
+        rates: dict[str, list[float]] = {name: [] for name in backends}
+        for _ in range(repeats):
             for name, backend in backends.items():
-                if args.league_rounds:
-                    rates[name].append(bench_league(backend, args.league_rounds))
+                if league_rounds:
+                    rates[name].append(bench_league(backend, league_rounds))
                 else:
-                    rates[name].append(bench_tournament(backend, games=args.games))
+                    rates[name].append(bench_tournament(backend, games=games))
+        return rates
     finally:
         for backend in reversed(backends.values()):
             backend.close()
-    base = statistics.median(rates["local"])
-    for name, runs in rates.items():
-        rate = statistics.median(runs)
-        spread = ", ".join(f"{r:,.1f}" for r in runs)
-        print(f"{name:<15}{rate:10,.1f} games/s  ({rate / base:4.0%} of local; runs: {spread})")
-
-
-if __name__ == "__main__":
-    main()

@@ -431,6 +431,36 @@ def _game_names() -> list[str]:
     return games.names()
 
 
+@bench_app.command("backends")
+def bench_backends_command(
+    workers: list[int] = typer.Option([1, 2], help="Ray worker counts to compare."),
+    games: int = typer.Option(200_000, help="Tournament games per run."),
+    league_rounds: int = typer.Option(0, help="Measure a league of this many rounds instead."),
+    repeats: int = typer.Option(3, help="Runs of every backend (the median is reported)."),
+    address: str = typer.Option(None, help=ADDRESS_HELP),
+) -> None:
+    """Games/s of a random-vs-greedy tournament (or a league) locally and on Ray."""
+    import statistics
+
+    from arena.bench_backends import compare_backends
+    from arena.machine import describe
+
+    console.print(f"machine: {describe()}")
+    try:
+        rates = compare_backends(workers, repeats, games, league_rounds, address)
+    except ValueError as err:
+        fail(str(err))
+    base = statistics.median(rates["local"])
+    what = f"league, {league_rounds} rounds" if league_rounds else f"tournament, {games:,} games"
+    console.print(f"{what}; median of {repeats} runs")
+    for name, runs in rates.items():
+        rate = statistics.median(runs)
+        spread = ", ".join(f"{r:,.1f}" for r in runs)
+        console.print(
+            f"{name:<15}{rate:10,.1f} games/s  ({rate / base:4.0%} of local; runs: {spread})"
+        )
+
+
 @bench_app.command("mcts")
 def bench_mcts_command(
     game: str = typer.Option("connect_four", help="Game name."),

@@ -259,3 +259,17 @@ def test_backend_choice_errors():
     with pytest.raises(ValueError, match="unknown backend 'spark'"):
         make_backend("spark")
     assert isinstance(make_backend("local"), LocalBackend)
+
+
+def test_cli_bench_backends_compares_local_and_ray(cluster):
+    command = [sys.executable, "-m", "arena", "bench", "backends", "--games", "2048"]
+    command += ["--workers", "1", "--repeats", "1", "--address", cluster]
+    done = subprocess.run(command, capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stdout + done.stderr
+    lines = done.stdout.splitlines()
+    assert any(line.startswith("local") and "(100% of local" in line for line in lines)
+    assert any(line.startswith("ray, 1 worker ") and "games/s" in line for line in lines)
+    bad = subprocess.run(
+        [*command[:5], "--workers", "0"], capture_output=True, text=True, timeout=120
+    )
+    assert bad.returncode != 0 and "workers must be at least 1" in bad.stdout + bad.stderr
