@@ -6,8 +6,8 @@ that worker start-up and kernel loading stay out of the timing. League: the game
 league config, training games per second of each round after the first (self-play, the
 learners' SGD and snapshots included, evaluation rounds left out).
 
-    arena bench backends --games 200000 --workers 1 2 --repeats 3
-    arena bench backends --league-rounds 4 --workers 1 2 --repeats 1
+    arena bench backends --games 200000 --workers 1,2 --repeats 3
+    arena bench backends --league-rounds 4 --workers 1,2 --repeats 1
 """
 
 from __future__ import annotations

@@ -433,7 +433,7 @@ def _game_names() -> list[str]:
 
 @bench_app.command("backends")
 def bench_backends_command(
-    workers: list[int] = typer.Option([1, 2], help="Ray worker counts to compare."),
+    workers: str = typer.Option("1,2", help="Ray worker counts to compare, comma-separated."),
     games: int = typer.Option(200_000, help="Tournament games per run."),
     league_rounds: int = typer.Option(0, help="Measure a league of this many rounds instead."),
     repeats: int = typer.Option(3, help="Runs of every backend (the median is reported)."),
@@ -445,9 +445,12 @@ def bench_backends_command(
     from arena.bench_backends import compare_backends
     from arena.machine import describe
 
+    counts = [int(w) for w in workers.split(",") if w.strip().lstrip("-").isdigit()]
+    if len(counts) != len(workers.split(",")):
+        fail(f"--workers takes comma-separated counts such as 1,2; got {workers!r}")
     console.print(f"machine: {describe()}")
     try:
-        rates = compare_backends(workers, repeats, games, league_rounds, address)
+        rates = compare_backends(counts, repeats, games, league_rounds, address)
     except ValueError as err:
         fail(str(err))
     base = statistics.median(rates["local"])
