@@ -460,7 +460,8 @@ def bench_backends_command(
         rate = statistics.median(runs)
         spread = ", ".join(f"{r:,.1f}" for r in runs)
         console.print(
-            f"{name:<15}{rate:10,.1f} games/s  ({rate / base:4.0%} of local; runs: {spread})"
+            f"{name:<15}{rate:10,.1f} games/s  ({rate / base:4.0%} of local; runs: {spread})",
+            soft_wrap=True,  # one line per backend, however narrow the terminal
         )
 
 
