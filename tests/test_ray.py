@@ -136,17 +136,27 @@ def test_checkpoint_agents_reach_workers_through_the_object_store(cluster, tmp_p
 
 
 def actor_processes(title: bytes) -> list[int]:
-    """PIDs of the Ray worker processes whose title starts with `title`: ray::CLASS for an
-    actor, ray::CLASS.METHOD for one running that method right now."""
+    """PIDs of this test process's Ray workers whose title starts with `title`: ray::CLASS
+    for an actor, ray::CLASS.METHOD for one running that method right now. Descendants of
+    this process only: other Ray instances on the machine are none of the test's business."""
     found = []
     for pid in filter(str.isdigit, os.listdir("/proc")):
         try:
             with open(f"/proc/{pid}/cmdline", "rb") as f:
-                if f.read().startswith(title):
+                if f.read().startswith(title) and descends_from_us(int(pid)):
                     found.append(int(pid))
         except OSError:
             continue
     return found
+
+
+def descends_from_us(pid: int) -> bool:
+    while pid > 1:
+        if pid == os.getpid():
+            return True
+        with open(f"/proc/{pid}/stat") as f:  # "pid (comm) state ppid ...": comm may hold spaces
+            pid = int(f.read().rsplit(")", 1)[1].split()[1])
+    return False
 
 
 def rollout_actors(busy: bool) -> list[int]:
@@ -197,12 +207,20 @@ def test_league_on_ray_with_a_killed_rollout_actor_plays_the_local_games(cluster
     assert not wait_until_gone(b"ray::_LearnerActor"), "the learners' actors outlive it"
 
 
-def test_league_learners_live_on_actors_and_a_killed_one_is_rebuilt(cluster, tmp_path):
+@pytest.fixture(scope="module")
+def local_three_rounds(tmp_path_factory):
+    """The games of a 3-round TINY league on the local backend."""
+    out = tmp_path_factory.mktemp("local-league") / "league"
+    return games_of(run_league({**TINY, "rounds": 3, "out": str(out)}, log=lambda _: None))
+
+
+def test_league_learners_live_on_actors_and_a_killed_one_is_rebuilt(
+    cluster, local_three_rounds, tmp_path
+):
     """SIGKILL every learner's actor after round 1: each is rebuilt from its round-1 save
     and the league plays on, game for game as the local league (the saves hold all of
     these small buffers, so the rebuilt learners are exactly the lost ones)."""
     values = {**TINY, "rounds": 3}
-    local = run_league({**values, "out": str(tmp_path / "local")}, log=lambda _: None)
     killed: list[int] = []
 
     def log(line: str) -> None:
@@ -222,11 +240,25 @@ def test_league_learners_live_on_actors_and_a_killed_one_is_rebuilt(cluster, tmp
         alive = actor_processes(b"ray::_LearnerActor")
         assert len(alive) == 3 and not set(alive) & set(killed)
     assert len(killed) == 3
-    ours, theirs = games_of(tmp_path / "ray"), games_of(local)
+    ours = games_of(tmp_path / "ray")
     keys = list(zip(ours["match_id"], ours["game_index"], strict=True))
     assert len(keys) == len(set(keys))
-    assert ours == theirs
+    assert ours == local_three_rounds
     assert not wait_until_gone(b"ray::_LearnerActor"), "the learners' actors outlive it"
+
+
+def test_league_resumed_on_ray_goes_on_as_the_uninterrupted_local_one(
+    cluster, local_three_rounds, tmp_path
+):
+    """Learner actors load the saved learners (sent as bytes) and carry on exactly."""
+    values = {**TINY, "out": str(tmp_path / "ray")}
+    with RayBackend() as backend:
+        run_league({**values, "rounds": 2}, log=lambda _: None, backend=backend)
+    lines: list[str] = []
+    with RayBackend() as backend:
+        run_league({**values, "rounds": 1}, resume=True, log=lines.append, backend=backend)
+    assert lines[0].startswith("resumed after round 2")
+    assert games_of(tmp_path / "ray") == local_three_rounds
 
 
 def test_cli_tournament_joins_a_cluster_by_address(cluster, tmp_path):
