@@ -106,9 +106,9 @@ def _spec_agent(game: games.Game, recipe: AgentRecipe):
     if recipe.files is None:
         return agent_specs.make(recipe.spec, game, name=recipe.name)
     with tempfile.TemporaryDirectory() as scratch:  # checkpoints load whole: then it can go
-        for name, data in _ray().get(recipe.files).items():
-            (Path(scratch) / name).write_bytes(data)
-        stem = Path(scratch) / Path(name).stem  # both files share the stem
+        files = _ray().get(recipe.files)
+        write_files(files, Path(scratch))
+        stem = Path(scratch) / Path(next(iter(files))).stem  # both files share the stem
         spec = recipe.spec.replace(_checkpoint_path(recipe.spec), str(stem), 1)
         return agent_specs.make(spec, game, name=recipe.name)
 
@@ -179,7 +179,9 @@ class RemoteLearner:
     (agents.az_learner.SAVED_SAMPLES).
     """
 
-    def __init__(self, actor_class, config: dict, slot: str, seed: int | None, files=None):
+    def __init__(
+        self, actor_class, config: dict, slot: str, seed: int | None, files: dict | None = None
+    ):
         self.name = slot
         self.restarts = 0  # actors rebuilt after their process died
         self._actor_class, self._config = actor_class, config

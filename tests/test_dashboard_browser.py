@@ -27,6 +27,7 @@ CHROMIUM_ARGS = [
 # Streamlit marks its root element while a script run is in progress.
 IDLE = '[data-testid="stApp"][data-test-script-state="notRunning"]'
 WAIT_MS = 90_000  # generous: a busy CI machine starts Streamlit and Chromium slowly
+OPEN_ATTEMPTS, OPEN_WAIT_MS = 6, 10_000  # opening a selectbox's list: tries, wait per try
 
 pytestmark = pytest.mark.skipif(
     not CHROMIUM.exists(),
@@ -81,6 +82,27 @@ def dashboard(tmp_path):
             server.wait()
 
 
+def open_options(page, box):
+    """The options of a Streamlit selectbox, its list opened. On a busy machine a key press
+    or a click can land before the widget listens (then the list stays shut, or the click
+    only focuses the box), so it tries the keyboard and the mouse in turn until it opens."""
+    from playwright.sync_api import TimeoutError as PlaywrightTimeout
+
+    options = page.get_by_role("option")
+    for attempt in range(OPEN_ATTEMPTS):
+        if attempt % 2:
+            box.click()
+        else:
+            box.focus()
+            box.press("ArrowDown")
+        try:
+            options.first.wait_for(timeout=OPEN_WAIT_MS)
+            return options
+        except PlaywrightTimeout:
+            continue
+    raise AssertionError(f"the selectbox's list did not open in {OPEN_ATTEMPTS} attempts")
+
+
 def test_open_a_replay_and_step_forward(dashboard):
     from playwright.sync_api import sync_playwright
 
@@ -93,12 +115,8 @@ def test_open_a_replay_and_step_forward(dashboard):
             page.locator(".arena-board svg").wait_for()
             page.locator(IDLE).wait_for()
 
-            # Open the second game of the listing from the "Game" box (from the keyboard:
-            # a click sometimes only focuses the box on a busy machine).
-            games = page.get_by_role("combobox", name="Game")
-            games.focus()
-            games.press("ArrowDown")
-            option = page.get_by_role("option").nth(1)
+            # Open the second game of the listing from the "Game" box.
+            option = open_options(page, page.get_by_role("combobox", name="Game")).nth(1)
             game = option.inner_text().split(":")[0]  # "<match id> #<game index>"
             option.click()
             page.locator(f'.arena-board[data-game="{game}"][data-ply="0"]').wait_for()
