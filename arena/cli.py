@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import typer
+from rich import box
 from rich.console import Console
 from rich.table import Table
 
@@ -211,15 +212,24 @@ def _print_results(run_dir, anchor: str = "random", eval_only: bool = False) -> 
     order = [row[1] for row in fitted.rows()][:MATRIX_AGENTS]  # wider tables do not fit
     rate, count = results.win_rates(run_dir, order, where=where)
     shown = f", top {MATRIX_AGENTS} by rating" if len(fitted.agents) > MATRIX_AGENTS else ""
-    matrix = Table(title=f"score rate of row vs column (draws count half{shown})")
-    matrix.add_column("")
-    for name in order:
-        matrix.add_column(name, justify="right")
+    # Columns are numbered as in a chess crosstable and cells hold bare percentages without
+    # vertical rules: ten agents' names and rates then fit an 80-column terminal.
+    matrix = Table(
+        title=f"score rate of row vs column, % (draws count half{shown})",
+        box=box.SIMPLE_HEAD,
+        show_edge=False,
+        collapse_padding=True,
+    )
+    matrix.add_column("#", justify="right")
+    matrix.add_column("agent")
+    for j in range(len(order)):
+        matrix.add_column(str(j + 1), justify="right")
     for i, name in enumerate(order):
         matrix.add_row(
+            str(i + 1),
             name,
             *(
-                "-" if i == j or count[i, j] == 0 else f"{rate[i, j]:.0%}"
+                "-" if i == j or count[i, j] == 0 else f"{100 * rate[i, j]:.0f}"
                 for j in range(len(order))
             ),
         )
