@@ -1,7 +1,6 @@
 """Tournaments end to end: schedule, seats, openings, forfeits, resume and bad input."""
 
 import os
-import signal
 import subprocess
 import sys
 
@@ -12,6 +11,8 @@ import replays
 from arena import results
 from arena.config import ConfigError
 from arena.tournament import resolve, run_tournament, schedule
+from replays.files import part_paths
+from tests.killing import kill_when, parts_at_least
 
 
 def config(tmp_path, **overrides):
@@ -180,9 +181,12 @@ def test_toml_config_through_the_cli(tmp_path):
     assert out.returncode == 2 and "key 'agents' must be a list" in out.stdout
 
 
-def test_sigkill_at_any_moment_then_resume_keeps_exactly_the_schedule(tmp_path):
+def test_sigkill_mid_run_then_resume_keeps_exactly_the_schedule(tmp_path):
+    # 90 matches of 4 games, one part file each: 30 quick ones (random v greedy) first, then
+    # 60 with MCTS, so each kill below, made within the first 30 files, leaves most of the
+    # run to play whatever the machine's speed.
     values = config(
-        tmp_path, agents=["random", "greedy", "mcts:sims=16"], games_per_pair=120, concurrency=4
+        tmp_path, agents=["random", "greedy", "mcts:sims=64"], games_per_pair=120, concurrency=4
     )
     command = [
         sys.executable,
@@ -205,28 +209,22 @@ def test_sigkill_at_any_moment_then_resume_keeps_exactly_the_schedule(tmp_path):
         "0",
         "--no-progress",
     ]
-    rng = np.random.default_rng(0)
-    kills, stored_while_killing = 0, 0
-    for attempt in range(5):
+    parts = tmp_path / "run" / "replays"
+    total = 3 * 120
+    stored_at_kills = [0]
+    for attempt, new_files in enumerate((1, 4, 9)):  # each kill further into the run
         proc = subprocess.Popen(
             command + (["--resume"] if attempt else []),
             stdout=subprocess.DEVNULL,
             stderr=subprocess.PIPE,
             text=True,
         )
-        try:
-            proc.wait(timeout=float(rng.uniform(2.0, 6.0)))
-        except subprocess.TimeoutExpired:
-            proc.send_signal(signal.SIGKILL)
-            proc.wait()
-            kills += 1
-            if (tmp_path / "run" / "replays").exists():
-                stored_while_killing = replays.open(values["out"]).count()
-            continue
-        assert proc.returncode == 0, proc.stderr.read()
+        kill_when(proc, parts_at_least(parts, len(part_paths(parts)) + new_files))
+        stored_at_kills.append(replays.open(values["out"]).count())
+    # Every kill landed mid-run: it came after new games were stored, before the last ones.
+    assert stored_at_kills == sorted(set(stored_at_kills)) and stored_at_kills[-1] < total
     final = subprocess.run(command + ["--resume"], capture_output=True, text=True, timeout=600)
     assert final.returncode == 0, final.stdout + final.stderr
-    assert kills >= 2 and stored_while_killing > 0
     table = games_table(values["out"])
     expected = {(m.match_id, i) for m in schedule(resolve(values)) for i in range(m.games)}
     stored = list(zip(table["match_id"].to_pylist(), table["game_index"].to_pylist(), strict=True))
