@@ -6,10 +6,7 @@ from __future__ import annotations
 import datetime as dt
 import fcntl
 import os
-import random
 import re
-import shutil
-import signal
 import subprocess
 import sys
 import time
@@ -27,8 +24,8 @@ import replays
 from games.layout import RNG
 from replays import compaction
 from replays.files import part_paths, replays_dir, scan
+from tests.killing import kill_when
 
-ROOT = Path(__file__).resolve().parents[1]
 T0 = dt.datetime(2025, 1, 1, tzinfo=dt.timezone.utc)
 KEY = [("match_id", "ascending"), ("game_index", "ascending")]
 
@@ -626,52 +623,33 @@ def test_missing_run_cannot_be_compacted(tmp_path):
     assert replays.compact(tmp_path).created == []
 
 
-COMPACT_SCRIPT = """
-import sys
-from replays.compaction import compact
-print("ready", flush=True)
-compact(sys.argv[1], target_rows=int(sys.argv[2]))
-print("done", flush=True)
-"""
-
-
 @pytest.mark.slow
-def test_compaction_killed_at_random_moments_never_loses_or_duplicates(tmp_path):
+def test_compaction_killed_again_and_again_never_loses_or_duplicates(tmp_path):
+    # 200 part files of 100 games merge into 40 files of 500, each a write/rename/delete
+    # cycle: every kill comes a few merged files in, with most of the cycles still to go.
     run_dir = tmp_path / "run"
-    expected = many_parts(run_dir, files=100, rows=200)  # 20,000 games
-    target = 1000  # 20 merged files, each a full write/rename/delete cycle
+    expected = many_parts(run_dir, files=200, rows=100)
+    directory = replays_dir(run_dir)
+    sources = set(part_paths(directory))
+    command = [sys.executable, "-m", "arena", "replays", "compact", str(run_dir)]
+    command += ["--target-rows", "500"]
 
-    # how long an uninterrupted compaction takes here, to aim the kills inside it
-    probe = tmp_path / "probe"
-    shutil.copytree(run_dir, probe)
-    start = time.perf_counter()
-    replays.compact(probe, target_rows=target)
-    duration = time.perf_counter() - start
+    def merged() -> int:
+        return len(set(part_paths(directory)) - sources)
 
-    pristine = tmp_path / "pristine"
-    shutil.copytree(run_dir, pristine)
-    rng = random.Random(1234)
-    env = {**os.environ, "PYTHONPATH": str(ROOT)}
-    interrupted = 0
-    for _ in range(6):
-        if len(part_paths(replays_dir(run_dir))) == 20:  # nothing left to do: start over
-            shutil.rmtree(run_dir)
-            shutil.copytree(pristine, run_dir)
-        child = subprocess.Popen(
-            [sys.executable, "-c", COMPACT_SCRIPT, str(run_dir), str(target)],
-            stdout=subprocess.PIPE,
-            text=True,
-            env=env,
-        )
-        assert child.stdout.readline().strip() == "ready"
-        time.sleep(rng.uniform(0, duration))
-        child.send_signal(signal.SIGKILL)
-        interrupted += child.stdout.read().strip() != "done"
-        child.wait()
+    def merged_at_least(count: int):
+        return lambda: merged() >= count
+
+    merged_at_kills = [0]
+    for more in (1, 2, 3, 4):  # each kill further into the work
+        child = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+        kill_when(child, merged_at_least(merged() + more))
+        merged_at_kills.append(merged())
         assert_same_games(run_dir, expected)
-    assert interrupted > 0
-    replays.compact(run_dir, target_rows=target)
+    # Every kill landed mid-compaction: after new merged files, before the last one.
+    assert merged_at_kills == sorted(set(merged_at_kills)) and merged_at_kills[-1] < 40
+    replays.compact(run_dir, target_rows=500)
     assert_same_games(run_dir, expected)
     live, covered = scan(replays_dir(run_dir))
-    assert covered == [] and len(live) == 20
+    assert covered == [] and len(live) == 40
     assert [n for n in os.listdir(replays_dir(run_dir)) if n.endswith(".tmp")] == []
