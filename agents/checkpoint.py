@@ -14,7 +14,10 @@ last; the metadata's sha256 ties the pair together, so a crash between the two r
 (or a stray copy) is reported instead of loading mismatched weights.
 
 Loading reads bytes and parses JSON and safetensors only (no torch.load, no pickle), so a
-hostile file can at worst be rejected.
+hostile file can at worst be rejected; the sidecar's architecture is bounded (MAX_BLOCKS,
+MAX_CHANNELS) and checked against the tensor shapes in the safetensors header before any
+network is built, so a small sidecar cannot force large work. The sha256 of the weights is
+also a checkpoint's identity: runs record it for every checkpoint a user names.
 """
 
 from __future__ import annotations
@@ -33,7 +36,7 @@ from safetensors.torch import save as save_safetensors
 from torch import nn
 
 from agents.device import resolve_device
-from agents.network import NetConfig, build_network
+from agents.network import NetConfig, build_network, state_shapes
 from games import Game
 
 FORMAT = "arena-checkpoint"
@@ -91,11 +94,7 @@ def write_with_sidecar(
     """Write safetensors bytes and their JSON sidecar atomically; the sidecar records the
     bytes' name, size and sha256 under `key`, so a torn pair is detected on load. `what`
     names the caller's fields in the error for values JSON cannot hold."""
-    meta[key] = {
-        "file": data_path.name,
-        "bytes": len(data),
-        "sha256": hashlib.sha256(data).hexdigest(),
-    }
+    meta[key] = {"file": data_path.name, "bytes": len(data), "sha256": _sha256(data)}
     try:
         text = json.dumps(meta, indent=2, sort_keys=True, allow_nan=False) + "\n"
     except (TypeError, ValueError) as err:
@@ -118,7 +117,7 @@ def load_checkpoint(
     """
     weights_path, meta_path = _existing_paths(Path(path))
     data = weights_path.read_bytes()
-    check_safetensors_header(data, weights_path)
+    header = check_safetensors_header(data, weights_path)
     if not meta_path.is_file():
         raise FileNotFoundError(
             f"checkpoint metadata {meta_path} is missing (next to {weights_path})"
@@ -130,7 +129,7 @@ def load_checkpoint(
             raise CheckpointError(
                 f"checkpoint {weights_path} is for {meta['game']!r}, not {want!r}"
             )
-    if hashlib.sha256(data).hexdigest() != meta["weights"].get("sha256"):
+    if _sha256(data) != meta["weights"].get("sha256"):
         raise CheckpointError(
             f"{weights_path} does not match the sha256 in {meta_path}: the two files come "
             "from different saves (or one is damaged)"
@@ -141,14 +140,25 @@ def load_checkpoint(
         raise CheckpointError(f"{meta_path}: invalid architecture: {err}") from None
     if expected_architecture is not None:
         _check_expected(config, expected_architecture, weights_path)
+    _check_tensors(config, _header_shapes(header, weights_path), str(weights_path))
     try:
         tensors = load_safetensors(data)
     except SafetensorError as err:
         raise CheckpointError(f"{weights_path} is a damaged safetensors file: {err}") from None
-    _check_tensors(config, {k: tuple(v.shape) for k, v in tensors.items()}, str(weights_path))
     model = build_network(config)
     model.load_state_dict(tensors)
     return model.to(resolve_device(device)).eval(), meta
+
+
+def weights_sha256(path: str | os.PathLike) -> str:
+    """The sha256 of the weights of the checkpoint at `path` (stem or either file): what its
+    sidecar records, and what identifies the checkpoint a run's agent was built from."""
+    weights_path, _ = _existing_paths(Path(path))
+    return _sha256(weights_path.read_bytes())
+
+
+def _sha256(data: bytes) -> str:
+    return hashlib.sha256(data).hexdigest()
 
 
 def _existing_paths(path: Path) -> tuple[Path, Path]:
@@ -173,9 +183,10 @@ def _describe(head: bytes) -> str:
     return f"not a safetensors checkpoint (first bytes {head!r})"
 
 
-def check_safetensors_header(data: bytes, path: Path) -> None:
-    """Reject anything but safetensors before any parser sees it: an 8-byte little-endian
-    header length, then that many bytes of a JSON object."""
+def check_safetensors_header(data: bytes, path: Path) -> dict:
+    """The JSON header of safetensors bytes; anything else is rejected before any parser
+    sees it. Safetensors is an 8-byte little-endian header length, then that many bytes of
+    a JSON object (tensor name -> dtype, shape, offsets; plus "__metadata__")."""
     size = int.from_bytes(data[:8], "little") if len(data) >= 8 else -1
     header = None
     if 2 <= size <= min(len(data) - 8, _MAX_HEADER):
@@ -185,6 +196,21 @@ def check_safetensors_header(data: bytes, path: Path) -> None:
             header = None
     if not isinstance(header, dict):
         raise CheckpointError(f"{path} is {_describe(data[:8])}")
+    return header
+
+
+def _header_shapes(header: dict, path: Path) -> dict[str, tuple]:
+    """Tensor name -> shape as the header declares them (the data itself is checked when
+    safetensors loads it, after the shapes fit the architecture)."""
+    shapes = {}
+    for name, entry in header.items():
+        if name == "__metadata__":
+            continue
+        shape = entry.get("shape") if isinstance(entry, dict) else None
+        if not isinstance(shape, list) or not all(type(d) is int and d >= 0 for d in shape):
+            raise CheckpointError(f"{path} is a damaged safetensors file: bad entry {name!r}")
+        shapes[name] = tuple(shape)
+    return shapes
 
 
 def read_sidecar(path: Path, fmt: str, version: int, required: tuple, what: str) -> dict:
@@ -229,9 +255,7 @@ def _check_expected(config: NetConfig, expected: NetConfig | dict, path: Path) -
 
 def _check_tensors(config: NetConfig, shapes: dict[str, tuple], source: str) -> None:
     """Tensor names and shapes must be exactly those of a network built from `config`."""
-    with torch.device("meta"):  # shapes only: allocates no memory
-        reference = build_network(config)
-    want = {k: tuple(v.shape) for k, v in reference.state_dict().items()}
+    want = state_shapes(config)
     problems = [f"missing {k}" for k in sorted(want.keys() - shapes.keys())]
     problems += [f"unexpected {k}" for k in sorted(shapes.keys() - want.keys())]
     problems += [

@@ -18,6 +18,14 @@ from torch import nn
 from games import Game
 
 ARCHITECTURES = ("resnet", "mlp")
+# Bounds on what a config (a league config, a checkpoint's sidecar) may ask for: far above
+# any network this project trains, far below sizes that would exhaust memory when built.
+MAX_BLOCKS = 64
+MAX_CHANNELS = 1024  # also bounds value_hidden
+# Caps on a network's size, so that no config or sidecar can demand an unbounded allocation
+# (AlphaZero's own network: 20 to 40 blocks of 256 channels).
+MAX_BLOCKS = 40
+MAX_CHANNELS = 512
 
 
 @dataclass(frozen=True)
@@ -50,6 +58,13 @@ class NetConfig:
             raise ValueError("num_actions, channels and value_hidden must be positive")
         if self.blocks < (1 if self.architecture == "mlp" else 0):
             raise ValueError(f"{self.architecture} cannot have {self.blocks} blocks")
+        if self.blocks > MAX_BLOCKS:
+            raise ValueError(f"blocks must be at most {MAX_BLOCKS}, got {self.blocks}")
+        if max(self.channels, self.value_hidden) > MAX_CHANNELS:
+            raise ValueError(
+                f"channels and value_hidden must be at most {MAX_CHANNELS}, "
+                f"got {self.channels} and {self.value_hidden}"
+            )
 
     @classmethod
     def for_game(cls, game: Game, architecture: str | None = None, **sizes) -> NetConfig:
@@ -151,6 +166,51 @@ class MLP(nn.Module):
     def forward(self, obs: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         x = self.trunk(obs)
         return self.policy_head(x), torch.tanh(self.value_head(x)).squeeze(-1)
+
+
+def state_shapes(config: NetConfig) -> dict[str, tuple[int, ...]]:
+    """Name -> shape of every tensor in `build_network(config).state_dict()`, computed
+    without building anything, so a checkpoint's tensors are checked before any network
+    exists. Mirrors ResNet and MLP above (a test compares the two)."""
+    shapes: dict[str, tuple[int, ...]] = {}
+
+    def linear(name: str, width_in: int, width_out: int) -> None:
+        shapes[f"{name}.weight"] = (width_out, width_in)
+        shapes[f"{name}.bias"] = (width_out,)
+
+    def conv(name: str, planes_in: int, planes_out: int, kernel: int) -> None:
+        shapes[f"{name}.weight"] = (planes_out, planes_in, kernel, kernel)
+
+    def batch_norm(name: str, planes: int) -> None:
+        for part in ("weight", "bias", "running_mean", "running_var"):
+            shapes[f"{name}.{part}"] = (planes,)
+        shapes[f"{name}.num_batches_tracked"] = ()
+
+    c, hidden = config.channels, config.value_hidden
+    if config.architecture == "resnet":
+        planes, height, width = config.obs_shape
+        conv("stem.0", planes, c, 3)
+        batch_norm("stem.1", c)
+        for i in range(config.blocks):
+            for k in (1, 2):
+                conv(f"tower.{i}.conv{k}", c, c, 3)
+                batch_norm(f"tower.{i}.bn{k}", c)
+        conv("policy_head.0", c, 2, 1)
+        batch_norm("policy_head.1", 2)
+        linear("policy_head.4", 2 * height * width, config.num_actions)
+        conv("value_head.0", c, 1, 1)
+        batch_norm("value_head.1", 1)
+        linear("value_head.4", height * width, hidden)
+        linear("value_head.6", hidden, 1)
+        return shapes
+    width = math.prod(config.obs_shape)
+    for i in range(config.blocks):
+        linear(f"trunk.{2 * i + 1}", width, c)
+        width = c
+    linear("policy_head", width, config.num_actions)
+    linear("value_head.0", width, hidden)
+    linear("value_head.2", hidden, 1)
+    return shapes
 
 
 def build_network(config: NetConfig) -> ResNet | MLP:

@@ -4,15 +4,33 @@ Forms: `random`, `greedy`, `mcts:sims=400,c=1.4`, `solver`, `checkpoint:PATH`,
 `az:PATH,sims=64`, and `package.module:ClassName[,key=value...]` for a user's own agent class
 (constructed as `ClassName(game, name=spec, **params)` with string parameter values).
 Every registered factory is called as `factory([path,] game=game, name=display, **params)`.
+
+A `package.module:ClassName` spec imports that module, which runs its code. So `make` does
+it only when its caller passes `allow_import=True`, which callers do for specs the user
+typed on the command line or wrote in a config file they passed, never for specs read
+from a run folder or typed into the dashboard.
 """
 
 from __future__ import annotations
 
 import importlib
+import inspect
 from dataclasses import dataclass, field
+from collections.abc import Iterable
 from typing import Any
 
 from games import Game
+
+
+class UntrustedCode(ValueError):
+    """A `package.module:ClassName` spec from a source not allowed to import code."""
+
+    def __init__(self, spec: str):
+        self.spec = spec
+        super().__init__(
+            f"agent spec {spec!r} would import and run module {spec.partition(':')[0]!r}; "
+            "only specs given on the command line or in a config file you pass may do that"
+        )
 
 
 @dataclass(frozen=True)
@@ -134,18 +152,48 @@ def parse(spec: str) -> tuple[str, str | None, dict[str, str]]:
     return name, path, raw
 
 
+def imports_code(spec: str) -> bool:
+    """True for a `package.module:ClassName` spec: building it imports and runs the module."""
+    kind_name, path, _ = parse(spec)
+    return kind_name not in KINDS and "." in kind_name and path is not None
+
+
+def checkpoint_path(spec: str) -> str | None:
+    """The PATH of an `az:` or `checkpoint:` spec (None for other specs)."""
+    kind_name, path, _ = parse(spec)
+    return path if kind_name in KINDS and KINDS[kind_name].path else None
+
+
+def checkpoint_hashes(specs: Iterable[str]) -> dict[str, str]:
+    """PATH -> sha256 of the weights of every checkpoint the specs load (PATH as written)."""
+    paths = sorted({p for p in map(checkpoint_path, specs) if p is not None})
+    if not paths:
+        return {}
+    from agents.checkpoint import weights_sha256  # imports torch: only when needed
+
+    return {path: weights_sha256(path) for path in paths}
+
+
 def _load(target: str):
     module_name, _, attr = target.partition(":")
     return getattr(importlib.import_module(module_name), attr)
 
 
-def make(spec: str, game: Game, name: str | None = None, **overrides):
-    """Build the agent described by `spec` for `game`; its display name defaults to spec."""
+def make(
+    spec: str, game: Game, name: str | None = None, *, allow_import: bool = False, **overrides
+):
+    """Build the agent described by `spec` for `game`; its display name defaults to spec.
+
+    `allow_import` permits a `package.module:ClassName` spec, which imports that module:
+    pass True only for a spec the user gave on the command line or in a config they passed.
+    """
     kind_name, path, raw = parse(spec)
     display = name or spec.strip()
     kind = KINDS.get(kind_name)
     if kind is None:
-        if "." in kind_name and path is not None:
+        if imports_code(spec):
+            if not allow_import:
+                raise UntrustedCode(spec)
             return _user_agent(kind_name, path, raw, game, display)
         raise ValueError(f"unknown agent spec {spec!r}; valid specs:\n{_describe()}")
     if kind.path and path is None:
@@ -180,4 +228,12 @@ def _user_agent(module_name: str, class_name: str, raw: dict[str, str], game: Ga
         cls = getattr(importlib.import_module(module_name), class_name)
     except (ImportError, AttributeError) as err:
         raise ValueError(f"cannot load agent class {module_name}:{class_name}: {err}") from None
+    try:  # parameters the class does not take are the spec's error, not a bug: say which
+        inspect.signature(cls).bind(game, name=display, **raw)
+    except TypeError as err:
+        given = ", ".join(f"{k}={v}" for k, v in raw.items()) or "none"
+        raise ValueError(
+            f"agent class {module_name}:{class_name} does not take the parameters given "
+            f"({given}): {err}"
+        ) from None
     return cls(game, name=display, **raw)
