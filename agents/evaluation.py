@@ -4,11 +4,13 @@ Position files (Pascal Pons' public test sets) hold one position per line, as th
 played from the empty board (1-based, no separators), followed by either the position's
 score (`MOVES SCORE`) or the score of each of the 7 columns (`MOVES s1 ... s7`, -1000 for a
 full column). Scores are from the view of the player to move (see
-`agents.connect_four_solver`).
+`agents.connect_four_solver`). The public sets ship with the package
+(`agents/benchmarks/connect4/`, source in its README); `resolve_set` finds them by name.
 """
 
 from __future__ import annotations
 
+import os
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -24,6 +26,39 @@ DEFAULT_BATCH = 256
 # A legal position 18 plies deep that the solver settles in microseconds: it warms up
 # the compiled code before anything is timed.
 _WARM_UP = [3] * 6 + [2] * 6 + [4] * 6
+
+SHIPPED = Path(__file__).resolve().parent / "benchmarks" / "connect4"
+# Points at another folder of benchmark files (read from DIR/connect4/), e.g. bigger sets.
+BENCHMARKS_ENV = "ARENA_BENCHMARKS"
+_PREFIX = "Test_"
+
+
+def shipped_sets() -> list[str]:
+    """Short names of the sets shipped with the package: `L1_R1`, ..., `L3_R1.moves`."""
+    return sorted(p.name.removeprefix(_PREFIX) for p in SHIPPED.glob(f"{_PREFIX}*"))
+
+
+def resolve_set(name: str | Path) -> Path:
+    """The file of a benchmark set: a short name (`L2_R2`, `Test_L2_R2`, `L2_R2.moves`)
+    names a shipped set, read from `$ARENA_BENCHMARKS/connect4/` when that is set, else from
+    the package; anything else is a file path. Errors are one line: an unknown name lists the
+    shipped sets, a missing file names the path looked for."""
+    path = Path(name)
+    bare = path.name == str(name)  # no folder part: a set name, or a file in this folder
+    short = path.name.removeprefix(_PREFIX)
+    if bare and short in shipped_sets():
+        root = os.environ.get(BENCHMARKS_ENV)
+        path = (Path(root) / "connect4" if root else SHIPPED) / f"{_PREFIX}{short}"
+    elif bare and not path.exists():
+        raise ValueError(
+            f"no benchmark set {str(name)!r} and no file {path.resolve()}; the shipped sets "
+            f"are {', '.join(shipped_sets())}"
+        )
+    if path.is_dir():
+        raise ValueError(f"{path} is a directory, not a benchmark file")
+    if not path.is_file():
+        raise FileNotFoundError(f"benchmark file {path} not found")
+    return path
 
 
 @dataclass(frozen=True)
@@ -62,9 +97,10 @@ def _parse_int(text: str, where: str, what: str) -> int:
 
 
 def load_positions(path: str | Path, limit: int | None = None) -> Positions:
-    """Parse a `MOVES SCORE` or `MOVES s1 ... s7` file (the kind is read from its first
-    line; blank lines are skipped). Malformed lines raise ValueError naming file and line."""
-    path = str(path)
+    """Parse a `MOVES SCORE` or `MOVES s1 ... s7` file, named as `resolve_set` takes it (the
+    kind is read from its first line; blank lines are skipped). Malformed lines raise
+    ValueError naming file and line."""
+    path = str(resolve_set(path))
     lines, sequences, scores, per_column = [], [], [], []
     kind = None
     with open(path, encoding="ascii", errors="replace") as f:

@@ -506,26 +506,40 @@ def bench_mcts_command(
     )
 
 
+SETS_HELP = "a shipped set: L1_R1 ... L3_R1, or L2_R2.moves etc. with per-column scores"
+
+
+def _benchmark_files(names: list[str]) -> list[str]:
+    """Every benchmark file named, found before any work starts (one-line errors)."""
+    from agents.evaluation import resolve_set
+
+    try:
+        return [str(resolve_set(name)) for name in names]
+    except (ValueError, FileNotFoundError) as err:
+        fail(str(err))
+
+
 @bench_app.command("solver")
 def bench_solver_command(
-    sets: list[str] = typer.Argument(..., help="Benchmark files (e.g. .../Test_L2_R2)."),
+    sets: list[str] = typer.Argument(..., help=f"Benchmark sets ({SETS_HELP}) or files."),
     limit: int = typer.Option(None, help="Only the first N positions of each file."),
 ) -> None:
     """Mean time per position of the exact Connect Four solver on benchmark files."""
     from agents.evaluation import benchmark_positions
     from arena.machine import describe
 
+    paths = _benchmark_files(sets)
     console.print(f"machine: {describe()}")
     table = Table(title="exact solver (fresh transposition table per set)")
     for column in ("set", "positions", "correct", "mean ms", "mean CPU ms", "max ms"):
         table.add_column(column, justify="left" if column == "set" else "right")
-    for path in sets:
+    for name, path in zip(sets, paths, strict=True):
         try:
             r = benchmark_positions(path, limit)
         except (ValueError, FileNotFoundError) as err:
             fail(str(err))
         table.add_row(
-            str(path).rsplit("/", 1)[-1],
+            name.rsplit("/", 1)[-1],
             str(r["positions"]),
             str(r["correct"]),
             f"{r['mean_ms']:.3f}",
@@ -591,7 +605,9 @@ app.add_typer(eval_app, name="eval")
 @eval_app.command("positions")
 def eval_positions(
     agent: str = typer.Option(..., help="Agent spec, e.g. mcts:sims=400 or az:PATH,sims=64."),
-    set_path: list[str] = typer.Option(..., "--set", help="Benchmark file(s)."),
+    set_path: list[str] = typer.Option(
+        ..., "--set", help=f"Benchmark set ({SETS_HELP}) or file; repeatable."
+    ),
     limit: int = typer.Option(None, help="Only the first N positions of each file."),
     seed: int = typer.Option(0, help="Seed for the agent's randomness."),
 ) -> None:
@@ -600,16 +616,17 @@ def eval_positions(
     import games
     from agents.evaluation import evaluate_agent
 
+    paths = _benchmark_files(set_path)
     game = games.make("connect_four")
     table = Table(title=f"move quality of {agent}")
     for column in ("set", "positions", "W/D/L optimal", "exact optimal", "illegal"):
         table.add_column(column, justify="left" if column == "set" else "right")
     try:
         player = agents.make(agent, game)
-        for path in set_path:
+        for name, path in zip(set_path, paths, strict=True):
             r = evaluate_agent(player, game, path, limit=limit, seed=seed)
             table.add_row(
-                str(path).rsplit("/", 1)[-1],
+                name.rsplit("/", 1)[-1],
                 str(r["positions"]),
                 f"{r['wdl_rate']:.1%}",
                 f"{r['exact_rate']:.1%}",

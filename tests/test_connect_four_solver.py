@@ -7,16 +7,8 @@ import agents
 import games
 from agents import connect_four_solver as cs
 from agents.evaluation import benchmark_positions, load_positions
-from tests.paths import CONNECT4 as BENCHMARKS
 
 GAME = games.make("connect_four")
-
-
-def positions(name, limit=None):
-    path = BENCHMARKS / name
-    if not path.exists():
-        pytest.skip(f"{path} not found (set ARENA_BENCHMARKS)")
-    return load_positions(path, limit)
 
 
 def states(pos):
@@ -25,17 +17,28 @@ def states(pos):
 
 @pytest.mark.parametrize("name", ["Test_L3_R1", "Test_L2_R1", "Test_L2_R2", "Test_L1_R1"])
 def test_scores_match_every_position_of_a_set(name):
-    pos = positions(name)
+    pos = load_positions(name)
     assert len(pos) == 1000
     found = cs.solve_batch(states(pos).data)
     wrong = np.flatnonzero(found != pos.scores)
     assert wrong.size == 0, [(pos.lines[i], pos.scores[i], found[i]) for i in wrong[:5]]
 
 
+# Early positions take up to seconds (L1_R2) or minutes (L1_R3, 8 s on average) each, so
+# only a quick sample: the first 15 of L1_R2 and the four L1_R3 positions among its first 14
+# that solve in about 0.2 s each (about a second per set on a quiet machine).
+@pytest.mark.parametrize("name, index", [("L1_R2", range(15)), ("L1_R3", [2, 5, 9, 13])])
+def test_scores_match_a_sample_of_the_early_sets(name, index):
+    pos = load_positions(name, limit=max(index) + 1)
+    index = np.array(index)
+    found = cs.solve_batch(GAME.play_sequences([pos.sequences[i] for i in index]).data)
+    np.testing.assert_array_equal(found, pos.scores[index])
+
+
 def test_a_tiny_table_stays_exact():
     # Few slots: entries are overwritten all the time, and slot + stored key bits must
     # still never mistake one position for another.
-    pos = positions("Test_L2_R1")
+    pos = load_positions("Test_L2_R1")
     small = cs.Solver(tt_size=1)
     assert small.tt_size == 131101  # the first prime above 2**17
     np.testing.assert_array_equal(small.solve_batch(states(pos).data), pos.scores)
@@ -43,7 +46,7 @@ def test_a_tiny_table_stays_exact():
 
 @pytest.mark.parametrize("name", ["Test_L3_R1.moves", "Test_L2_R1.moves", "Test_L2_R2.moves"])
 def test_move_scores_match_the_moves_files(name):
-    pos = positions(name)
+    pos = load_positions(name)
     full = np.flatnonzero((pos.column_scores == cs.INVALID).any(axis=1))
     sample = np.union1d(np.arange(0, len(pos), 25), full[:10])
     state = GAME.play_sequences([pos.sequences[i] for i in sample])
@@ -110,7 +113,7 @@ def test_rows_of_another_shape_are_refused():
 
 
 def test_the_agent_plays_an_exactly_optimal_move():
-    pos = positions("Test_L2_R2.moves", limit=120)
+    pos = load_positions("Test_L2_R2.moves", limit=120)
     state = states(pos)
     legal = GAME.legal_mask(state)
     agent = agents.make("solver", GAME)
@@ -128,7 +131,7 @@ def test_the_agent_plays_an_exactly_optimal_move():
 
 
 def test_the_agent_reports_a_uniform_policy_over_optimal_moves():
-    pos = positions("Test_L3_R1.moves", limit=60)
+    pos = load_positions("Test_L3_R1.moves", limit=60)
     state = states(pos)
     policy, value = cs.SolverAgent(GAME).evaluate(GAME, state, GAME.legal_mask(state))
     best = pos.column_scores == pos.column_scores.max(axis=1, keepdims=True)
@@ -157,9 +160,6 @@ def test_the_agent_refuses_other_games():
 
 
 def test_benchmark_positions_reports_time_and_correctness():
-    path = BENCHMARKS / "Test_L3_R1"
-    if not path.exists():
-        pytest.skip(f"{path} not found (set ARENA_BENCHMARKS)")
-    report = benchmark_positions(path, limit=40)
+    report = benchmark_positions("L3_R1", limit=40)
     assert report["positions"] == 40 and report["correct"] == 40
     assert report["mean_ms"] > 0 and report["fresh_table"]

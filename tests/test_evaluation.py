@@ -5,17 +5,9 @@ import pytest
 
 import agents
 import games
-from agents.evaluation import evaluate_agent, load_positions
-from tests.paths import CONNECT4 as BENCHMARKS
+from agents.evaluation import evaluate_agent, load_positions, resolve_set
 
 GAME = games.make("connect_four")
-
-
-def bench(name):
-    path = BENCHMARKS / name
-    if not path.exists():
-        pytest.skip(f"{path} not found (set ARENA_BENCHMARKS)")
-    return path
 
 
 def write(tmp_path, text, name="positions.txt"):
@@ -51,7 +43,7 @@ TINY = """\
 
 
 def test_load_positions_reads_both_kinds(tmp_path):
-    plain = load_positions(bench("Test_L2_R2"))
+    plain = load_positions("Test_L2_R2")
     assert len(plain) == 1000 and plain.column_scores is None
     assert plain.sequences[0] == [int(c) - 1 for c in "274552224131661"]
     assert plain.scores[:3].tolist() == [0, -1, 2]
@@ -91,22 +83,20 @@ def test_a_draw_is_neither_a_win_nor_a_loss(tmp_path):
 def test_the_solver_is_always_optimal():
     solver = agents.make("solver", GAME)
     for name, limit in [("Test_L2_R1.moves", 300), ("Test_L2_R2.moves", 100), ("Test_L3_R1", 100)]:
-        report = evaluate_agent(solver, GAME, bench(name), limit=limit, batch_size=64)
+        report = evaluate_agent(solver, GAME, name, limit=limit, batch_size=64)
         assert report["positions"] == limit
         assert report["wdl_rate"] == 1.0 and report["exact_rate"] == 1.0, report
 
 
 def test_a_random_agent_is_clearly_worse():
-    report = evaluate_agent(agents.make("random", GAME), GAME, bench("Test_L2_R2.moves"), limit=300)
+    report = evaluate_agent(agents.make("random", GAME), GAME, "Test_L2_R2.moves", limit=300)
     assert report["illegal"] == 0
     assert report["wdl_rate"] < 0.8 and report["exact_rate"] < 0.5
     assert report["exact_optimal"] <= report["wdl_optimal"]
 
 
 def test_a_plain_file_with_a_wrong_score_is_reported(tmp_path):
-    line = (BENCHMARKS / "Test_L3_R1").read_text().splitlines()[0] if BENCHMARKS.exists() else ""
-    if not line:
-        pytest.skip("benchmarks not found")
+    line = resolve_set("L3_R1").read_text().splitlines()[0]
     moves, score = line.split()
     path = write(tmp_path, f"{line}\n{moves} {int(score) + 1}\n")
     with pytest.raises(ValueError, match=r"line 2: the file says score"):

@@ -12,12 +12,12 @@ import agents
 import games
 from agents.alphazero import AlphaZeroAgent
 from agents.checkpoint import save_checkpoint
+from agents.evaluation import load_positions
 from agents.network import NetConfig, build_network
 from agents.puct import SearchConfig, considered_visits_table, search
 from games import State
 from games.layout import DONE, TO_PLAY
 from games.tic_tac_toe import LINES, STONES
-from tests.paths import BENCHMARKS
 
 TTT = games.make("tic_tac_toe")
 C4 = games.make("connect_four")
@@ -173,14 +173,10 @@ def c4_late_positions(count: int, seed: int) -> np.ndarray:
 
 
 def c4_benchmark_positions(count: int) -> tuple[np.ndarray, np.ndarray]:
-    """(rows, per-column score signs) of the public Test_L3_R1 positions (1-based moves)."""
-    path = BENCHMARKS / "connect4" / "Test_L3_R1.moves"
-    if not path.is_file():
-        pytest.skip(f"{path} not found (set ARENA_BENCHMARKS)")
-    lines = [line.split() for line in path.read_text().splitlines()[:count]]
-    rows = C4.play_sequences([[int(c) - 1 for c in line[0]] for line in lines]).data
-    scores = np.array([[int(x) for x in line[1:]] for line in lines])
-    return rows, np.where(scores == -1000, -2, np.sign(scores))
+    """(rows, per-column score signs) of the first `count` public L3_R1 positions."""
+    pos = load_positions("L3_R1.moves", count)
+    rows = C4.play_sequences(pos.sequences).data
+    return rows, np.where(pos.column_scores == -1000, -2, np.sign(pos.column_scores))
 
 
 def c4_positions(source: str) -> tuple[np.ndarray, np.ndarray]:
