@@ -22,10 +22,6 @@ ARCHITECTURES = ("resnet", "mlp")
 # any network this project trains, far below sizes that would exhaust memory when built.
 MAX_BLOCKS = 64
 MAX_CHANNELS = 1024  # also bounds value_hidden
-# Caps on a network's size, so that no config or sidecar can demand an unbounded allocation
-# (AlphaZero's own network: 20 to 40 blocks of 256 channels).
-MAX_BLOCKS = 40
-MAX_CHANNELS = 512
 
 
 @dataclass(frozen=True)
