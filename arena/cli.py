@@ -4,13 +4,13 @@ from __future__ import annotations
 
 import typer
 from rich import box
-from rich.console import Console
 from rich.table import Table
 
-app = typer.Typer(help="Self-play multi-agent arena.", no_args_is_help=True)
+from arena.terminal import DEBUG_ENV, ArenaGroup, console, fail
+
+app = typer.Typer(help="Self-play multi-agent arena.", no_args_is_help=True, cls=ArenaGroup)
 bench_app = typer.Typer(help="Measure throughput.", no_args_is_help=True)
 app.add_typer(bench_app, name="bench")
-console = Console()
 
 BACKEND_HELP = "Where matches are played: local (this process) or ray (a Ray cluster)."
 ADDRESS_HELP = "Ray cluster address (default: join the one on this machine, else start one)."
@@ -26,10 +26,13 @@ PETTINGZOO_REFERENCE = {
 MATRIX_AGENTS = 10
 
 
-def fail(message: str) -> None:
-    """Print a clear error and exit with status 2 (no traceback for user errors)."""
-    console.print(f"[red]error:[/red] {message}")
-    raise typer.Exit(2)
+@app.callback()
+def main(
+    debug: bool = typer.Option(
+        False, "--debug", envvar=DEBUG_ENV, help="Show full tracebacks instead of one-line errors."
+    ),
+) -> None:
+    """Self-play multi-agent arena."""
 
 
 @bench_app.command("engine")
@@ -50,11 +53,8 @@ def bench_engine(
     from arena import bench_engine as bench
     from arena.machine import describe
 
-    try:
-        games.make(game)
-        games.set_threads(threads)
-    except ValueError as err:
-        fail(str(err))
+    games.make(game)
+    games.set_threads(threads)
     if any(b <= 0 for b in batch):
         fail(f"--batch sizes must be positive, got {batch}")
     console.print(f"machine: {describe()}; threads: {threads}")
@@ -124,40 +124,37 @@ def tournament(
     workers: int = typer.Option(None, help=WORKERS_HELP),
 ) -> None:
     """Play a round-robin or gauntlet tournament into a run directory and rate the agents."""
-    from arena.config import ConfigError, load_toml
+    from arena.config import load_toml
     from arena.tournament import run_tournament
 
     extra = list(ctx.args)
     values: dict = {}
-    try:
-        if config is not None and (config.endswith(".toml") or not agents):
-            values = load_toml(config)
-        elif config is not None:
-            extra.insert(0, config)  # `--agents a b c`: b is parsed as the positional
-        given = {
-            "game": game,
-            "agents": (list(agents) + extra) if agents else None,
-            "format": format,
-            "games_per_pair": games_per_pair,
-            "out": out,
-            "seed": seed,
-            "concurrency": concurrency,
-            "opening_plies": opening_plies,
-        }
-        if extra and not agents:
-            fail(f"unexpected arguments {extra}")
-        values.update({k: v for k, v in given.items() if v is not None})
-        with _backend(backend, address, workers) as runner:
-            with _progress_bar("games", enabled=progress) as on_progress:
-                report = run_tournament(
-                    values,
-                    resume=resume,
-                    on_progress=on_progress,
-                    flush_seconds=flush_seconds,
-                    backend=runner,
-                )
-    except (ConfigError, ValueError, FileNotFoundError) as err:
-        fail(str(err))
+    if config is not None and (config.endswith(".toml") or not agents):
+        values = load_toml(config)
+    elif config is not None:
+        extra.insert(0, config)  # `--agents a b c`: b is parsed as the positional
+    given = {
+        "game": game,
+        "agents": (list(agents) + extra) if agents else None,
+        "format": format,
+        "games_per_pair": games_per_pair,
+        "out": out,
+        "seed": seed,
+        "concurrency": concurrency,
+        "opening_plies": opening_plies,
+    }
+    if extra and not agents:
+        fail(f"unexpected arguments {extra}")
+    values.update({k: v for k, v in given.items() if v is not None})
+    with _backend(backend, address, workers) as runner:
+        with _progress_bar("games", enabled=progress) as on_progress:
+            report = run_tournament(
+                values,
+                resume=resume,
+                on_progress=on_progress,
+                flush_seconds=flush_seconds,
+                backend=runner,
+            )
     if report.games_played:
         console.print(
             f"played {report.games_played:,} games in {report.seconds:.1f} s "
@@ -180,22 +177,15 @@ def ratings_command(
     """
     from arena.rundir import read_run
 
-    try:
-        kind = (read_run(run_dir) or {}).get("kind")
-    except ValueError as err:
-        fail(str(err))
+    kind = (read_run(run_dir) or {}).get("kind")
     _print_results(run_dir, anchor, eval_only=kind == "league")
 
 
 def _print_results(run_dir, anchor: str = "random", eval_only: bool = False) -> None:
     from arena import results
-    from replays import ReplayError
 
     where = results.EVAL_ONLY if eval_only else None
-    try:
-        fitted = results.ratings(run_dir, anchor=anchor, where=where)
-    except (ValueError, FileNotFoundError, ReplayError) as err:
-        fail(str(err))
+    fitted = results.ratings(run_dir, anchor=anchor, where=where)
     table = Table(
         title=f"ratings (Elo, {fitted.confidence:.0%} intervals; anchor: "
         f"{fitted.anchor or 'mean'} = {fitted.anchor_value:g})"
@@ -302,19 +292,15 @@ def sprt_command(
     """Pentanomial GSPRT of A against B over the game pairs of a run, as fishtest computes it."""
     from arena import results
     from arena.ratings import sprt
-    from replays import ReplayError
 
     if elo1 <= elo0:
         fail(f"--elo1 must be above --elo0, got {elo0} and {elo1}")
     if not (0 < alpha < 1 and 0 < beta < 1):
         fail("--alpha and --beta must lie strictly between 0 and 1")
-    try:
-        counts = results.pentanomial(run_dir, a, b)
-        if counts.sum() == 0:
-            fail(f"no game pairs between {a!r} and {b!r} in {run_dir}")
-        result = sprt(counts, elo0, elo1, alpha, beta, elo_model=model)
-    except (ValueError, FileNotFoundError, ReplayError) as err:
-        fail(str(err))
+    counts = results.pentanomial(run_dir, a, b)
+    if counts.sum() == 0:
+        fail(f"no game pairs between {a!r} and {b!r} in {run_dir}")
+    result = sprt(counts, elo0, elo1, alpha, beta, elo_model=model)
     console.print(f"{a} vs {b}: {result.pairs} game pairs, pentanomial {counts.tolist()}")
     console.print(
         f"LLR {result.llr:.2f} [{result.lower_bound:.2f}, {result.upper_bound:.2f}]  "
@@ -332,16 +318,16 @@ app.add_typer(replays_app, name="replays")
 def replays_show(
     run_dir: str = typer.Argument(..., help="Run directory."),
     match_id: str = typer.Argument(..., help="Match id."),
-    game_index: int = typer.Argument(..., help="Game index within the match."),
+    # Bounded like the int32 game_index column of replays.schema: larger ones cannot exist.
+    game_index: int = typer.Argument(
+        ..., min=0, max=2**31 - 1, help="Game index within the match."
+    ),
 ) -> None:
     """Print one stored game move by move as text boards."""
     import games
     import replays
 
-    try:
-        replay = replays.load_game(run_dir, match_id, game_index)
-    except (ValueError, FileNotFoundError, replays.ReplayError) as err:
-        fail(str(err))
+    replay = replays.load_game(run_dir, match_id, game_index)
     game = games.make(replay.game)
     seats = ", ".join(f"seat {i}: {name}" for i, name in enumerate(replay.agents))
     console.print(f"{replay.game}, match {match_id} game {game_index} ({seats})")
@@ -362,10 +348,7 @@ def replays_compact(
 
     if target_rows < 1:
         fail(f"--target-rows must be positive, got {target_rows}")
-    try:
-        report = replays.compact(run_dir, target_rows=target_rows)
-    except (ValueError, FileNotFoundError, replays.ReplayError) as err:
-        fail(str(err))
+    report = replays.compact(run_dir, target_rows=target_rows)
     console.print(
         f"wrote {len(report.created)} merged file(s), removed {len(report.removed)} file(s); "
         f"{replays.open(run_dir).count():,} games in {run_dir}"
@@ -459,10 +442,7 @@ def bench_backends_command(
     if len(counts) != len(workers.split(",")):
         fail(f"--workers takes comma-separated counts such as 1,2; got {workers!r}")
     console.print(f"machine: {describe()}")
-    try:
-        rates = compare_backends(counts, repeats, games, league_rounds, address)
-    except ValueError as err:
-        fail(str(err))
+    rates = compare_backends(counts, repeats, games, league_rounds, address)
     base = statistics.median(rates["local"])
     what = f"league, {league_rounds} rounds" if league_rounds else f"tournament, {games:,} games"
     console.print(f"{what}; median of {repeats} runs")
@@ -488,10 +468,7 @@ def bench_mcts_command(
 
     if sims <= 0 or batch <= 0 or seconds <= 0:
         fail("--sims, --batch and --seconds must be positive")
-    try:
-        result = bench_mcts(game, sims=sims, batch=batch, seconds=seconds)
-    except ValueError as err:
-        fail(str(err))
+    result = bench_mcts(game, sims=sims, batch=batch, seconds=seconds)
     console.print(f"machine: {describe()}")
     for phase in ("initial", "openings"):
         part = result[phase]
@@ -562,17 +539,14 @@ def bench_search_command(
     from arena.bench_search import bench_search
     from arena.machine import describe
 
-    try:
-        r = bench_search(
-            blocks=blocks,
-            channels=channels,
-            leaves_per_forward=leaves,
-            sims=sims,
-            batch=batch,
-            device=device,
-        )
-    except ValueError as err:
-        fail(str(err))
+    r = bench_search(
+        blocks=blocks,
+        channels=channels,
+        leaves_per_forward=leaves,
+        sims=sims,
+        batch=batch,
+        device=device,
+    )
     console.print(f"machine: {describe()}")
     for key, value in r.items():
         console.print(f"{key}: {value}")
@@ -649,15 +623,12 @@ def bench_query_command(
     from arena import results
     from arena.machine import describe
 
-    try:
-        count = replays.open(run_dir).count()
-        timings = []
-        for _ in range(max(1, repeats)):
-            start = time.perf_counter()
-            pairs = results.pair_table(run_dir)
-            timings.append(time.perf_counter() - start)
-    except (ValueError, FileNotFoundError, replays.ReplayError) as err:
-        fail(str(err))
+    count = replays.open(run_dir).count()
+    timings = []
+    for _ in range(max(1, repeats)):
+        start = time.perf_counter()
+        pairs = results.pair_table(run_dir)
+        timings.append(time.perf_counter() - start)
     console.print(f"machine: {describe()}")
     console.print(
         f"{count:,} games, {pairs.num_rows} ordered pairs: win/draw/loss per pair in "
@@ -671,23 +642,26 @@ def dashboard_command(
         None, help="Folder of runs, or one run (default: $ARENA_RUNS, else ./runs)."
     ),
     port: int = typer.Option(8501, help="Port to serve on."),
+    host: str = typer.Option(
+        "127.0.0.1", help="Address to listen on (the app has no login: keep it on loopback)."
+    ),
 ) -> None:
     """Browse runs in a Streamlit app: ratings, win rates, league history, replays, agents."""
     import os
 
-    from arena.dashboard import RUNS_ENV, launch
+    from arena import dashboard
 
     if not 0 < port < 65536:
         fail(f"--port must be between 1 and 65535, got {port}")
-    folder = runs_dir or os.environ.get(RUNS_ENV) or "runs"
-    console.print(f"dashboard of {folder} on http://localhost:{port} (Ctrl-C stops it)")
-    server = launch(folder, port)
-    try:
-        code = server.wait()
-    except KeyboardInterrupt:
-        server.terminate()  # a no-op when the terminal's Ctrl-C already reached it
-        code = server.wait()
-    raise typer.Exit(code)
+    folder = runs_dir or os.environ.get(dashboard.RUNS_ENV) or "runs"
+    if not dashboard.is_loopback(host):
+        console.print(
+            f"warning: the dashboard has no authentication: anyone who can reach {host} "
+            f"on port {port} can read every run in {folder}",
+            style="yellow",
+        )
+    console.print(f"dashboard of {folder} on {dashboard.url(host, port)} (Ctrl-C stops it)")
+    dashboard.serve(folder, port, host)
 
 
 @bench_app.command("dashboard")
@@ -699,16 +673,11 @@ def bench_dashboard(
 ) -> None:
     """Seconds for the replay browser's filtered listing on a run (cold, without cache)."""
     from arena import bench_dashboard as bench
-    from arena.config import ConfigError
     from arena.machine import describe
-    from replays import ReplayError
 
-    try:
-        if generate:
-            bench.generate_run(run_dir, generate)
-        result = bench.bench_listing(run_dir)
-    except (ConfigError, ValueError, FileNotFoundError, ReplayError) as err:
-        fail(str(err))
+    if generate:
+        bench.generate_run(run_dir, generate)
+    result = bench.bench_listing(run_dir)
     console.print(f"machine: {describe()}")
     console.print(
         f"{result['games']:,} games in {result['files']} files; seconds: open "

@@ -29,6 +29,7 @@ class Key:
     default: Any = None
     choices: tuple | None = None
     minimum: float | None = None
+    maximum: float | None = None
     item_type: type | None = None  # for lists
     help: str = ""
 
@@ -83,6 +84,8 @@ def check(values: dict[str, Any], schema: dict[str, Key], where: str) -> dict[st
             )
         if key.minimum is not None and value < key.minimum:
             raise ConfigError(f"{where}: key {name!r} must be >= {key.minimum}, got {value!r}")
+        if key.maximum is not None and value > key.maximum:
+            raise ConfigError(f"{where}: key {name!r} must be <= {key.maximum}, got {value!r}")
         out[name] = value
     return out
 
@@ -96,6 +99,8 @@ def load_toml(path: str | Path) -> dict[str, Any]:
             return tomllib.load(f)
     except tomllib.TOMLDecodeError as err:
         raise ConfigError(f"{path}: not valid TOML: {err}") from None
+    except UnicodeDecodeError as err:  # TOML is UTF-8 by definition
+        raise ConfigError(f"{path}: not UTF-8 text, as TOML must be ({err})") from None
 
 
 def loads_toml(text: str) -> dict[str, Any]:

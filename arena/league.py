@@ -34,6 +34,7 @@ import numpy as np
 import agents as agent_specs
 import games
 import replays
+from agents.network import MAX_BLOCKS, MAX_CHANNELS
 from arena import diversity, metrics, results
 from arena.backends import (
     AgentRecipe,
@@ -65,8 +66,8 @@ SCHEMA = {
 }
 LEARNER_SCHEMA = {
     "algorithm": Key(str, "alphazero", choices=("alphazero", "ppo")),
-    "blocks": Key(int, 2, minimum=0),
-    "channels": Key(int, 32, minimum=1),
+    "blocks": Key(int, 2, minimum=0, maximum=MAX_BLOCKS),
+    "channels": Key(int, 32, minimum=1, maximum=MAX_CHANNELS),
     "sims": Key(int, 24, minimum=1),
     "fast_sims": Key(int, 8, minimum=1),
     "full_search_share": Key(float, 1.0, minimum=0.01),

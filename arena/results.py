@@ -30,11 +30,25 @@ EVAL_ONLY = "match_id LIKE '%-eval-%'"
 def pair_table(run_dir: str | os.PathLike, where: str | None = None) -> pa.Table:
     """Wins, draws and losses per ordered pair of agent ids, from the run's replays
     (optionally only the games matching a SQL condition, e.g. EVAL_ONLY)."""
-    dataset = replays.open(run_dir).dataset
-    connection = duckdb.connect()
-    connection.register("games", dataset)
-    query = PAIR_QUERY.format(where=f"WHERE {where}" if where else "")
-    return connection.sql(query).to_arrow_table()
+    return query(run_dir, PAIR_QUERY.format(where=f"WHERE {where}" if where else ""))
+
+
+def query(run_dir: str | os.PathLike, sql: str, params: dict | None = None) -> pa.Table:
+    """The result of a DuckDB query over the run's games (the view `games`).
+
+    A compaction deleting files meanwhile makes it list the files again; an unreadable
+    part file fails with an error naming it (ReplayFormatError).
+    """
+
+    def run(dataset: replays.ReplayDataset) -> pa.Table:
+        connection = duckdb.connect()
+        connection.register("games", dataset.dataset)
+        try:
+            return connection.sql(sql, params=params).to_arrow_table()
+        except duckdb.Error as err:
+            raise dataset.blame(err) from err
+
+    return replays.read_retrying(run_dir, run)
 
 
 def ratings(
@@ -62,7 +76,7 @@ WITH scored AS (
     FROM games
     WHERE list_contains(agents, $a) AND list_contains(agents, $b) AND len(agents) = 2
 )
-SELECT sum(score) AS total FROM scored GROUP BY match_id, pair HAVING count(*) = 2
+SELECT sum(score)::DOUBLE AS total FROM scored GROUP BY match_id, pair HAVING count(*) = 2
 """
 
 
@@ -70,7 +84,5 @@ def pentanomial(run_dir: str | os.PathLike, a: str, b: str) -> np.ndarray:
     """Counts of game pairs where `a` scored 0, 0.5, 1, 1.5, 2 points against `b`."""
     if a == b:
         raise ValueError("the two agents of an SPRT must differ")
-    connection = duckdb.connect()
-    connection.register("games", replays.open(run_dir).dataset)
-    totals = connection.execute(PAIR_SCORES_QUERY, {"a": a, "b": b}).fetchnumpy()["total"]
+    totals = query(run_dir, PAIR_SCORES_QUERY, {"a": a, "b": b})["total"].to_numpy()
     return np.bincount(np.round(np.asarray(totals) * 2).astype(np.int64), minlength=5)

@@ -13,7 +13,7 @@ See docs/replays.md for the schema and examples with DuckDB, Polars and pyarrow.
 
 from replays.compaction import CompactionReport, compact
 from replays.errors import GameNotFoundError, ReplayError, ReplayFormatError
-from replays.reader import ReplayDataset, load_game
+from replays.reader import ReplayDataset, load_game, read_retrying
 from replays.reader import open_replays as open
 from replays.record import Replay
 from replays.schema import SCHEMA, SCHEMA_VERSION, TERMINATIONS, build_table
@@ -35,5 +35,6 @@ __all__ = [
     "compact",
     "load_game",
     "open",
+    "read_retrying",
     "transitions",
 ]

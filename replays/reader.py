@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import os
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from pathlib import Path
+from typing import TypeVar
 
 import numpy as np
 import pyarrow as pa
@@ -16,6 +17,8 @@ from replays.errors import GameNotFoundError, ReplayFormatError
 from replays.files import Part, replays_dir, scan
 from replays.record import Replay, replay_from_row
 from replays.schema import SCHEMA
+
+T = TypeVar("T")
 
 
 class ReplayDataset:
@@ -53,7 +56,7 @@ class ReplayDataset:
         try:
             return self.dataset.to_table(columns=columns, filter=filter)
         except (pa.ArrowException, OSError) as e:
-            raise self._blame(e) from e
+            raise self.blame(e) from e
 
     def filter(
         self,
@@ -109,8 +112,8 @@ class ReplayDataset:
             )
         return replay_from_row(rows)
 
-    def _blame(self, error: Exception) -> Exception:
-        """An error naming the file that made a scan fail (pyarrow's own may not)."""
+    def blame(self, error: Exception) -> Exception:
+        """An error naming the file that made a scan fail (pyarrow's or DuckDB's may not)."""
         for part in self.parts:
             if not part.path.exists():
                 return FileNotFoundError(
@@ -120,7 +123,9 @@ class ReplayDataset:
             try:
                 pq.read_table(part.path)
             except (pa.ArrowException, OSError) as e:
-                return ReplayFormatError(f"{part.path}: unreadable replay file ({e})")
+                # pyarrow's text may span lines and quote the file's garbage bytes
+                reason = " ".join("".join(c if c.isprintable() else " " for c in str(e)).split())
+                return ReplayFormatError(f"{part.path}: unreadable replay file ({reason})")
         return ReplayFormatError(f"reading the replays of {self.run_dir} failed: {error}")
 
 
@@ -131,6 +136,19 @@ def open_replays(run_dir: str | os.PathLike) -> ReplayDataset:
         raise FileNotFoundError(f"no run directory at {run_dir}")
     live, _ = scan(replays_dir(run_dir))
     return ReplayDataset(run_dir, live)
+
+
+def read_retrying(run_dir: str | os.PathLike, read: Callable[[ReplayDataset], T]) -> T:
+    """`read(dataset)` over the run's current part files.
+
+    A compaction may merge and delete files between their listing and `read`; the run then
+    holds the same games in the merged file, so the files are listed once more and read
+    again (`read` reports a vanished file as FileNotFoundError, e.g. through `blame`).
+    """
+    try:
+        return read(open_replays(run_dir))
+    except FileNotFoundError:
+        return read(open_replays(run_dir))
 
 
 def as_dataset(source: str | os.PathLike | ReplayDataset) -> ReplayDataset:

@@ -1,0 +1,77 @@
+"""How the `arena` CLI talks to the terminal: plain text, and one-line errors.
+
+Everything printed goes through `console`, which reads no rich markup and no emoji codes:
+agent names, paths and specs come from users and print exactly as typed (`x[/]` or
+`[red]evil` included). Errors are one home: a command calls `fail(message)` for what it
+checks itself, and `ArenaGroup` turns the data errors any command raises (bad files, bad
+values, unreadable replays) into `error: <message>` with exit status 2. Other exceptions
+are bugs: one line with exit status 1 and a pointer to `--debug` (or ARENA_DEBUG=1), which
+shows the full traceback instead.
+"""
+
+from __future__ import annotations
+
+from typing import NoReturn
+
+import typer
+from rich.console import Console
+from rich.text import Text
+from typer.core import TyperGroup
+
+console = Console(markup=False, emoji=False)
+DEBUG_ENV = "ARENA_DEBUG"
+USAGE_ERROR = 2  # bad input, files or values: the user can fix it
+BUG = 1
+# Exits, Ctrl-C and usage errors (typer's, which vendors click): typer reports them itself.
+CONTROL_FLOW = (typer.Exit, typer.Abort, typer.exceptions.TyperException)
+
+
+def fail(message: str) -> NoReturn:
+    """Print a clear error and exit with status 2 (no traceback for user errors)."""
+    # soft_wrap: the message stays one line, however narrow the terminal (or a pipe's 80)
+    console.print(Text.assemble(("error:", "red"), " ", message), soft_wrap=True)
+    raise typer.Exit(USAGE_ERROR)
+
+
+def is_data_error(err: BaseException) -> bool:
+    """Whether `err` describes bad input (files, values, stored data) rather than a bug."""
+    import duckdb  # imported here: only a failing command pays for it
+    import pyarrow as pa
+
+    from replays import ReplayError
+
+    # ValueError covers ConfigError, UnicodeDecodeError and pyarrow's ArrowInvalid; OSError
+    # covers missing, unreadable or misplaced files; OverflowError, numbers too large for
+    # the int64 columns and arrays they go to.
+    return isinstance(
+        err, (ValueError, OSError, OverflowError, ReplayError, duckdb.Error, pa.ArrowException)
+    )
+
+
+def message(err: BaseException) -> str:
+    """The error's own text, or its type when it has none."""
+    return str(err).strip() or type(err).__name__
+
+
+class ArenaGroup(TyperGroup):
+    """The root `arena` command: every subcommand runs inside its error handling."""
+
+    def invoke(self, ctx: typer.Context):
+        try:
+            return super().invoke(ctx)
+        except CONTROL_FLOW:
+            raise
+        except Exception as err:
+            if ctx.params.get("debug"):
+                raise
+            if is_data_error(err):
+                fail(message(err))
+            console.print(
+                Text.assemble(
+                    ("unexpected error:", "red"),
+                    f" {type(err).__name__}: {message(err)} "
+                    f"(rerun with --debug or {DEBUG_ENV}=1 for the traceback)",
+                ),
+                soft_wrap=True,
+            )
+            raise typer.Exit(BUG) from None
