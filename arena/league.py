@@ -47,7 +47,7 @@ from arena.backends import (
 from arena.config import ConfigError, Key, check, loads_toml
 from arena.match import MatchGames
 from arena.ratings import fit_ratings, win_rate_matrix
-from arena.rundir import atomic_write, open_run, write_config
+from arena.rundir import atomic_write, lock_run, open_run, write_config
 from arena.tournament import random_openings
 
 STATE_FILE = "league.json"
@@ -622,6 +622,8 @@ def run_league(
 ) -> Path:
     """Resolve the config, create or resume the run, train; returns the run directory."""
     config = resolve(values)
-    league = League(config, resume=resume, log=log, backend=backend)
-    league.run()
+    # Held from before run.json and league.json are read or made to the last write.
+    with lock_run(config["out"], "league", resume):
+        league = League(config, resume=resume, log=log, backend=backend)
+        league.run()
     return league.run_dir

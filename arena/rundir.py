@@ -1,7 +1,9 @@
 """Run directories: identity (`run.json`), resolved config (`config.toml`), atomic writes.
 
 A run directory belongs to one run of one kind (tournament, league) and one game. Opening
-one checks that, so a command can never mix its games into another run's data.
+one checks that, so a command can never mix its games into another run's data. A command
+that writes into a run holds its lock (`lock_run`) from before its first read of the run
+to its last write, so two writers never play the same games into one run.
 """
 
 from __future__ import annotations
@@ -10,10 +12,18 @@ import datetime as dt
 import json
 import os
 import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
 from arena.config import ConfigError, dumps
+
+# The lock primitive lives in `replays` because compaction takes the same lock and
+# `replays` may not import `arena`; a run's writers reach it through `lock_run` here.
+from replays.lock import LOCK_NAME, RunLockedError, run_lock
+
+__all__ = ["RunLockedError", "lock_run", "open_run", "run_lock"]
 
 RUN_FILE = "run.json"
 CONFIG_FILE = "config.toml"
@@ -49,6 +59,32 @@ def read_run(path: Path) -> dict[str, Any] | None:
         raise ConfigError(f"{file}: unreadable run file ({err})") from None
 
 
+def _check_fresh_or_resumable(path: Path, existing: dict[str, Any] | None, resume: bool) -> None:
+    """Refuse `path` when it holds no run and cannot become one (for `resume`: holds none)."""
+    if existing is not None:
+        return
+    if path.exists() and (not path.is_dir() or any(p.name != LOCK_NAME for p in path.iterdir())):
+        raise ConfigError(f"{path} exists and is not an arena run directory; choose another --out")
+    if resume:
+        raise ConfigError(f"--resume: no run to resume in {path}")
+
+
+@contextmanager
+def lock_run(path: str | Path, purpose: str, resume: bool) -> Iterator[Path]:
+    """Hold the lock of the run directory `path` (created when new) inside the block.
+
+    For a command that creates (or, with `resume`, continues) a run: take it before
+    `open_run` and hold it until the last write. A directory that is not a run is refused
+    before anything is created in it; a second writer gets `RunLockedError` naming the
+    holder's pid.
+    """
+    path = Path(path)
+    _check_fresh_or_resumable(path, read_run(path), resume)
+    path.mkdir(parents=True, exist_ok=True)
+    with run_lock(path, purpose):
+        yield path
+
+
 def open_run(
     path: str | Path, kind: str, game: str, identity: dict[str, Any], resume: bool
 ) -> tuple[Path, str]:
@@ -57,17 +93,13 @@ def open_run(
     `identity` holds the settings a resumed run must share with the original (the rest of
     the config may change, e.g. concurrency). Refuses, touching nothing, when the
     directory belongs to another kind of run, another game or other settings, when it is a
-    finished or started run and `resume` is False, or when it is not a run at all.
+    finished or started run and `resume` is False, or when it is not a run at all. Call it
+    inside `lock_run`.
     """
     path = Path(path)
     existing = read_run(path)
+    _check_fresh_or_resumable(path, existing, resume)
     if existing is None:
-        if path.exists() and (not path.is_dir() or any(path.iterdir())):
-            raise ConfigError(
-                f"{path} exists and is not an arena run directory; choose another --out"
-            )
-        if resume:
-            raise ConfigError(f"--resume: no run to resume in {path}")
         run_id = uuid.uuid4().hex[:16]
         record = {
             "run_id": run_id,

@@ -23,7 +23,7 @@ import replays
 from arena.backends import AgentRecipe, Backend, LocalBackend, MatchJob
 from arena.config import ConfigError, Key, check
 from arena.match import MatchGames
-from arena.rundir import open_run, write_config
+from arena.rundir import lock_run, open_run, write_config
 
 FORMATS = ("round-robin", "gauntlet")
 
@@ -173,6 +173,21 @@ def run_tournament(
             agent_specs.make(spec, game, name=name)
         except ValueError as err:
             raise ConfigError(f"agent {name!r}: {err}") from None
+    # Held from before run.json is read or made to the last write: one writer per run.
+    with lock_run(config["out"], "tournament", resume):
+        return _play(config, game, specs, resume, on_progress, flush_seconds, backend)
+
+
+def _play(
+    config: dict[str, Any],
+    game: games.Game,
+    specs: dict[str, str],
+    resume: bool,
+    on_progress: Callable[[int, int], None] | None,
+    flush_seconds: float,
+    backend: Backend | None,
+) -> TournamentReport:
+    """Every scheduled match not yet stored, played into the run (its lock held)."""
     identity = {k: config[k] for k in IDENTITY}
     run_dir, run_id = open_run(config["out"], "tournament", game.name, identity, resume)
     write_config(run_dir, config)

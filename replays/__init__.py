@@ -12,7 +12,13 @@ See docs/replays.md for the schema and examples with DuckDB, Polars and pyarrow.
 """
 
 from replays.compaction import CompactionReport, compact
-from replays.errors import GameNotFoundError, ReplayError, ReplayFormatError
+from replays.errors import (
+    DuplicateGamesWarning,
+    GameNotFoundError,
+    ReplayError,
+    ReplayFormatError,
+)
+from replays.lock import RunLockedError, run_lock
 from replays.reader import ReplayDataset, load_game, read_retrying
 from replays.reader import open_replays as open
 from replays.record import Replay
@@ -25,16 +31,19 @@ __all__ = [
     "SCHEMA_VERSION",
     "TERMINATIONS",
     "CompactionReport",
+    "DuplicateGamesWarning",
     "GameNotFoundError",
     "Replay",
     "ReplayDataset",
     "ReplayError",
     "ReplayFormatError",
     "ReplayWriter",
+    "RunLockedError",
     "build_table",
     "compact",
     "load_game",
     "open",
     "read_retrying",
+    "run_lock",
     "transitions",
 ]

@@ -10,22 +10,22 @@ Each step is on disk before the next starts:
 
 A kill before 2 leaves a temporary file (invisible to readers); a kill between 2 and 3
 leaves covered sources (ignored by readers). The next compaction deletes both before
-doing anything else. A lock file keeps two compactions of one run from racing.
+doing anything else. It holds the run's lock (`replays.lock`), like every writer, so no
+other compaction, tournament or league writes meanwhile. It refuses to merge a run that
+stores a game twice (a copied part file, say): merging would make the copies permanent.
 """
 
 from __future__ import annotations
 
-import fcntl
 import os
 import time
-from collections.abc import Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import pyarrow as pa
 import pyarrow.parquet as pq
 
+from replays import duplicates
 from replays.errors import ReplayError, ReplayFormatError
 from replays.files import (
     Part,
@@ -37,10 +37,10 @@ from replays.files import (
     time_prefix,
     write_atomic,
 )
+from replays.lock import run_lock
 from replays.schema import file_metadata
 
 TAG = "compact-"  # marks compaction's temporary files
-LOCK_NAME = ".compact.lock"
 
 
 @dataclass
@@ -62,7 +62,8 @@ def compact(
 
     It first finishes an interrupted compaction, and deletes writers' temporary files
     older than `stale_seconds` (left by a killed writer; a live write takes seconds).
-    Safe to run while a writer appends: files that appear meanwhile are left alone.
+    Raises `replays.lock.RunLockedError` while another process writes into the run, and
+    ReplayError, changing nothing, when a game is stored more than once.
     """
     if target_rows < 2:
         raise ValueError(f"target_rows must be at least 2, got {target_rows}")
@@ -72,9 +73,12 @@ def compact(
     report = CompactionReport()
     if not directory.is_dir():
         return report
-    with _lock(directory):
-        report.removed += _clean(directory, stale_seconds)
+    with run_lock(run_dir, "compaction"):
         live, _ = scan(directory)
+        problem = duplicates.resolve(live).problem()
+        if problem:
+            raise ReplayError(f"{problem}; nothing was compacted (remove the copies first)")
+        report.removed += _clean(directory, stale_seconds)
         for group in plan(live, target_rows):
             report.created.append(merge(directory, group))
             report.removed += _delete([p.path for p in group])
@@ -140,17 +144,3 @@ def _delete(paths: list[Path]) -> list[Path]:
     if paths:
         fsync_dir(paths[0].parent)
     return paths
-
-
-@contextmanager
-def _lock(directory: Path) -> Iterator[None]:
-    """An exclusive lock on the run's replays; the OS releases it if the process dies."""
-    with open(directory / LOCK_NAME, "a") as f:
-        try:
-            fcntl.flock(f, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError:
-            raise ReplayError(f"another compaction of {directory} is running") from None
-        try:
-            yield
-        finally:
-            fcntl.flock(f, fcntl.LOCK_UN)

@@ -11,3 +11,7 @@ class ReplayFormatError(ReplayError, ValueError):
 
 class GameNotFoundError(ReplayError, LookupError):
     """No stored game has the requested match id and game index."""
+
+
+class DuplicateGamesWarning(UserWarning):
+    """Some part files only repeat games stored in others: they are left out (named)."""

@@ -11,6 +11,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 import os
+import re
 import uuid
 from dataclasses import dataclass
 from pathlib import Path
@@ -27,6 +28,7 @@ COMPRESSION = "zstd"
 # Dictionary-encode the repetitive string columns only: trying it on the numeric list
 # columns (returns, actions) made writing 1.5x slower for no gain in size (measured).
 DICTIONARY_COLUMNS = ["run_id", "match_id", "game", "agents", "termination", "reason"]
+PART_NAME = re.compile(r"\d{8}T\d{12}Z-[0-9a-f]{32}" + re.escape(SUFFIX))
 
 
 def replays_dir(run_dir: str | os.PathLike) -> Path:
@@ -40,6 +42,11 @@ def new_part_name(prefix: str | None = None) -> str:
     """
     stamp = prefix or dt.datetime.now(dt.timezone.utc).strftime("%Y%m%dT%H%M%S%fZ")
     return f"{stamp}-{uuid.uuid4().hex}{SUFFIX}"
+
+
+def is_part_name(name: str) -> bool:
+    """Whether `name` is one `new_part_name` makes (a copy such as `X (1).parquet` is not)."""
+    return PART_NAME.fullmatch(name) is not None
 
 
 def time_prefix(name: str) -> str:

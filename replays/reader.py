@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import warnings
 from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import TypeVar
@@ -13,7 +14,8 @@ import pyarrow.compute as pc
 import pyarrow.dataset as ds
 import pyarrow.parquet as pq
 
-from replays.errors import GameNotFoundError, ReplayFormatError
+from replays import duplicates
+from replays.errors import DuplicateGamesWarning, GameNotFoundError, ReplayFormatError
 from replays.files import Part, replays_dir, scan
 from replays.record import Replay, replay_from_row
 from replays.schema import SCHEMA
@@ -24,10 +26,11 @@ T = TypeVar("T")
 class ReplayDataset:
     """The games of one run. Build it with `replays.open(run_dir)`.
 
-    It is a snapshot of the part files present when it was opened: temporary files and
-    part files already merged into a compacted file are left out, and every file's
-    footer has been checked (schema, version), so a bad file fails at open time with
-    its name. `dataset` is the underlying `pyarrow.dataset.Dataset`, for scans with
+    It is a snapshot of the part files present when it was opened: temporary files, part
+    files already merged into a compacted file and copies of stored games (a copied part
+    file, with a `DuplicateGamesWarning` naming it) are left out, so each game is read
+    once; every file's footer has been checked (schema, version), so a bad file fails at
+    open time with its name. `dataset` is the underlying `pyarrow.dataset.Dataset`, for scans with
     your own expressions.
     """
 
@@ -135,7 +138,13 @@ def open_replays(run_dir: str | os.PathLike) -> ReplayDataset:
     if not run_dir.is_dir():
         raise FileNotFoundError(f"no run directory at {run_dir}")
     live, _ = scan(replays_dir(run_dir))
-    return ReplayDataset(run_dir, live)
+    found = duplicates.resolve(live)
+    if found.conflict:
+        raise ReplayFormatError(found.conflict)
+    if found.copies():
+        message = f"{found.copies()}; left out, so each game counts once (remove the copies)"
+        warnings.warn(message, DuplicateGamesWarning, stacklevel=2)
+    return ReplayDataset(run_dir, found.kept)
 
 
 def read_retrying(run_dir: str | os.PathLike, read: Callable[[ReplayDataset], T]) -> T:

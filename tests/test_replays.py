@@ -4,7 +4,6 @@ and crash-safe compaction, all on real Parquet files."""
 from __future__ import annotations
 
 import datetime as dt
-import fcntl
 import os
 import re
 import subprocess
@@ -24,6 +23,7 @@ import replays
 from games.layout import RNG
 from replays import compaction
 from replays.files import part_paths, replays_dir, scan
+from replays.lock import RunLockedError, run_lock
 from tests.killing import kill_when
 
 T0 = dt.datetime(2025, 1, 1, tzinfo=dt.timezone.utc)
@@ -411,9 +411,15 @@ def test_load_game_errors(tmp_path):
         replays.load_game(tmp_path, "m", 3)
     with pytest.raises(replays.GameNotFoundError):
         replays.load_game(tmp_path, "other", 0)
-    write_run(tmp_path, [random_games("tic_tac_toe", 1, match_id="m")])  # game 0 again
+    # Game 0 twice in one file (a file that only repeats stored games is left out when
+    # the run is opened: tests/test_run_lock.py).
+    twice = [
+        random_games("tic_tac_toe", 3, match_id="m"),
+        random_games("tic_tac_toe", 1, match_id="m"),
+    ]
+    write_run(tmp_path / "twice", twice)
     with pytest.raises(replays.ReplayFormatError, match="stored 2 times"):
-        replays.load_game(tmp_path, "m", 0)
+        replays.load_game(tmp_path / "twice", "m", 0)
 
 
 @pytest.mark.parametrize(
@@ -562,7 +568,8 @@ def test_compaction_merges_small_files_and_keeps_every_game(tmp_path):
     again = replays.compact(tmp_path, target_rows=1000)  # now merges the merged files
     assert [p.num_rows for p in scan(replays_dir(tmp_path))[0] if p.game == "tic_tac_toe"] == [120]
     assert len(again.removed) == 4
-    assert sorted(os.listdir(replays_dir(tmp_path)))[0] == ".compact.lock"
+    # No temporary file is left (the lock is the run's, outside replays/).
+    assert all(name.endswith(".parquet") for name in os.listdir(replays_dir(tmp_path)))
 
 
 def test_every_crash_window_of_a_compaction(tmp_path):
@@ -609,11 +616,12 @@ def test_compaction_removes_only_stale_writer_temporaries(tmp_path):
 
 
 def test_a_second_compaction_at_once_is_refused(tmp_path):
+    # Compaction takes the run's lock, the one every writer holds (tests/test_run_lock.py).
     many_parts(tmp_path, files=2, rows=3)
-    with open(replays_dir(tmp_path) / compaction.LOCK_NAME, "a") as lock:
-        fcntl.flock(lock, fcntl.LOCK_EX)
-        with pytest.raises(replays.ReplayError, match="another compaction"):
+    with run_lock(tmp_path, "compaction"):
+        with pytest.raises(RunLockedError, match=f"pid {os.getpid()} \\(compaction: "):
             replays.compact(tmp_path)
+        assert len(part_paths(replays_dir(tmp_path))) == 2
     assert len(replays.compact(tmp_path).created) == 1
 
 
