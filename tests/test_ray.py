@@ -17,6 +17,7 @@ from arena.league import League, run_league
 from arena.league import resolve as resolve_league
 from arena.ray_backend import RayBackend, RemoteLearner
 from arena.tournament import resolve, run_tournament, schedule
+from replays.files import part_paths, replays_dir
 from tests.test_league import TINY
 
 ray = pytest.importorskip("ray", reason='the Ray backend needs pip install ".[ray]"')
@@ -53,21 +54,23 @@ def tournament(path, **overrides):
     }
 
 
-class SlowPid:
-    """A random agent that notes the process it plays in and is slow enough to be caught
-    mid-task by a test that kills that process."""
+def gated(directory, name="gated"):
+    """(spec of a tests.agents_for_tests.Gated agent, its `seen` file, its `release` file)."""
+    seen, release = directory / f"{name}.seen", directory / f"{name}.release"
+    seen.touch()
+    spec = f"tests.agents_for_tests:Gated,seen={seen},release={release}"
+    return spec, seen, release
 
-    def __init__(self, game, name="slow", pids=""):
-        self.name = name
-        self.pids = pids
 
-    def act(self, game, state, legal_mask, rng):
-        with open(self.pids, "a") as out:
-            out.write(f"{os.getpid()}\n")
-        time.sleep(0.02)
-        noise = rng.random(legal_mask.shape)
-        noise[~legal_mask] = -1.0
-        return noise.argmax(axis=1)
+def first_seen(seen, driver: threading.Thread, seconds: float = 120) -> tuple[int, str]:
+    """(PID, Ray node id) of the first process where a Gated agent holds a match, while
+    `driver` runs the tournament or league that plays it."""
+    deadline = time.time() + seconds
+    while not seen.read_text() and driver.is_alive() and time.time() < deadline:
+        time.sleep(0.01)
+    assert seen.read_text(), "no process was seen holding a match"
+    pid, node = seen.read_text().split("\n")[0].split()
+    return int(pid), node
 
 
 def test_split_batches_keeps_order_and_balances_games():
@@ -92,10 +95,8 @@ def test_tournament_on_ray_plays_the_local_games(cluster, tmp_path):
 
 
 def test_killed_task_worker_is_retried_without_losing_or_duplicating_games(cluster, tmp_path):
-    pids = tmp_path / "pids"
-    pids.touch()
-    agents = ["greedy", f"slow=tests.test_ray:SlowPid,pids={pids}"]
-    values = tournament(tmp_path / "ray", agents=agents, games_per_pair=64, concurrency=4)
+    spec, seen, release = gated(tmp_path)
+    values = tournament(tmp_path / "ray", agents=["greedy", f"gated={spec}"], concurrency=4)
     finished = {}
 
     def run():
@@ -104,11 +105,14 @@ def test_killed_task_worker_is_retried_without_losing_or_duplicating_games(clust
 
     driver = threading.Thread(target=run)
     driver.start()
-    deadline = time.time() + 60
-    while not pids.read_text() and time.time() < deadline:
-        time.sleep(0.05)
-    victim = int(pids.read_text().split()[0])
-    os.kill(victim, signal.SIGKILL)
+    try:
+        # Every match holds at the gate: the process that says so is mid-task, nothing stored.
+        victim, _ = first_seen(seen, driver)
+        assert victim in actor_processes(b"ray::_play_batch")
+        os.kill(victim, signal.SIGKILL)
+        assert driver.is_alive() and part_paths(replays_dir(tmp_path / "ray")) == []
+    finally:
+        release.touch()
     driver.join(timeout=120)
     assert not driver.is_alive() and "report" in finished, "the run did not finish"
     stored = games_of(tmp_path / "ray")
@@ -171,30 +175,37 @@ def wait_until_gone(title: bytes, seconds: float = 20) -> list[int]:
 
 
 def test_league_on_ray_with_a_killed_rollout_actor_plays_the_local_games(cluster, tmp_path):
-    values = {**TINY, "rounds": 2}
-    local = run_league({**values, "out": str(tmp_path / "local")}, log=lambda _: None)
-    killed = []
-    stop = threading.Event()
+    spec, seen, release = gated(tmp_path)
+    anchors = {"anchors": [spec, "greedy"]}  # in round 1's training matches already
+    values = {**TINY, "rounds": 2, "league": {**TINY["league"], **anchors}}
+    release.touch()  # the local league plays straight through
+    local = run_league(
+        {**values, "out": str(tmp_path / "local")}, log=lambda _: None, allow_import=True
+    )
+    release.unlink()
+    seen.write_text("")
+    finished = {}
 
-    def killer():  # the first rollout actor caught playing a match dies mid-match
-        while not stop.is_set() and not killed:
-            for pid in rollout_actors(busy=True):
-                os.kill(pid, signal.SIGKILL)
-                killed.append(pid)
-                break
-            time.sleep(0.01)
-
-    thread = threading.Thread(target=killer)
-    thread.start()
-    try:
+    def run():
         with RayBackend() as backend:
-            remote = run_league(
-                {**values, "out": str(tmp_path / "ray")}, log=lambda _: None, backend=backend
+            finished["run"] = run_league(
+                {**values, "out": str(tmp_path / "ray")},
+                log=lambda _: None,
+                backend=backend,
+                allow_import=True,
             )
+
+    driver = threading.Thread(target=run)
+    driver.start()
+    try:  # the first rollout actor seen holding a match dies mid-match
+        victim, _ = first_seen(seen, driver)
+        assert victim in rollout_actors(busy=True)
+        os.kill(victim, signal.SIGKILL)
     finally:
-        stop.set()
-        thread.join()
-    assert killed, "no rollout actor was caught playing"
+        release.touch()
+    driver.join(timeout=300)
+    assert not driver.is_alive() and "run" in finished, "the league did not finish"
+    remote = finished["run"]
     ours, theirs = games_of(remote), games_of(local)
     keys = list(zip(ours["match_id"], ours["game_index"], strict=True))
     assert len(keys) == len(set(keys))
