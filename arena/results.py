@@ -36,19 +36,20 @@ def pair_table(run_dir: str | os.PathLike, where: str | None = None) -> pa.Table
 def query(run_dir: str | os.PathLike, sql: str, params: dict | None = None) -> pa.Table:
     """The result of a DuckDB query over the run's games (the view `games`).
 
-    A compaction deleting files meanwhile makes it list the files again; an unreadable
-    part file fails with an error naming it (ReplayFormatError).
+    A compaction deleting files meanwhile makes it list the files again.
     """
+    return replays.read_retrying(run_dir, lambda dataset: query_dataset(dataset, sql, params))
 
-    def run(dataset: replays.ReplayDataset) -> pa.Table:
-        connection = duckdb.connect()
-        connection.register("games", dataset.dataset)
-        try:
-            return connection.sql(sql, params=params).to_arrow_table()
-        except duckdb.Error as err:
-            raise dataset.blame(err) from err
 
-    return replays.read_retrying(run_dir, run)
+def query_dataset(dataset: replays.ReplayDataset, sql: str, params: dict | None = None) -> pa.Table:
+    """`query` over one listing of a run's files: a file deleted since the listing raises
+    FileNotFoundError, an unreadable one a ReplayFormatError naming it."""
+    connection = duckdb.connect()
+    connection.register("games", dataset.dataset)
+    try:
+        return connection.sql(sql, params=params).to_arrow_table()
+    except duckdb.Error as err:
+        raise dataset.blame(err) from err
 
 
 def ratings(

@@ -18,7 +18,9 @@ from rich.console import Console
 from rich.text import Text
 from typer.core import TyperGroup
 
-console = Console(markup=False, emoji=False)
+# soft_wrap: a line longer than the terminal (or a pipe's 80 columns) is not cut into
+# several, so paths, URLs and errors stay whole; tables still fit the width.
+console = Console(markup=False, emoji=False, soft_wrap=True)
 DEBUG_ENV = "ARENA_DEBUG"
 USAGE_ERROR = 2  # bad input, files or values: the user can fix it
 BUG = 1
@@ -28,8 +30,7 @@ CONTROL_FLOW = (typer.Exit, typer.Abort, typer.exceptions.TyperException)
 
 def fail(message: str) -> NoReturn:
     """Print a clear error and exit with status 2 (no traceback for user errors)."""
-    # soft_wrap: the message stays one line, however narrow the terminal (or a pipe's 80)
-    console.print(Text.assemble(("error:", "red"), " ", message), soft_wrap=True)
+    console.print(Text.assemble(("error:", "red"), " ", message))
     raise typer.Exit(USAGE_ERROR)
 
 
@@ -71,7 +72,6 @@ class ArenaGroup(TyperGroup):
                     ("unexpected error:", "red"),
                     f" {type(err).__name__}: {message(err)} "
                     f"(rerun with --debug or {DEBUG_ENV}=1 for the traceback)",
-                ),
-                soft_wrap=True,
+                )
             )
             raise typer.Exit(BUG) from None

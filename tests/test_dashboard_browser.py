@@ -3,16 +3,14 @@ Chromium (Debian's, driven by Playwright) opens a replay and steps it forward.""
 
 from __future__ import annotations
 
-import socket
 import subprocess
-import time
-import urllib.request
 from pathlib import Path
 
 import pytest
 
 from arena.dashboard import launch
 from arena.tournament import run_tournament
+from tests.servers import free_port, wait_until_serving
 
 CHROMIUM = Path("/usr/bin/chromium")
 CHROMIUM_ARGS = [
@@ -33,26 +31,6 @@ pytestmark = pytest.mark.skipif(
     not CHROMIUM.exists(),
     reason="needs Debian's chromium at /usr/bin/chromium (apt-get install chromium)",
 )
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def wait_until_serving(url: str, server: subprocess.Popen) -> None:
-    deadline = time.monotonic() + WAIT_MS / 1000
-    while time.monotonic() < deadline:
-        if server.poll() is not None:
-            raise RuntimeError(f"the dashboard exited with status {server.returncode}")
-        try:
-            with urllib.request.urlopen(f"{url}/_stcore/health", timeout=5) as reply:
-                if reply.read() == b"ok":
-                    return
-        except OSError:
-            time.sleep(0.2)
-    raise TimeoutError(f"the dashboard did not answer at {url}")
 
 
 @pytest.fixture
