@@ -15,8 +15,8 @@ from __future__ import annotations
 
 import importlib
 import inspect
-from dataclasses import dataclass, field
 from collections.abc import Iterable
+from dataclasses import dataclass, field
 from typing import Any
 
 from games import Game
@@ -28,8 +28,9 @@ class UntrustedCode(ValueError):
     def __init__(self, spec: str):
         self.spec = spec
         super().__init__(
-            f"agent spec {spec!r} would import and run module {spec.partition(':')[0]!r}; "
-            "only specs given on the command line or in a config file you pass may do that"
+            f"agent spec {spec!r} would import and run module {spec.partition(':')[0]!r}, "
+            "which only specs given on the command line or in a config file you pass may do "
+            "(resuming a run that names it: pass a config file naming it, or --trust-run-code)"
         )
 
 

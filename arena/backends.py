@@ -53,6 +53,9 @@ class AgentRecipe:
     name: str
     spec: str | None = None
     learner: LearnerRef | None = None
+    # Whether a `package.module:Class` spec may import its module: the driver decides it
+    # from where the spec came from (see agents.spec); workers only follow.
+    allow_import: bool = False
     # Set in transit only: an ObjectRef of the checkpoint files at the spec's PATH (bytes by
     # file name), so that no worker needs the driver's files (a snapshot lives in the run dir).
     files: Any = None
@@ -204,7 +207,7 @@ class LocalBackend:
         if recipe.learner is not None:  # the live learner, as it is now
             return learners[recipe.learner.slot].greedy_agent(recipe.name)
         key = (game.name, recipe.name, recipe.spec)
-        return self._specs.get(key, lambda: agent_specs.make(recipe.spec, game, name=recipe.name))
+        return self._specs.get(key, lambda: spec_agent(game, recipe))
 
     def close(self) -> None:
         pass
@@ -214,6 +217,13 @@ class LocalBackend:
 
     def __exit__(self, *exc) -> None:
         self.close()
+
+
+def spec_agent(game: games.Game, recipe: AgentRecipe, spec: str | None = None):
+    """The agent of a spec recipe (`spec` replaces the recipe's, e.g. with a local PATH)."""
+    return agent_specs.make(
+        spec or recipe.spec, game, name=recipe.name, allow_import=recipe.allow_import
+    )
 
 
 def split_batches(jobs: Sequence, count: int) -> list[list]:

@@ -372,38 +372,49 @@ def league_run(
     backend: str = typer.Option("local", help=BACKEND_HELP),
     address: str = typer.Option(None, help=ADDRESS_HELP),
     workers: int = typer.Option(None, help=WORKERS_HELP),
+    trust_run_code: bool = typer.Option(
+        False,
+        "--trust-run-code",
+        help="With --resume and no config: let package.module:Class specs stored in the run "
+        "folder import their modules (only for runs you trust).",
+    ),
 ) -> None:
     """Train a league, rating it as it goes; prints the final ratings table."""
     from pathlib import Path
 
-    from arena.config import ConfigError, load_toml
+    from arena.config import load_toml
     from arena.league import run_league
+    from arena.rundir import CONFIG_FILE, require_run
 
-    try:
-        values: dict = load_toml(config) if config else {}
-        if resume and not values and not game and out:
-            stored = Path(out) / "config.toml"
-            values = load_toml(stored) if stored.is_file() else {}
-        given = {
-            "game": game,
-            "out": out,
-            "minutes": minutes,
-            "rounds": rounds,
-            "device": device,
-            "seed": seed,
-        }
-        values.update({k: v for k, v in given.items() if v is not None})
-        if "game" not in values:
-            if out and (Path(out) / "config.toml").is_file():
-                fail(f"{out} already holds a league; pass --resume to continue it")
-            fail("give a config file or --game (games: " + ", ".join(_game_names()) + ")")
-        values.setdefault("out", f"runs/{values['game']}-league")
-        with _backend(backend, address, workers) as runner:
-            run_dir = run_league(
-                values, resume=resume, log=lambda line: console.print(line), backend=runner
-            )
-    except (ConfigError, ValueError, FileNotFoundError) as err:
-        fail(str(err))
+    values: dict = load_toml(config) if config else {}
+    from_run_folder = bool(resume and not values and not game and out)
+    if from_run_folder:
+        require_run(out, "league")  # a folder proved a league before any file of it is read
+        stored = Path(out) / CONFIG_FILE
+        values = load_toml(stored) if stored.is_file() else {}
+    given = {
+        "game": game,
+        "out": out,
+        "minutes": minutes,
+        "rounds": rounds,
+        "device": device,
+        "seed": seed,
+    }
+    values.update({k: v for k, v in given.items() if v is not None})
+    if "game" not in values:
+        if out and (Path(out) / "config.toml").is_file():
+            fail(f"{out} already holds a league; pass --resume to continue it")
+        fail("give a config file or --game (games: " + ", ".join(_game_names()) + ")")
+    values.setdefault("out", f"runs/{values['game']}-league")
+    with _backend(backend, address, workers) as runner:
+        run_dir = run_league(
+            values,
+            resume=resume,
+            log=lambda line: console.print(line),
+            backend=runner,
+            # Specs the user gave may import their modules; a run folder's own may not.
+            allow_import=trust_run_code or not from_run_folder,
+        )
     console.print(f"run directory: {run_dir}")
     _print_results(run_dir, eval_only=True)
 
@@ -596,7 +607,7 @@ def eval_positions(
     for column in ("set", "positions", "W/D/L optimal", "exact optimal", "illegal"):
         table.add_column(column, justify="left" if column == "set" else "right")
     try:
-        player = agents.make(agent, game)
+        player = agents.make(agent, game, allow_import=True)  # typed by the user
         for name, path in zip(set_path, paths, strict=True):
             r = evaluate_agent(player, game, path, limit=limit, seed=seed)
             table.add_row(

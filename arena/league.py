@@ -35,6 +35,7 @@ import agents as agent_specs
 import games
 import replays
 from agents.network import MAX_BLOCKS, MAX_CHANNELS
+from agents.spec import UntrustedCode, checkpoint_hashes, imports_code
 from arena import diversity, metrics, results
 from arena.backends import (
     AgentRecipe,
@@ -111,8 +112,13 @@ def default_config(game: str) -> dict[str, Any]:
     return loads_toml(resources.files("arena").joinpath(f"league_configs/{game}.toml").read_text())
 
 
-def resolve(values: dict[str, Any], where: str = "league config") -> dict[str, Any]:
-    """A complete, checked config: the game's embedded defaults under the given values."""
+def resolve(
+    values: dict[str, Any], where: str = "league config", allow_import: bool = False
+) -> dict[str, Any]:
+    """A complete, checked config: the game's embedded defaults under the given values.
+
+    `allow_import`: the values are the user's own (command line, a config they passed), so
+    their `package.module:Class` anchors may import their modules (see agents.spec)."""
     if "game" not in values:
         raise ConfigError(f"{where}: key 'game' is required")
     check(values, SCHEMA, where)  # names and types first, so errors point at the user's keys
@@ -131,7 +137,7 @@ def resolve(values: dict[str, Any], where: str = "league config") -> dict[str, A
         raise ConfigError(f"{where} [league]: key 'self_play_share' must be <= 1")
     for spec in config["league"]["anchors"]:
         try:
-            agent_specs.make(spec, games.make(config["game"]))
+            agent_specs.make(spec, games.make(config["game"]), allow_import=allow_import)
         except ValueError as err:
             raise ConfigError(f"{where} [league]: anchor {spec!r}: {err}") from None
     return config
@@ -174,14 +180,18 @@ class League:
         resume: bool = False,
         log: Callable[[str], None] = print,
         backend: Backend | None = None,
+        allow_import: bool = False,
     ):
         self.config = config
+        self.allow_import = allow_import  # as for `resolve`: the config is the user's own
         self.game = games.make(config["game"])
         self.log = log
         self.backend = backend or LocalBackend()  # plays the matches; this process writes
         identity = {k: config[k] for k in IDENTITY}
+        # The user's checkpoints (anchors), not the league's own snapshots, which change.
+        checkpoints = checkpoint_hashes(config["league"]["anchors"])
         self.run_dir, self.run_id = open_run(
-            config["out"], "league", self.game.name, identity, resume
+            config["out"], "league", self.game.name, identity, resume, checkpoints
         )
         write_config(self.run_dir, config)
         self.population: list[dict] = []  # frozen members: anchors and snapshots
@@ -218,6 +228,12 @@ class League:
                 self.slots.append(slot)
 
     def _restore(self, state: dict) -> None:
+        for member in state["population"]:  # before anything is loaded or played
+            if imports_code(member["spec"]) and not self.may_import(member["spec"]):
+                raise ConfigError(
+                    f"{self.run_dir / STATE_FILE}: member {member['agent']!r}: "
+                    f"{UntrustedCode(member['spec'])}"
+                )
         self.round, self.elapsed = state["round"], state["elapsed_seconds"]
         self.train_steps = state["train_steps"]
         self.population = state["population"]
@@ -239,11 +255,17 @@ class League:
 
     # -- agents -------------------------------------------------------------------------
 
+    def may_import(self, spec: str) -> bool:
+        """Whether a member's spec may import its module: only the config's own anchors
+        may, when the config is the user's; a spec found only in league.json never does."""
+        return self.allow_import and spec in self.config["league"]["anchors"]
+
     def frozen_agent(self, member: dict):
         """The playing agent of a population member (cached: networks load once)."""
         if member["agent"] not in self._agents:
+            spec = member["spec"]
             self._agents[member["agent"]] = agent_specs.make(
-                member["spec"], self.game, name=member["agent"]
+                spec, self.game, name=member["agent"], allow_import=self.may_import(spec)
             )
         return self._agents[member["agent"]]
 
@@ -328,7 +350,8 @@ class League:
             return AgentRecipe(
                 member["agent"], learner=LearnerRef(self.config, member["slot"].name)
             )
-        return AgentRecipe(member["agent"], spec=member["spec"])
+        spec = member["spec"]
+        return AgentRecipe(member["agent"], spec=spec, allow_import=self.may_import(spec))
 
     def training_job(self, slot, opponent, match_id: str, n: int, seed: int) -> RolloutJob:
         if opponent is None:  # self-play: the learner takes both seats
@@ -618,12 +641,19 @@ class League:
 
 
 def run_league(
-    values: dict[str, Any], resume: bool = False, log=print, backend: Backend | None = None
+    values: dict[str, Any],
+    resume: bool = False,
+    log=print,
+    backend: Backend | None = None,
+    allow_import: bool = False,
 ) -> Path:
-    """Resolve the config, create or resume the run, train; returns the run directory."""
-    config = resolve(values)
+    """Resolve the config, create or resume the run, train; returns the run directory.
+
+    `allow_import`: `values` are the user's own, so their `package.module:Class` anchors may
+    import their modules; never for values read from a run folder (see agents.spec)."""
+    config = resolve(values, allow_import=allow_import)
     # Held from before run.json and league.json are read or made to the last write.
     with lock_run(config["out"], "league", resume):
-        league = League(config, resume=resume, log=log, backend=backend)
+        league = League(config, resume=resume, log=log, backend=backend, allow_import=allow_import)
         league.run()
     return league.run_dir

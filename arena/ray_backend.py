@@ -27,9 +27,8 @@ from typing import Any
 
 import numpy as np
 
-import agents as agent_specs
 import games
-from agents.spec import KINDS, parse
+from agents.spec import checkpoint_path
 from arena.backends import (
     AgentRecipe,
     Cache,
@@ -39,6 +38,7 @@ from arena.backends import (
     RolloutJob,
     play_match,
     play_rollout,
+    spec_agent,
     split_batches,
 )
 from arena.learners import (
@@ -96,28 +96,22 @@ def _load_weights(model, weights: dict[str, np.ndarray]) -> None:
     model.load_state_dict({k: torch.tensor(v) for k, v in weights.items()})
 
 
-def _checkpoint_path(spec: str) -> str | None:
-    """The PATH of an `az:` or `checkpoint:` spec (None for other specs)."""
-    kind, path, _ = parse(spec)
-    return path if kind in KINDS and KINDS[kind].path else None
-
-
-def _spec_agent(game: games.Game, recipe: AgentRecipe):
+def _shipped_spec_agent(game: games.Game, recipe: AgentRecipe):
     if recipe.files is None:
-        return agent_specs.make(recipe.spec, game, name=recipe.name)
+        return spec_agent(game, recipe)
     with tempfile.TemporaryDirectory() as scratch:  # checkpoints load whole: then it can go
         files = _ray().get(recipe.files)
         write_files(files, Path(scratch))
         stem = Path(scratch) / Path(next(iter(files))).stem  # both files share the stem
-        spec = recipe.spec.replace(_checkpoint_path(recipe.spec), str(stem), 1)
-        return agent_specs.make(spec, game, name=recipe.name)
+        spec = recipe.spec.replace(checkpoint_path(recipe.spec), str(stem), 1)
+        return spec_agent(game, recipe, spec)
 
 
 def _worker_agent(game: games.Game, recipe: AgentRecipe):
     if recipe.learner is None:
         # Files travel once per backend call: a checkpoint rewritten between runs reloads.
         key = (game.name, recipe.name, recipe.spec, recipe.files and recipe.files.hex())
-        return _agents.get(key, lambda: _spec_agent(game, recipe))
+        return _agents.get(key, lambda: _shipped_spec_agent(game, recipe))
     # Built on the replica holding these weights (a later round's weights make a new key).
     key = (game.name, recipe.name, recipe.learner.weights.hex())
     return _agents.get(key, lambda: _replica(recipe.learner).greedy_agent(recipe.name))
@@ -428,7 +422,7 @@ class RayBackend:
     def _upload(self, recipe: AgentRecipe, learners: Learners | None, puts: dict):
         if recipe.learner is not None:
             return replace(recipe, learner=self._learner(recipe.learner, learners, puts))
-        path = _checkpoint_path(recipe.spec)
+        path = checkpoint_path(recipe.spec)
         if path is None:
             return recipe
         if path not in puts:

@@ -54,9 +54,23 @@ def read_run(path: Path) -> dict[str, Any] | None:
     if not file.is_file():
         return None
     try:
-        return json.loads(file.read_text())
-    except (OSError, json.JSONDecodeError) as err:
+        record = json.loads(file.read_text())
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as err:
         raise ConfigError(f"{file}: unreadable run file ({err})") from None
+    if not isinstance(record, dict):
+        raise ConfigError(f"{file}: unreadable run file (not a JSON object)")
+    return record
+
+
+def require_run(path: str | Path, kind: str) -> dict[str, Any]:
+    """The run.json of the `kind` run in `path`; ConfigError when `path` holds no such run.
+    Called before anything else is read from a folder that may have come from elsewhere."""
+    record = read_run(Path(path))
+    if record is None:
+        raise ConfigError(f"{path} is not an arena run directory (no {RUN_FILE})")
+    if record.get("kind") != kind:
+        raise ConfigError(f"{path} holds a {record.get('kind')} run, not a {kind}")
+    return record
 
 
 def _check_fresh_or_resumable(path: Path, existing: dict[str, Any] | None, resume: bool) -> None:
@@ -86,15 +100,21 @@ def lock_run(path: str | Path, purpose: str, resume: bool) -> Iterator[Path]:
 
 
 def open_run(
-    path: str | Path, kind: str, game: str, identity: dict[str, Any], resume: bool
+    path: str | Path,
+    kind: str,
+    game: str,
+    identity: dict[str, Any],
+    resume: bool,
+    checkpoints: dict[str, str] | None = None,
 ) -> tuple[Path, str]:
     """Create a run directory, or reopen it for `--resume`; returns (path, run_id).
 
     `identity` holds the settings a resumed run must share with the original (the rest of
-    the config may change, e.g. concurrency). Refuses, touching nothing, when the
-    directory belongs to another kind of run, another game or other settings, when it is a
-    finished or started run and `resume` is False, or when it is not a run at all. Call it
-    inside `lock_run`.
+    the config may change, e.g. concurrency); `checkpoints` the sha256 of every checkpoint
+    the user named (PATH -> hash), which must not have changed either. Refuses, touching
+    nothing, when the directory belongs to another kind of run, another game or other
+    settings, when it is a finished or started run and `resume` is False, or when it is not
+    a run at all. Call it inside `lock_run`.
     """
     path = Path(path)
     existing = read_run(path)
@@ -106,6 +126,7 @@ def open_run(
             "kind": kind,
             "game": game,
             "identity": identity,
+            "checkpoints": checkpoints or {},
             "created_at": dt.datetime.now(dt.timezone.utc).isoformat(),
         }
         atomic_write(path / RUN_FILE, json.dumps(record, indent=2).encode())
@@ -126,7 +147,20 @@ def open_run(
             f"{k}: run has {stored.get(k)!r}, now {identity.get(k)!r}" for k in changed
         )
         raise ConfigError(f"--resume with settings that differ from the run in {path}: {details}")
+    _check_checkpoints(path, existing.get("checkpoints", {}), checkpoints or {})
     return path, existing["run_id"]
+
+
+def _check_checkpoints(path: Path, stored: dict[str, str], now: dict[str, str]) -> None:
+    """A resumed run's agents must come from the same weights as the original's: the same
+    spec with another file would put two networks' games under one agent id."""
+    for file, sha in sorted(stored.items()):
+        if now.get(file) != sha:
+            raise ConfigError(
+                f"--resume: checkpoint {file} has changed since the run in {path} began "
+                f"(sha256 {sha}, now {now.get(file)}); restore it or start a new run "
+                "(nothing was changed)"
+            )
 
 
 def write_config(path: Path, config: dict[str, Any]) -> None:

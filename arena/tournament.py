@@ -20,6 +20,7 @@ import numpy as np
 import agents as agent_specs
 import games
 import replays
+from agents.spec import checkpoint_hashes
 from arena.backends import AgentRecipe, Backend, LocalBackend, MatchJob
 from arena.config import ConfigError, Key, check
 from arena.match import MatchGames
@@ -170,7 +171,10 @@ def run_tournament(
     specs = parse_agents(config["agents"])
     for name, spec in specs.items():
         try:  # every spec is checked here, before the run directory is touched
-            agent_specs.make(spec, game, name=name)
+            # A tournament's specs are always its caller's (the command line or a config
+            # the user passed): a resumed tournament is given them again, never reads them
+            # from the run folder; so its `module:Class` specs may import their modules.
+            agent_specs.make(spec, game, name=name, allow_import=True)
         except ValueError as err:
             raise ConfigError(f"agent {name!r}: {err}") from None
     # Held from before run.json is read or made to the last write: one writer per run.
@@ -189,7 +193,10 @@ def _play(
 ) -> TournamentReport:
     """Every scheduled match not yet stored, played into the run (its lock held)."""
     identity = {k: config[k] for k in IDENTITY}
-    run_dir, run_id = open_run(config["out"], "tournament", game.name, identity, resume)
+    checkpoints = checkpoint_hashes(specs.values())  # a resumed run needs the same weights
+    run_dir, run_id = open_run(
+        config["out"], "tournament", game.name, identity, resume, checkpoints
+    )
     write_config(run_dir, config)
     matches = schedule(config)
     stored = done_matches(run_dir)
@@ -202,8 +209,8 @@ def _play(
         MatchJob(
             match.match_id,
             (
-                AgentRecipe(match.first, specs[match.first]),
-                AgentRecipe(match.second, specs[match.second]),
+                AgentRecipe(match.first, specs[match.first], allow_import=True),
+                AgentRecipe(match.second, specs[match.second], allow_import=True),
             ),
             plan_match(game, match, config["opening_plies"]),
             match.seed,
