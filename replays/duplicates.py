@@ -26,6 +26,7 @@ import pyarrow.dataset as ds
 from replays.files import Part, is_part_name
 
 Key = tuple[str, int]  # (match_id, game_index)
+SHOWN = 3  # files named in a message
 # match_id read dictionary-encoded: each batch then carries its distinct ids for free.
 _FORMAT = ds.ParquetFileFormat(read_options=ds.ParquetReadOptions(dictionary_columns=["match_id"]))
 
@@ -48,6 +49,8 @@ class Duplicates:
             f"{', '.join(sorted(p.name for p in holders))}"
             for path, holders in self.left_out.items()
         ]
+        if len(notes) > SHOWN:  # one line, however many copies
+            notes[SHOWN:] = [f"and {len(notes) - SHOWN:,} more files like these"]
         return f"{next(iter(self.left_out)).parent}: {'; '.join(notes)}"
 
     def problem(self) -> str | None:
@@ -85,10 +88,11 @@ def resolve(parts: list[Part]) -> Duplicates:
         return Duplicates(kept, left_out)
     (match_id, game_index), files = next(iter(sorted(still.items())))
     names = sorted({parts[i].path.name for files in still.values() for i in files})
+    more = f" and {len(names) - SHOWN:,} more" if len(names) > SHOWN else ""
     conflict = (
         f"{parts[files[0]].path.parent}: {len(still):,} games are stored more than once "
         f"(e.g. game {game_index} of match {match_id!r}) in files that also hold games of "
-        f"their own: {', '.join(names)}; move the copies out of the run"
+        f"their own: {', '.join(names[:SHOWN])}{more}; move the copies out of the run"
     )
     return Duplicates(kept, left_out, conflict)
 
