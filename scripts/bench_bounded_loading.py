@@ -42,7 +42,7 @@ def main(blocks: int) -> None:
         seconds = time.perf_counter() - start
         rss_growth = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss - rss_before
     print(outcome)
-    print(f"blocks={blocks}: {seconds:.3f} s, peak RSS growth {rss_growth / 2**10:.1f} MiB")
+    print(f"blocks={blocks}: {seconds * 1000:.2f} ms, peak RSS growth {rss_growth / 2**10:.1f} MiB")
 
 
 if __name__ == "__main__":
