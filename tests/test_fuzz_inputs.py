@@ -25,7 +25,10 @@ from arena.terminal import is_data_error
 FUZZ = settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 
 # Text as a command line or a UTF-8 file can carry it (no lone surrogates).
-text = st.text(st.characters(blacklist_categories=("Cs",)), max_size=24)
+plain = st.text(st.characters(blacklist_categories=("Cs",)), max_size=24)
+# Rich markup and emoji codes, which must print as typed wherever a user string goes.
+MARKUP = ["[/]", "[red]", "[/red]", "[bold", "[link=x]", ":smile:"]
+text = plain | st.builds("{}{}{}".format, plain, st.sampled_from(MARKUP), plain)
 word = st.text(string.ascii_letters + string.digits + "_.-/[]:=, ", max_size=12)
 number = st.one_of(
     st.integers(), st.integers(min_value=-(2**70), max_value=2**70), st.floats()
@@ -112,20 +115,22 @@ def scratch(tmp_path_factory):
     return tmp_path_factory.mktemp("fuzz")
 
 
-@FUZZ
-@given(values=tournament_values)
-def test_tournament_configs(scratch, values):
-    path = scratch / "tournament.toml"
-    path.write_text(tomli_w.dumps(values))
-    outcome(lambda: tournament.resolve(load_toml(path)))
+@pytest.mark.parametrize(
+    "values, resolve",
+    [(tournament_values, tournament.resolve), (league_values, league.resolve)],
+    ids=["tournament", "league"],
+)
+def test_configs(scratch, values, resolve):
+    """A config written as TOML, read back and resolved (validated, defaults filled)."""
+    path = scratch / "config.toml"
 
+    @FUZZ
+    @given(values=values)
+    def check(values):
+        path.write_text(tomli_w.dumps(values))
+        outcome(lambda: resolve(load_toml(path)))
 
-@FUZZ
-@given(values=league_values)
-def test_league_configs(scratch, values):
-    path = scratch / "league.toml"
-    path.write_text(tomli_w.dumps(values))
-    outcome(lambda: league.resolve(load_toml(path)))
+    check()
 
 
 @FUZZ
@@ -136,13 +141,16 @@ def test_arbitrary_config_files(scratch, content):
     outcome(load_toml, path)
 
 
+NAMES = ["x[/]", "[red]evil"]
+
+
 @pytest.fixture(scope="module")
 def run(scratch):
-    """A tiny run for the read-only commands to read."""
+    """A tiny run for the read-only commands to read, its agents named with markup."""
     out = scratch / "run"
     done = CliRunner().invoke(
         app,
-        ["tournament", "--game", "tic_tac_toe", "--agents", "random", "greedy"]
+        ["tournament", "--game", "tic_tac_toe", "--agents", *(f"{n}=random" for n in NAMES)]
         + ["--games-per-pair", "4", "--out", str(out), "--no-progress"],
     )
     assert done.exit_code == 0, done.output
@@ -154,6 +162,7 @@ def cli_arguments(run, scratch) -> st.SearchStrategy[list[str]]:
     a_file = scratch / "a-file"
     a_file.write_text("not a run")
     folder = st.sampled_from([str(run), missing, str(a_file), str(scratch)]) | text
+    name = st.sampled_from(NAMES) | text
     never_positive = st.integers(max_value=0).map(str) | word
     bad_port = st.one_of(st.integers(max_value=0), st.integers(min_value=65536)).map(str) | st.text(
         string.ascii_letters, min_size=1
@@ -163,8 +172,8 @@ def cli_arguments(run, scratch) -> st.SearchStrategy[list[str]]:
         st.tuples(
             st.just("sprt"),
             folder,
-            text,
-            text,
+            name,
+            name,
             st.just("--elo0"),
             number,
             st.just("--elo1"),
