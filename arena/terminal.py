@@ -24,8 +24,9 @@ console = Console(markup=False, emoji=False, soft_wrap=True)
 DEBUG_ENV = "ARENA_DEBUG"
 USAGE_ERROR = 2  # bad input, files or values: the user can fix it
 BUG = 1
-# Exits, Ctrl-C and usage errors (typer's, which vendors click): typer reports them itself.
-CONTROL_FLOW = (typer.Exit, typer.Abort, typer.exceptions.TyperException)
+# Exits, Ctrl-C and usage errors (typer's, which vendors click): typer reports them itself,
+# as it quietly ends on a closed pipe (`arena ratings RUN | head`).
+CONTROL_FLOW = (typer.Exit, typer.Abort, typer.exceptions.TyperException, BrokenPipeError)
 
 
 def fail(message: str) -> NoReturn:
