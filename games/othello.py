@@ -1,0 +1,346 @@
+"""Othello (Reversi) 8x8 on bitboards, as OpenSpiel's `othello`.
+
+Actions 0-63 are the cells row by row (bit r*8 + c, row 0 at the top, OpenSpiel's "a1" is
+action 0); 64 = pass, legal exactly when the mover has no other move. Player 0 is black (x)
+and moves first; the start is white on d4 and e5, black on e4 and d5. The game ends when
+neither player can move; more discs wins (+1 / -1), equal counts draw (0, 0).
+
+A bitboard is a uint64 held in an int64 column (the same 64 bits). All bit arithmetic is
+on explicit np.uint64 values: Numba turns mixed int64/uint64 arithmetic into float64, and a
+right shift of a negative int64 would drag its sign bit in.
+
+The row caches the mover's legal moves: apply_row has to find them anyway to know whether
+the opponent must pass or the game is over, so legal_row and is_legal only read them.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from numba import njit
+
+from games.contract import Shape, cell_permutation
+from games.layout import DONE, HEADER, LAST_ACTION, PLY, TO_PLAY, WINNER, start_row
+
+NAME = "othello"
+PARAMS: dict = {}  # 8x8 only, as OpenSpiel
+SIDE = 8
+CELLS = SIDE * SIDE
+PASS = CELLS
+NUM_ACTIONS = CELLS + 1
+# OpenSpiel's max_game_length(); a game never gets there (60 placements, and a pass is
+# always followed by a placement), so no game is cut short.
+MAX_PLIES = 2 * CELLS
+DISCS = HEADER  # discs of player 0 (black) and player 1 (white): columns DISCS, DISCS + 1
+LEGAL = HEADER + 2  # the mover's legal placements (empty once done or when it must pass)
+WIDTH = HEADER + 3
+SYMMETRY_NAMES = (
+    "identity",
+    "rot90",
+    "rot180",
+    "rot270",
+    "fliplr",
+    "flipud",
+    "transpose",
+    "antitranspose",
+)
+
+U1 = np.uint64(1)
+U0 = np.uint64(0)
+# Cells off the left and right edges: a fill moving sideways must not wrap to the next row.
+INNER_COLUMNS = np.uint64(0x7E7E7E7E7E7E7E7E)
+# d4 = (3, 3) and e5 = (4, 4) white, e4 = (3, 4) and d5 = (4, 3) black.
+START_BLACK = np.int64((1 << 28) | (1 << 35))
+START_WHITE = np.int64((1 << 27) | (1 << 36))
+S1, S7, S8, S9 = np.uint64(1), np.uint64(7), np.uint64(8), np.uint64(9)
+M1 = np.uint64(0x5555555555555555)
+M2 = np.uint64(0x3333333333333333)
+M4 = np.uint64(0x0F0F0F0F0F0F0F0F)
+H01 = np.uint64(0x0101010101010101)
+
+
+def shape(g) -> Shape:
+    """Othello's sizes: 65 actions, 2 players, planes (own discs, opponent's discs)."""
+    return Shape(NUM_ACTIONS, 2, (2, SIDE, SIDE), MAX_PLIES, WIDTH)
+
+
+def symmetries(g) -> list[tuple[str, np.ndarray]]:
+    """The 8 symmetries of the square; pass maps to itself."""
+    return [(name, cell_permutation(name, SIDE, SIDE, extra=1)) for name in SYMMETRY_NAMES]
+
+
+@njit(cache=True, inline="always")
+def popcount(x):
+    """Set bits of a uint64 (LLVM turns this pattern into one popcnt instruction)."""
+    x = x - ((x >> S1) & M1)
+    x = (x & M2) + ((x >> np.uint64(2)) & M2)
+    x = (x + (x >> np.uint64(4))) & M4
+    return np.int64((x * H01) >> np.uint64(56))
+
+
+@njit(cache=True, inline="always")
+def _run_up(start, through, s):
+    """Cells of `through` reached from `start` by steps of +s (toward higher bits)."""
+    x = (start << s) & through
+    x |= (x << s) & through
+    x |= (x << s) & through
+    x |= (x << s) & through
+    x |= (x << s) & through
+    x |= (x << s) & through
+    return x
+
+
+@njit(cache=True, inline="always")
+def _run_down(start, through, s):
+    """Cells of `through` reached from `start` by steps of -s (toward lower bits)."""
+    x = (start >> s) & through
+    x |= (x >> s) & through
+    x |= (x >> s) & through
+    x |= (x >> s) & through
+    x |= (x >> s) & through
+    x |= (x >> s) & through
+    return x
+
+
+@njit(cache=True, inline="always")
+def moves(me, them):
+    """Empty cells where `me` would outflank a line of `them` (dumb7fill, 8 directions)."""
+    side = them & INNER_COLUMNS  # for the directions with a sideways step
+    reach = (
+        (_run_up(me, side, S1) << S1)
+        | (_run_down(me, side, S1) >> S1)
+        | (_run_up(me, them, S8) << S8)
+        | (_run_down(me, them, S8) >> S8)
+        | (_run_up(me, side, S7) << S7)
+        | (_run_down(me, side, S7) >> S7)
+        | (_run_up(me, side, S9) << S9)
+        | (_run_down(me, side, S9) >> S9)
+    )
+    return reach & ~(me | them)
+
+
+@njit(cache=True, inline="always")
+def flips(move, me, them):
+    """Discs of `them` turned by `me` playing the single bit `move`: each run of theirs
+    from the move that ends on a disc of mine."""
+    side = them & INNER_COLUMNS
+    out = U0
+    x = _run_up(move, side, S1)
+    if (x << S1) & me:
+        out |= x
+    x = _run_down(move, side, S1)
+    if (x >> S1) & me:
+        out |= x
+    x = _run_up(move, them, S8)
+    if (x << S8) & me:
+        out |= x
+    x = _run_down(move, them, S8)
+    if (x >> S8) & me:
+        out |= x
+    x = _run_up(move, side, S7)
+    if (x << S7) & me:
+        out |= x
+    x = _run_down(move, side, S7)
+    if (x >> S7) & me:
+        out |= x
+    x = _run_up(move, side, S9)
+    if (x << S9) & me:
+        out |= x
+    x = _run_down(move, side, S9)
+    if (x >> S9) & me:
+        out |= x
+    return out
+
+
+@njit(cache=True, inline="always")
+def init_row(g, data, i, seed):
+    start_row(data, i, seed)
+    data[i, DISCS] = START_BLACK
+    data[i, DISCS + 1] = START_WHITE
+    data[i, LEGAL] = np.int64(moves(np.uint64(START_BLACK), np.uint64(START_WHITE)))
+
+
+@njit(cache=True, inline="always")
+def is_legal(g, data, i, action):
+    if action < 0 or action > PASS:
+        return False
+    legal = np.uint64(data[i, LEGAL])
+    if action == PASS:
+        return legal == U0
+    return (legal >> np.uint64(action)) & U1 != U0
+
+
+@njit(cache=True, inline="always")
+def legal_row(g, data, i, mask):
+    """Fill mask[i, :65] with the mover's legal actions (all False once done); the count."""
+    if data[i, DONE]:
+        mask[i, :NUM_ACTIONS] = False
+        return 0
+    legal = np.uint64(data[i, LEGAL])
+    for a in range(CELLS):
+        mask[i, a] = (legal >> np.uint64(a)) & U1 != U0
+    mask[i, PASS] = legal == U0
+    return max(popcount(legal), 1)
+
+
+@njit(cache=True, inline="always")
+def apply_row(g, data, i, action, rewards):
+    """Play a legal action in live game i; rewards[i] is nonzero only when the game ends."""
+    player = data[i, TO_PLAY]
+    me = np.uint64(data[i, DISCS + player])
+    them = np.uint64(data[i, DISCS + 1 - player])
+    rewards[i, 0] = 0.0
+    rewards[i, 1] = 0.0
+    data[i, PLY] += 1
+    data[i, LAST_ACTION] = action
+    data[i, TO_PLAY] = 1 - player
+    if action == PASS:  # the opponent can move, or the game would have ended
+        data[i, LEGAL] = np.int64(moves(them, me))
+        return
+    move = U1 << np.uint64(action)
+    turned = flips(move, me, them)
+    me |= move | turned
+    them &= ~turned
+    data[i, DISCS + player] = np.int64(me)
+    data[i, DISCS + 1 - player] = np.int64(them)
+    reply = moves(them, me)
+    data[i, LEGAL] = np.int64(reply)
+    if reply != U0 or moves(me, them) != U0:
+        return  # the opponent moves, or passes and the player moves again
+    data[i, DONE] = 1
+    mine, theirs = popcount(me), popcount(them)
+    if mine != theirs:
+        winner = player if mine > theirs else 1 - player
+        data[i, WINNER] = winner
+        rewards[i, winner] = 1.0
+        rewards[i, 1 - winner] = -1.0
+
+
+@njit(cache=True, inline="always")
+def observe_row(g, data, i, player, out):
+    """Planes from `player`'s side: 0 = its discs, 1 = the opponent's; row 0 at the top."""
+    mine = np.uint64(data[i, DISCS + player])
+    theirs = np.uint64(data[i, DISCS + 1 - player])
+    for a in range(CELLS):
+        bit = np.uint64(a)
+        out[i, 0, a // SIDE, a % SIDE] = np.float32((mine >> bit) & U1)
+        out[i, 1, a // SIDE, a % SIDE] = np.float32((theirs >> bit) & U1)
+
+
+# Pictures (plain Python on one row)
+
+COLOUR_NAMES = ("black", "white")
+SYMBOLS = "xo"  # as OpenSpiel's board string
+FILES = "abcdefgh"
+
+
+def cells(row: np.ndarray) -> np.ndarray:
+    """int8[8, 8] board, row 0 at the top: -1 empty, 0 black, 1 white."""
+    board = np.full(CELLS, -1, dtype=np.int8)
+    for player in range(2):
+        bits = int(row[DISCS + player]) & (2**64 - 1)
+        board[[a for a in range(CELLS) if bits >> a & 1]] = player
+    return board.reshape(SIDE, SIDE)
+
+
+def last_cell(row: np.ndarray) -> tuple[int, int] | None:
+    """(row, column) of the last disc placed, or None before the first move or after a pass."""
+    action = int(row[LAST_ACTION])
+    return None if action < 0 or action == PASS else divmod(action, SIDE)
+
+
+def status(row: np.ndarray) -> str:
+    """Whose turn or the result, with the disc count, and a pass just played."""
+    board = cells(row)
+    count = f"black {int((board == 0).sum())}, white {int((board == 1).sum())}"
+    if row[DONE]:
+        winner = int(row[WINNER])
+        result = "draw" if winner < 0 else f"{COLOUR_NAMES[winner]} (player {winner}) wins"
+        return f"{result}; {count}"
+    player = int(row[TO_PLAY])
+    passed = "; last move: pass" if row[LAST_ACTION] == PASS else ""
+    return f"{COLOUR_NAMES[player]} (player {player}) to play; {count}{passed}"
+
+
+def text(g, row: np.ndarray) -> str:
+    """The board as text: x black, o white, the last disc placed in capitals."""
+    board, last = cells(row), last_cell(row)
+    lines = ["  " + " ".join(FILES)]
+    for r in range(SIDE):
+        marks = []
+        for c in range(SIDE):
+            mark = "." if board[r, c] < 0 else SYMBOLS[board[r, c]]
+            marks.append(mark.upper() if (r, c) == last else mark)
+        lines.append(f"{r + 1} " + " ".join(marks))
+    lines.append(status(row))
+    return "\n".join(lines)
+
+
+SVG_CELL = 40
+SVG_FILL = ("#111111", "#f5f5f5")
+BOARD_GREEN = "#1e7b34"
+MARK_RED = "#e0301e"
+
+
+def svg(g, row: np.ndarray) -> str:
+    """A standalone SVG: green board, black and white discs, a red dot on the last disc."""
+    board, last = cells(row), last_cell(row)
+    size = SIDE * SVG_CELL
+    parts = [
+        f'<svg xmlns="http://www.w3.org/2000/svg" width="{size}" height="{size + 24}" '
+        f'viewBox="0 0 {size} {size + 24}">',
+        f'<rect width="{size}" height="{size}" fill="{BOARD_GREEN}"/>',
+    ]
+    for k in range(SIDE + 1):
+        at = k * SVG_CELL
+        parts.append(f'<line x1="{at}" y1="0" x2="{at}" y2="{size}" stroke="#0b3d18"/>')
+        parts.append(f'<line x1="0" y1="{at}" x2="{size}" y2="{at}" stroke="#0b3d18"/>')
+    for r in range(SIDE):
+        for c in range(SIDE):
+            owner = int(board[r, c])
+            if owner < 0:
+                continue
+            cx, cy = (c + 0.5) * SVG_CELL, (r + 0.5) * SVG_CELL
+            parts.append(
+                f'<circle cx="{cx}" cy="{cy}" r="{SVG_CELL * 0.42}" fill="{SVG_FILL[owner]}" '
+                f'stroke="#000" data-cell="{r},{c}" data-owner="{owner}"/>'
+            )
+            if (r, c) == last:
+                parts.append(
+                    f'<circle class="last-move" cx="{cx}" cy="{cy}" r="{SVG_CELL * 0.1}" '
+                    f'fill="{MARK_RED}"/>'
+                )
+    parts.append(
+        f'<text x="4" y="{size + 17}" font-family="sans-serif" font-size="13">'
+        f"{status(row)}</text></svg>"
+    )
+    return "".join(parts)
+
+
+RGB_CELL = 32
+RGB_GREEN = (30, 123, 52)
+RGB_LINE = (11, 61, 24)
+RGB_DISCS = ((17, 17, 17), (245, 245, 245))
+RGB_MARK = (224, 48, 30)
+
+
+def rgb(g, row: np.ndarray) -> np.ndarray:
+    """uint8[256, 256, 3] picture: green board, grid lines, discs, a red dot on the last disc."""
+    board, last = cells(row), last_cell(row)
+    image = np.empty((SIDE * RGB_CELL, SIDE * RGB_CELL, 3), dtype=np.uint8)
+    image[:] = RGB_GREEN
+    image[::RGB_CELL, :] = RGB_LINE
+    image[:, ::RGB_CELL] = RGB_LINE
+    yy, xx = np.mgrid[0:RGB_CELL, 0:RGB_CELL]
+    dist2 = (yy - RGB_CELL / 2 + 0.5) ** 2 + (xx - RGB_CELL / 2 + 0.5) ** 2
+    disc = dist2 <= (RGB_CELL * 0.42) ** 2
+    dot = dist2 <= (RGB_CELL * 0.12) ** 2
+    for r in range(SIDE):
+        for c in range(SIDE):
+            owner = int(board[r, c])
+            if owner < 0:
+                continue
+            tile = image[r * RGB_CELL : (r + 1) * RGB_CELL, c * RGB_CELL : (c + 1) * RGB_CELL]
+            tile[disc] = RGB_DISCS[owner]
+            if (r, c) == last:
+                tile[dot] = RGB_MARK
+    return image
