@@ -18,11 +18,11 @@ from __future__ import annotations
 import numpy as np
 from numba import njit
 
-from games.contract import Shape, cell_permutation
+from games.contract import PLANE_TRANSFORMS, Param, Shape, cell_permutation
 from games.layout import DONE, HEADER, LAST_ACTION, PLY, TO_PLAY, WINNER, start_row
 
 NAME = "othello"
-PARAMS: dict = {}  # 8x8 only, as OpenSpiel
+PARAMS: dict[str, Param] = {}  # 8x8 only, as OpenSpiel
 SIDE = 8
 CELLS = SIDE * SIDE
 PASS = CELLS
@@ -31,18 +31,8 @@ NUM_ACTIONS = CELLS + 1
 # always followed by a placement), so no game is cut short.
 MAX_PLIES = 2 * CELLS
 DISCS = HEADER  # discs of player 0 (black) and player 1 (white): columns DISCS, DISCS + 1
-LEGAL = HEADER + 2  # the mover's legal placements (empty once done or when it must pass)
+LEGAL = HEADER + 2  # the mover's legal placements (empty when it must pass or the game is over)
 WIDTH = HEADER + 3
-SYMMETRY_NAMES = (
-    "identity",
-    "rot90",
-    "rot180",
-    "rot270",
-    "fliplr",
-    "flipud",
-    "transpose",
-    "antitranspose",
-)
 
 U1 = np.uint64(1)
 U0 = np.uint64(0)
@@ -51,6 +41,7 @@ INNER_COLUMNS = np.uint64(0x7E7E7E7E7E7E7E7E)
 # d4 = (3, 3) and e5 = (4, 4) white, e4 = (3, 4) and d5 = (4, 3) black.
 START_BLACK = np.int64((1 << 28) | (1 << 35))
 START_WHITE = np.int64((1 << 27) | (1 << 36))
+START_LEGAL = np.int64((1 << 19) | (1 << 26) | (1 << 37) | (1 << 44))  # d3, c4, f5, e6
 S1, S7, S8, S9 = np.uint64(1), np.uint64(7), np.uint64(8), np.uint64(9)
 M1 = np.uint64(0x5555555555555555)
 M2 = np.uint64(0x3333333333333333)
@@ -64,8 +55,13 @@ def shape(g) -> Shape:
 
 
 def symmetries(g) -> list[tuple[str, np.ndarray]]:
-    """The 8 symmetries of the square; pass maps to itself."""
-    return [(name, cell_permutation(name, SIDE, SIDE, extra=1)) for name in SYMMETRY_NAMES]
+    """The 8 symmetries of the square; pass maps to itself.
+
+    The rules are those of the square, so all 8 map a position to an equivalent one (valid
+    for augmenting training data). The start position is kept by identity, rot180,
+    transpose and antitranspose; the other four swap its colours, so the image of a whole
+    game under them is a game from that colour-swapped start."""
+    return [(name, cell_permutation(name, SIDE, SIDE, extra=1)) for name in PLANE_TRANSFORMS]
 
 
 @njit(cache=True, inline="always")
@@ -119,36 +115,33 @@ def moves(me, them):
 
 
 @njit(cache=True, inline="always")
+def _turned_up(move, me, through, s):
+    """The run of `through` from `move` by steps of +s, if a disc of `me` closes it."""
+    x = _run_up(move, through, s)
+    return x if (x << s) & me else U0
+
+
+@njit(cache=True, inline="always")
+def _turned_down(move, me, through, s):
+    """The run of `through` from `move` by steps of -s, if a disc of `me` closes it."""
+    x = _run_down(move, through, s)
+    return x if (x >> s) & me else U0
+
+
+@njit(cache=True, inline="always")
 def flips(move, me, them):
-    """Discs of `them` turned by `me` playing the single bit `move`: each run of theirs
-    from the move that ends on a disc of mine."""
+    """Discs of `them` turned by `me` playing the single bit `move`."""
     side = them & INNER_COLUMNS
-    out = U0
-    x = _run_up(move, side, S1)
-    if (x << S1) & me:
-        out |= x
-    x = _run_down(move, side, S1)
-    if (x >> S1) & me:
-        out |= x
-    x = _run_up(move, them, S8)
-    if (x << S8) & me:
-        out |= x
-    x = _run_down(move, them, S8)
-    if (x >> S8) & me:
-        out |= x
-    x = _run_up(move, side, S7)
-    if (x << S7) & me:
-        out |= x
-    x = _run_down(move, side, S7)
-    if (x >> S7) & me:
-        out |= x
-    x = _run_up(move, side, S9)
-    if (x << S9) & me:
-        out |= x
-    x = _run_down(move, side, S9)
-    if (x >> S9) & me:
-        out |= x
-    return out
+    return (
+        _turned_up(move, me, side, S1)
+        | _turned_down(move, me, side, S1)
+        | _turned_up(move, me, them, S8)
+        | _turned_down(move, me, them, S8)
+        | _turned_up(move, me, side, S7)
+        | _turned_down(move, me, side, S7)
+        | _turned_up(move, me, side, S9)
+        | _turned_down(move, me, side, S9)
+    )
 
 
 @njit(cache=True, inline="always")
@@ -156,7 +149,7 @@ def init_row(g, data, i, seed):
     start_row(data, i, seed)
     data[i, DISCS] = START_BLACK
     data[i, DISCS + 1] = START_WHITE
-    data[i, LEGAL] = np.int64(moves(np.uint64(START_BLACK), np.uint64(START_WHITE)))
+    data[i, LEGAL] = START_LEGAL
 
 
 @njit(cache=True, inline="always")

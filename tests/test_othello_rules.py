@@ -6,7 +6,6 @@ drive them on each row, so these tests need no registration of the game.
 
 from __future__ import annotations
 
-import collections
 import xml.etree.ElementTree as ET
 
 import numpy as np
@@ -19,8 +18,10 @@ from games import othello
 from games.contract import transform_planes
 from games.layout import DONE, LAST_ACTION, PLY, TO_PLAY, WINNER
 
-G = collections.namedtuple("G", list(othello.PARAMS))
-g = G()
+# Othello has no parameters and reads nothing from `g`. A plain empty tuple, not a namedtuple
+# class of this module: Numba's cache index records the argument types and every process
+# that loads these primitives unpickles it, so it must name no class of the tests.
+g = ()
 SPIEL = pyspiel.load_game("othello")
 
 
