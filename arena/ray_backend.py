@@ -322,11 +322,14 @@ class RayBackend:
         self.workers = num_workers or max(1, int(ray.cluster_resources().get("CPU", 1)))
         self._task = ray.remote(num_cpus=1, max_retries=MAX_RETRIES)(_play_batch)
         # Rollout actors reserve no CPU: they idle while evaluation tasks run, and SPREAD
-        # puts them on different nodes. A dead actor restarts; its call is retried there.
+        # puts them on different nodes. A dead actor restarts; its call is retried there,
+        # without limit: while a lost node is not yet declared dead (seconds), each retry
+        # fails at once, and a bounded count ran out before the actor moved (a test removes
+        # a node). Only Ray's own failures are retried, never an agent's exception.
         self._actor = ray.remote(
             num_cpus=0,
             max_restarts=-1,
-            max_task_retries=MAX_RETRIES,
+            max_task_retries=-1,
             scheduling_strategy="SPREAD",
         )(_RolloutWorker)
         self._actors: list = []

@@ -8,6 +8,8 @@ import subprocess
 import sys
 import threading
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 
 import pytest
 
@@ -54,23 +56,66 @@ def tournament(path, **overrides):
     }
 
 
-def gated(directory, name="gated"):
-    """(spec of a tests.agents_for_tests.Gated agent, its `seen` file, its `release` file)."""
-    seen, release = directory / f"{name}.seen", directory / f"{name}.release"
-    seen.touch()
-    spec = f"tests.agents_for_tests:Gated,seen={seen},release={release}"
-    return spec, seen, release
+class Gate:
+    """The files of a tests.agents_for_tests.Gated agent: `spec` plays it, `seen` says where
+    it holds a match, and once `release` exists every match goes on."""
+
+    def __init__(self, directory, name: str = "gated"):
+        self.seen, self.release = directory / f"{name}.seen", directory / f"{name}.release"
+        self.seen.touch()
+        self.spec = f"tests.agents_for_tests:Gated,seen={self.seen},release={self.release}"
+
+    def open_for(self, play):
+        """`play()` with the gate open (the reference games), then the gate shut again."""
+        self.release.touch()
+        try:
+            return play()
+        finally:
+            self.release.unlink()
+            self.seen.write_text("")
+
+    @contextmanager
+    def on_ray(self, play) -> Iterator["RayRun"]:
+        """`play(backend)` on a RayBackend in a thread, meanwhile the body; then the gate
+        opens and the run must finish."""
+        run = RayRun(play)
+        try:
+            yield run
+        finally:
+            self.release.touch()
+            run.thread.join(timeout=300)
+        assert not run.thread.is_alive() and run.done, "the run did not finish"
+
+    def held(self, run: "RayRun", seconds: float = 120) -> list[tuple[int, str]]:
+        """(PID, Ray node id) of every process seen holding a match (at least one)."""
+        deadline = time.time() + seconds
+        while not self.seen.read_text() and run.thread.is_alive() and time.time() < deadline:
+            time.sleep(0.01)
+        lines = self.seen.read_text().splitlines()
+        assert lines, "no process was seen holding a match"
+        return [(int(pid), node) for pid, node in (line.split() for line in lines)]
 
 
-def first_seen(seen, driver: threading.Thread, seconds: float = 120) -> tuple[int, str]:
-    """(PID, Ray node id) of the first process where a Gated agent holds a match, while
-    `driver` runs the tournament or league that plays it."""
-    deadline = time.time() + seconds
-    while not seen.read_text() and driver.is_alive() and time.time() < deadline:
-        time.sleep(0.01)
-    assert seen.read_text(), "no process was seen holding a match"
-    pid, node = seen.read_text().split("\n")[0].split()
-    return int(pid), node
+def gated_league(gate: Gate, out, backend=None):
+    """A 2-round TINY league into `out` with the Gated agent as an anchor, so that it plays
+    in round 1's training matches already."""
+    league = {**TINY["league"], "anchors": [gate.spec, "greedy"]}
+    values = {**TINY, "rounds": 2, "league": league, "out": str(out)}
+    return run_league(values, log=lambda _: None, backend=backend, allow_import=True)
+
+
+class RayRun:
+    """A tournament or league played on a RayBackend in a thread of its own."""
+
+    def __init__(self, play):
+        self.result, self.done = None, False
+        self.thread = threading.Thread(target=self._run, args=(play,))
+        self.thread.start()
+
+    def _run(self, play) -> None:
+        with RayBackend() as backend:
+            self.result = play(backend)
+        self.done = True
 
 
 def test_split_batches_keeps_order_and_balances_games():
@@ -95,26 +140,14 @@ def test_tournament_on_ray_plays_the_local_games(cluster, tmp_path):
 
 
 def test_killed_task_worker_is_retried_without_losing_or_duplicating_games(cluster, tmp_path):
-    spec, seen, release = gated(tmp_path)
-    values = tournament(tmp_path / "ray", agents=["greedy", f"gated={spec}"], concurrency=4)
-    finished = {}
-
-    def run():
-        with RayBackend() as backend:
-            finished["report"] = run_tournament(values, backend=backend)
-
-    driver = threading.Thread(target=run)
-    driver.start()
-    try:
+    gate = Gate(tmp_path)
+    values = tournament(tmp_path / "ray", agents=["greedy", f"gated={gate.spec}"], concurrency=4)
+    with gate.on_ray(lambda backend: run_tournament(values, backend=backend)) as run:
         # Every match holds at the gate: the process that says so is mid-task, nothing stored.
-        victim, _ = first_seen(seen, driver)
+        victim = gate.held(run)[0][0]
         assert victim in actor_processes(b"ray::_play_batch")
         os.kill(victim, signal.SIGKILL)
-        assert driver.is_alive() and part_paths(replays_dir(tmp_path / "ray")) == []
-    finally:
-        release.touch()
-    driver.join(timeout=120)
-    assert not driver.is_alive() and "report" in finished, "the run did not finish"
+        assert run.thread.is_alive() and part_paths(replays_dir(tmp_path / "ray")) == []
     stored = games_of(tmp_path / "ray")
     keys = list(zip(stored["match_id"], stored["game_index"], strict=True))
     scheduled = [(m.match_id, g) for m in schedule(resolve(values)) for g in range(m.games)]
@@ -175,37 +208,13 @@ def wait_until_gone(title: bytes, seconds: float = 20) -> list[int]:
 
 
 def test_league_on_ray_with_a_killed_rollout_actor_plays_the_local_games(cluster, tmp_path):
-    spec, seen, release = gated(tmp_path)
-    anchors = {"anchors": [spec, "greedy"]}  # in round 1's training matches already
-    values = {**TINY, "rounds": 2, "league": {**TINY["league"], **anchors}}
-    release.touch()  # the local league plays straight through
-    local = run_league(
-        {**values, "out": str(tmp_path / "local")}, log=lambda _: None, allow_import=True
-    )
-    release.unlink()
-    seen.write_text("")
-    finished = {}
-
-    def run():
-        with RayBackend() as backend:
-            finished["run"] = run_league(
-                {**values, "out": str(tmp_path / "ray")},
-                log=lambda _: None,
-                backend=backend,
-                allow_import=True,
-            )
-
-    driver = threading.Thread(target=run)
-    driver.start()
-    try:  # the first rollout actor seen holding a match dies mid-match
-        victim, _ = first_seen(seen, driver)
+    gate = Gate(tmp_path)
+    local = gate.open_for(lambda: gated_league(gate, tmp_path / "local"))
+    with gate.on_ray(lambda backend: gated_league(gate, tmp_path / "ray", backend)) as run:
+        victim = gate.held(run)[0][0]  # the first rollout actor seen holding a match dies
         assert victim in rollout_actors(busy=True)
         os.kill(victim, signal.SIGKILL)
-    finally:
-        release.touch()
-    driver.join(timeout=300)
-    assert not driver.is_alive() and "run" in finished, "the league did not finish"
-    remote = finished["run"]
+    remote = run.result
     ours, theirs = games_of(remote), games_of(local)
     keys = list(zip(ours["match_id"], ours["game_index"], strict=True))
     assert len(keys) == len(set(keys))
