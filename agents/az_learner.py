@@ -237,7 +237,7 @@ class AlphaZeroLearner:
             directory / "model",
             self.model,
             self.net_config,
-            self.game.name,
+            self.game.spec,
             hyper,
             parent,
             self.steps,

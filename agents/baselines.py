@@ -6,8 +6,8 @@ import numpy as np
 from numba import njit
 
 from agents.base import sample_legal
-from games import Game, State, dispatch
-from games.layout import DONE, TO_PLAY, WINNER
+from games import Game, State, kernels
+from games.kernels import DONE, TO_PLAY, WINNER
 
 
 class RandomAgent:
@@ -21,7 +21,7 @@ class RandomAgent:
 
 
 @njit(cache=True)
-def _winning_moves(gid, data, legal, player_offset, out):
+def _winning_moves(g, data, legal, player_offset, out):
     """out[i, a] = True when action a wins at once for the mover (offset 0) or, had the
     opponent the move, for the opponent (offset 1)."""
     scratch = np.empty((1, data.shape[1]), dtype=np.int64)
@@ -34,7 +34,7 @@ def _winning_moves(gid, data, legal, player_offset, out):
             scratch[0] = data[i]
             if player_offset:
                 scratch[0, TO_PLAY] = 1 - scratch[0, TO_PLAY]  # let the opponent move here
-            dispatch.apply_row(gid, scratch, 0, a, rewards)
+            kernels.apply_row(g, scratch, 0, a, rewards)
             mover = (data[i, TO_PLAY] + player_offset) % 2
             out[i, a] = scratch[0, DONE] == 1 and scratch[0, WINNER] == mover
 
@@ -48,8 +48,8 @@ class GreedyAgent:
     def act(self, game: Game, state: State, legal_mask: np.ndarray, rng) -> np.ndarray:
         wins = np.empty_like(legal_mask)
         blocks = np.empty_like(legal_mask)
-        _winning_moves(game.gid, state.data, legal_mask, 0, wins)
-        _winning_moves(game.gid, state.data, legal_mask, 1, blocks)
+        _winning_moves(game.params, state.data, legal_mask, 0, wins)
+        _winning_moves(game.params, state.data, legal_mask, 1, blocks)
         actions = sample_legal(legal_mask, rng)
         block_rows = blocks.any(axis=1)
         actions[block_rows] = sample_legal(blocks[block_rows], rng)

@@ -124,7 +124,7 @@ def load_checkpoint(
         )
     meta = _read_meta(meta_path)
     if game is not None:
-        want = game if isinstance(game, str) else game.name
+        want = game if isinstance(game, str) else game.spec
         if meta["game"] != want:
             raise CheckpointError(
                 f"checkpoint {weights_path} is for {meta['game']!r}, not {want!r}"

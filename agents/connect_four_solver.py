@@ -20,9 +20,14 @@ import numpy as np
 from numba import njit
 
 from agents.base import sample_legal
-from games import Game, State
-from games.connect_four import COLUMNS, MAX_PLIES, NAME, ROWS, STONES, WIDTH
-from games.layout import DONE, PLY, TO_PLAY, WINNER
+from games import Game, State, make
+from games.kernels import DONE, PLY, TO_PLAY, WINNER
+
+# The solver reads Connect Four's own row layout (its bitboards): the one game-specific
+# view it needs, taken from the registered game rather than by importing the module.
+_RULES = make("connect_four").module
+NAME, COLUMNS, ROWS, MAX_PLIES = _RULES.NAME, _RULES.COLUMNS, _RULES.ROWS, _RULES.MAX_PLIES
+STONES, WIDTH = _RULES.STONES, _RULES.WIDTH
 
 CELLS = MAX_PLIES  # 42
 BOTTOM_ROW = sum(1 << (7 * c) for c in range(COLUMNS))  # same layout as games.connect_four

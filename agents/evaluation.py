@@ -19,8 +19,8 @@ import numpy as np
 
 import games
 from agents import connect_four_solver as solver
+from agents.connect_four_solver import COLUMNS, NAME, ROWS
 from games import Game, State
-from games.connect_four import COLUMNS, NAME, ROWS
 
 DEFAULT_BATCH = 256
 # A legal position 18 plies deep that the solver settles in microseconds: it warms up

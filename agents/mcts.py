@@ -1,6 +1,6 @@
 """UCT Monte Carlo tree search with uniformly random rollouts, in Numba, for any game.
 
-The search knows a game only through the primitives of `games.dispatch`, so every game gets
+The search knows a game only through the primitives of `games.kernels`, so every game gets
 it for free. Each searched game owns a slice of preallocated arrays holding its tree: node 0
 is the root, each simulation adds at most one node (capacity sims + 1), and a node keeps its
 own state row, so descending the tree needs no re-simulation (on Connect Four this measured
@@ -15,9 +15,9 @@ import numpy as np
 from numba import njit, prange
 
 from agents.base import sample_legal
-from games import Game, State, dispatch, get_threads
+from games import Game, State, get_threads, kernels
 from games.batched import builds
-from games.layout import DONE, TO_PLAY
+from games.kernels import DONE, TO_PLAY
 from games.rng import below, next_random
 
 # Below this many simulations per call, starting threads costs more than it saves.
@@ -28,7 +28,7 @@ TREE_BYTES = 256 * 2**20
 
 @njit(cache=True)
 def _search_one(
-    gid,
+    g,
     roots,
     root_legal,
     b,
@@ -46,7 +46,7 @@ def _search_one(
     """Run sims simulations from game b of roots; leaves the tree in the per-game arrays.
 
     Node tables are 2-D like a batch (rows[node] is a state row, legal[node] its legal
-    actions, rewards[node] the rewards of the move into it), so the dispatch primitives act
+    actions, rewards[node] the rewards of the move into it), so the kernel primitives act
     on them directly.
     """
     num_actions = children.shape[1]
@@ -62,7 +62,7 @@ def _search_one(
     visits[0] = 0
     value_sums[0] = 0.0
     rewards[0] = 0.0
-    dispatch.legal_row(gid, rows, 0, legal)
+    kernels.legal_row(g, rows, 0, legal)
     untried[0] = 0
     for a in range(num_actions):
         legal[0, a] = legal[0, a] and root_legal[b, a]
@@ -89,11 +89,11 @@ def _search_one(
                 child = size
                 size += 1
                 rows[child] = rows[node]
-                dispatch.apply_row(gid, rows, child, action, rewards)
+                kernels.apply_row(g, rows, child, action, rewards)
                 children[child] = 0
                 visits[child] = 0
                 value_sums[child] = 0.0
-                untried[child] = dispatch.legal_row(gid, rows, child, legal)
+                untried[child] = kernels.legal_row(g, rows, child, legal)
                 children[node, action] = child
                 untried[node] -= 1
                 depth += 1
@@ -120,14 +120,14 @@ def _search_one(
         if rows[node, DONE] == 0:
             scratch[0] = rows[node]
             while scratch[0, DONE] == 0:
-                n = dispatch.legal_row(gid, scratch, 0, scratch_legal)
+                n = kernels.legal_row(g, scratch, 0, scratch_legal)
                 rng, bits = next_random(rng)
                 k = below(bits, n)
                 action = 0
                 while not scratch_legal[0, action] or k > 0:
                     k -= scratch_legal[0, action]
                     action += 1
-                dispatch.apply_row(gid, scratch, 0, action, step)
+                kernels.apply_row(g, scratch, 0, action, step)
                 for p in range(returns.shape[0]):
                     returns[p] += step[0, p]
 
@@ -143,7 +143,7 @@ def _search_one(
 
 
 def _search(
-    gid,
+    g,
     roots,
     root_legal,
     sims,
@@ -166,7 +166,7 @@ def _search(
         if roots[b, DONE]:
             continue
         _search_one(
-            gid,
+            g,
             roots,
             root_legal,
             b,
@@ -249,7 +249,7 @@ class MCTSAgent:
             parallel = get_threads() > 1 and size * self.sims >= PARALLEL_MIN_SIMS
             kernel = search_parallel if parallel and size > 1 else search
             kernel(
-                game.gid,
+                game.params,
                 state.data[part],
                 legal_mask[part],
                 self.sims,

@@ -41,7 +41,7 @@ class NetworkEvaluator:
     def run(self, rows: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """(raw logits float32[L, A], priors float32[L, A], values float32[L])."""
         start = perf_counter()
-        state = State(self.game.name, rows)
+        state = State(self.game.spec, rows)
         obs = torch.from_numpy(self.game.observe(state))
         legal = torch.from_numpy(self.game.legal_mask(state))
         mid = perf_counter()
@@ -59,8 +59,8 @@ class NetworkEvaluator:
         return priors, values
 
     def check(self, state: State) -> None:
-        if state.game != self.game.name:
-            raise ValueError(f"this agent plays {self.game.name}, got a {state.game} state")
+        if state.game != self.game.spec:
+            raise ValueError(f"this agent plays {self.game.spec}, got a {state.game} state")
 
 
 def policy_entropy(policy: np.ndarray) -> np.ndarray:

@@ -326,7 +326,7 @@ class PPOLearner:
             directory / MODEL_STEM,
             self.model,
             self.config,
-            self.game.name,
+            self.game.spec,
             hyperparameters=self.hyperparameters,
             parent=parent,
             step=self.steps,

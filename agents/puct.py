@@ -28,8 +28,8 @@ from typing import NamedTuple
 import numpy as np
 from numba import njit
 
-from games import Game, dispatch
-from games.layout import DONE, TO_PLAY, WINNER
+from games import Game, kernels
+from games.kernels import DONE, TO_PLAY, WINNER
 
 # (state rows int64[L, W]) -> (priors float32[L, A], values float32[L], mover's view)
 Evaluator = Callable[[np.ndarray], tuple[np.ndarray, np.ndarray]]
@@ -314,7 +314,7 @@ def _init_roots(t, roots, leaves):
 
 
 @njit(cache=True)
-def _select(t, gid, options, root, rewards, leaves):
+def _select(t, params, options, root, rewards, leaves):
     """Walks from the root until each game has options.per_game new leaves in flight (or
     its budget is spent); returns the number of leaves to evaluate, listed in `leaves`.
     Walks into finished games are backed up here and do not count as leaves. A walk that
@@ -362,7 +362,7 @@ def _select(t, gid, options, root, rewards, leaves):
                 c = t.num_nodes[g]
                 t.num_nodes[g] += 1
                 t.rows[g, c] = t.rows[g, n]
-                dispatch.apply_row(gid, t.rows[g], c, a, rewards)
+                kernels.apply_row(params, t.rows[g], c, a, rewards)
                 _new_node(t, g, c, n)
                 t.child[g, n, a] = c
                 if t.status[g, c] == PENDING:
@@ -379,12 +379,12 @@ def _select(t, gid, options, root, rewards, leaves):
 
 
 @njit(cache=True)
-def _expand_backup(t, gid, leaves, count, priors, values, is_simulation):
+def _expand_backup(t, params, leaves, count, priors, values, is_simulation):
     """Store each evaluated leaf's legal moves and renormalised priors, back its value up."""
     for i in range(count):
         g = leaves.game[i]
         n = leaves.node[i]
-        dispatch.legal_row(gid, t.rows[g], n, t.legal[g])
+        kernels.legal_row(params, t.rows[g], n, t.legal[g])
         total = 0.0
         moves = 0
         for a in range(t.legal.shape[2]):
@@ -490,7 +490,7 @@ def search(
                 f"evaluator returned priors {priors.shape} and values {values.shape} for "
                 f"{count} leaves; expected ({count}, {num_actions}) and ({count},)"
             )
-        _expand_backup(tree, game.gid, leaves, count, priors, values, is_simulation)
+        _expand_backup(tree, game.params, leaves, count, priors, values, is_simulation)
         result.forwards += 1
         result.leaves += count
 
@@ -522,7 +522,7 @@ def search(
     )
     rewards = np.zeros((config.sims + 1, game.num_players), np.float32)  # per node, unused
     while (tree.sims_done < config.sims).any():
-        count = _select(tree, game.gid, options, root, rewards, leaves)
+        count = _select(tree, game.params, options, root, rewards, leaves)
         if count:
             evaluate_leaves(count, is_simulation=True)
 

@@ -116,7 +116,7 @@ def play_games(
 
     winner = np.where(returns.max(axis=1) > 0, returns.argmax(axis=1), -1)
     return {
-        "game": game.name,
+        "game": game.spec,
         "agents": _id_lists(ids, plan.seat_agent),
         "seed": plan.seeds.astype(np.int64),
         "actions": actions,

@@ -1,44 +1,64 @@
 """Rules of the games: batched Numba kernels, PettingZoo adapters, text and SVG rendering.
 
 >>> import numpy as np, games
->>> game = games.make("connect_four")
+>>> game = games.make("connect_four")  # a spec: NAME[:key=value,...], e.g. "hex:size=7"
 >>> state = game.init(1024, seed=0)
 >>> rng = np.arange(1024)  # one random state per game, advanced in place
 >>> rewards = game.step(state, game.random_legal(game.legal_mask(state), rng))
 """
 
-from games.dispatch import MODULES
+from games import spec as _spec
+from games.contract import Param
 from games.game import Game, State, get_threads, set_threads
+from games.kernels import MODULES
 
-_GAMES = {module.NAME: Game(gid, module) for gid, module in enumerate(MODULES)}
+_GAMES: dict[str, Game] = {}  # canonical spec -> Game
 
 
 def names() -> list[str]:
-    """Names accepted by `make`, sorted."""
-    return sorted(_GAMES)
+    """Base names of the registered games, sorted (see `parameters` for their specs)."""
+    return sorted(MODULES)
 
 
-def make(name: str) -> Game:
-    """The game called `name`; an unknown name raises ValueError listing the known ones."""
-    try:
-        return _GAMES[name]
-    except (KeyError, TypeError):
-        raise ValueError(f"unknown game {name!r}; available games: {', '.join(names())}") from None
+def parameters(name: str) -> dict[str, Param]:
+    """The parameters of the game `name`, in spec order (kind, default, help and range)."""
+    base, _ = _spec.split(name, names())  # an unknown name: the error lists the games
+    return dict(MODULES[base].PARAMS)
 
 
-def pettingzoo_env(name: str, render_mode: str | None = None):
-    """A PettingZoo AECEnv for the game `name` (render modes: None, 'ansi', 'rgb_array')."""
+def make(spec: str) -> Game:
+    """The game of a spec `NAME[:key=value,...]` (e.g. "connect_four", "hex:size=7"); an
+    unknown game, an unknown parameter or a value out of range raises ValueError listing
+    the games, the game's parameters or the accepted values."""
+    if isinstance(spec, str) and spec in _GAMES:
+        return _GAMES[spec]
+    module, canonical, values = _spec.resolve(spec, MODULES)
+    if canonical not in _GAMES:
+        _GAMES[canonical] = Game(module, canonical, values)
+    return _GAMES[canonical]
+
+
+def canonical(spec: str) -> str:
+    """The canonical spec of `spec`: the game's name and every parameter, defaults filled in."""
+    return make(spec).spec
+
+
+def pettingzoo_env(spec: str, render_mode: str | None = None):
+    """A PettingZoo AECEnv for the game `spec` (render modes: None, 'ansi', 'rgb_array')."""
     from games.pettingzoo import ArenaAECEnv
 
-    return ArenaAECEnv(make(name), render_mode=render_mode)
+    return ArenaAECEnv(make(spec), render_mode=render_mode)
 
 
 __all__ = [
     "Game",
+    "Param",
     "State",
+    "canonical",
     "get_threads",
     "make",
     "names",
+    "parameters",
     "pettingzoo_env",
     "set_threads",
 ]

@@ -1,16 +1,17 @@
-"""Batched kernels built from the single-game primitives in `games.dispatch`.
+"""Batched kernels built from the single-game primitives of `games.kernels`.
 
 Each kernel exists twice: a serial build, and a `parallel=True` build (prange over the
 batch) used for large batches when Numba has more than one thread. Both come from one
-Python function, so the two can never disagree.
+Python function, so the two can never disagree. Every kernel takes the game's parameter
+tuple `g` first; Numba compiles (and caches) one specialisation per game.
 """
 
 import types
 
 from numba import njit, prange
 
-from games import dispatch
-from games.layout import DONE, RNG
+from games import kernels
+from games.kernels import DONE, RNG, TO_PLAY
 from games.rng import below, next_random, seed_for
 
 ERR_RANGE = 1  # action outside [0, num_actions)
@@ -18,22 +19,22 @@ ERR_ILLEGAL = 2  # action not legal in the position
 ERR_AFTER_END = 3  # action given after the game ended
 
 
-def _init(gid, data, seed):
+def _init(g, data, seed):
     for i in prange(data.shape[0]):
-        dispatch.init_row(gid, data, i, seed_for(seed, i))
+        kernels.init_row(g, data, i, seed_for(seed, i))
 
 
-def _init_seeded(gid, data, seeds):
+def _init_seeded(g, data, seeds):
     for i in prange(data.shape[0]):
-        dispatch.init_row(gid, data, i, seeds[i])
+        kernels.init_row(g, data, i, seeds[i])
 
 
-def _legal(gid, data, out):
+def _legal(g, data, out):
     for i in prange(data.shape[0]):
-        dispatch.legal_row(gid, data, i, out)
+        kernels.legal_row(g, data, i, out)
 
 
-def _step(gid, data, actions, rewards, bad):
+def _step(g, data, actions, rewards, bad):
     """Check every live game's action, then play them all; returns the number of bad actions.
 
     When any action is out of range or illegal, bad[i] marks the culprits and no game is
@@ -42,30 +43,31 @@ def _step(gid, data, actions, rewards, bad):
     num_bad = 0
     for i in prange(data.shape[0]):
         a = actions[i]
-        bad[i] = data[i, DONE] == 0 and not dispatch.is_legal(gid, data, i, a)
+        bad[i] = data[i, DONE] == 0 and not kernels.is_legal(g, data, i, a)
         num_bad += bad[i]
     if num_bad:
         return num_bad
     for i in prange(data.shape[0]):
         if data[i, DONE] == 0:
-            dispatch.apply_row(gid, data, i, actions[i], rewards)
+            kernels.apply_row(g, data, i, actions[i], rewards)
         else:
             for p in range(rewards.shape[1]):
                 rewards[i, p] = 0.0
     return 0
 
 
-def _observe(gid, data, out):
+def _observe(g, data, player, out):
+    """Observations from `player`'s side in every game, or the mover's when player < 0."""
     for i in prange(data.shape[0]):
-        dispatch.observe_row(gid, data, i, out)
+        kernels.observe_row(g, data, i, data[i, TO_PLAY] if player < 0 else player, out)
 
 
-def _reset_done(gid, data, seed):
+def _reset_done(g, data, seed):
     """Start a new game in every finished row; the new game's seed mixes seed, index, old seed."""
     count = 0
     for i in prange(data.shape[0]):
         if data[i, DONE]:
-            dispatch.init_row(gid, data, i, seed_for(seed ^ data[i, RNG], i))
+            kernels.init_row(g, data, i, seed_for(seed ^ data[i, RNG], i))
             count += 1
     return count
 
@@ -93,7 +95,7 @@ def _random_legal(mask, rng, out):
                 k -= 1
 
 
-def _play_sequences(gid, data, sequences, lengths, rewards, num_actions):
+def _play_sequences(g, data, sequences, lengths, rewards, num_actions):
     """Play padded action lists; returns (sequence, ply, error code) of the first error or -1s."""
     for i in range(data.shape[0]):
         for p in range(lengths[i]):
@@ -102,9 +104,9 @@ def _play_sequences(gid, data, sequences, lengths, rewards, num_actions):
                 return i, p, ERR_AFTER_END
             if a < 0 or a >= num_actions:
                 return i, p, ERR_RANGE
-            if not dispatch.is_legal(gid, data, i, a):
+            if not kernels.is_legal(g, data, i, a):
                 return i, p, ERR_ILLEGAL
-            dispatch.apply_row(gid, data, i, a, rewards)
+            kernels.apply_row(g, data, i, a, rewards)
     return -1, -1, 0
 
 

@@ -4,24 +4,33 @@ Bit layout (as in Pascal Pons' solver): bit ``col * 7 + row``, row 0 at the bott
 seventh bit of each column stays empty so that shifts never wrap between columns.
 Actions are columns 0-6, left to right, as in OpenSpiel; player 0 moves first.
 
-Primitives act on row i of batch-first arrays (see games.dispatch for why).
+A game module of the v2 contract (docs/adding-a-game.md): primitives act on row i of
+batch-first arrays (see games.kernels for why).
 """
 
 import numpy as np
 from numba import njit
 
+from games import render
+from games.contract import Param, Shape
 from games.layout import DONE, HEADER, LAST_ACTION, TO_PLAY, finish_move, start_row
 
 NAME = "connect_four"
+PARAMS: dict[str, Param] = {}  # 7x6 only, as OpenSpiel
 COLUMNS = 7
 ROWS = 6
-NUM_ACTIONS = COLUMNS
-NUM_PLAYERS = 2
 MAX_PLIES = COLUMNS * ROWS
-OBS_SHAPE = (2, ROWS, COLUMNS)
 STONES = HEADER  # bitboard of each player's stones: columns STONES and STONES + 1
 WIDTH = HEADER + 2
-MIRROR_ACTIONS = tuple(range(COLUMNS - 1, -1, -1))  # left-right mirror of the columns
+MIRROR = np.arange(COLUMNS - 1, -1, -1)  # left-right mirror of the columns
+
+
+def shape(g) -> Shape:
+    return Shape(COLUMNS, 2, (2, ROWS, COLUMNS), MAX_PLIES, WIDTH)
+
+
+def symmetries(g) -> list[tuple[str, np.ndarray]]:
+    return [("identity", np.arange(COLUMNS)), ("fliplr", MIRROR)]
 
 
 @njit(cache=True, inline="always")
@@ -50,19 +59,19 @@ def has_four(b):
 
 
 @njit(cache=True, inline="always")
-def init_row(data, i, seed):
+def init_row(g, data, i, seed):
     start_row(data, i, seed)
 
 
 @njit(cache=True, inline="always")
-def is_legal(data, i, action):
+def is_legal(g, data, i, action):
     if action < 0 or action >= COLUMNS:
         return False
     return (data[i, STONES] | data[i, STONES + 1]) & top_bit(action) == 0
 
 
 @njit(cache=True, inline="always")
-def legal_row(data, i, mask):
+def legal_row(g, data, i, mask):
     """Fill mask[i] with the legal columns (all False once the game is over); return the count."""
     if data[i, DONE]:
         mask[i, :] = False
@@ -77,7 +86,7 @@ def legal_row(data, i, mask):
 
 
 @njit(cache=True, inline="always")
-def apply_row(data, i, action, rewards):
+def apply_row(g, data, i, action, rewards):
     """Play a legal action in game i; write this step's rewards into rewards[i]."""
     player = data[i, TO_PLAY]
     occupied = data[i, STONES] | data[i, STONES + 1]
@@ -87,10 +96,10 @@ def apply_row(data, i, action, rewards):
 
 
 @njit(cache=True, inline="always")
-def observe_row(data, i, out):
-    """Planes from the mover's side: 0 = own stones, 1 = opponent's; image row 0 is the top."""
-    me = data[i, STONES + data[i, TO_PLAY]]
-    them = data[i, STONES + 1 - data[i, TO_PLAY]]
+def observe_row(g, data, i, player, out):
+    """Planes from `player`'s side: 0 = own stones, 1 = opponent's; image row 0 is the top."""
+    me = data[i, STONES + player]
+    them = data[i, STONES + 1 - player]
     for c in range(COLUMNS):
         for r in range(ROWS):
             bit = np.int64(1) << (c * 7 + r)
@@ -118,3 +127,15 @@ def last_cell(row: np.ndarray) -> tuple[int, int] | None:
     board = cells(row)
     top = int(np.flatnonzero(board[:, col] >= 0)[0])
     return top, col
+
+
+def text(g, row: np.ndarray) -> str:
+    return render.text(cells(row), last_cell(row), row, column_numbers=True)
+
+
+def svg(g, row: np.ndarray) -> str:
+    return render.svg(cells(row), last_cell(row), row, discs=True)
+
+
+def rgb(g, row: np.ndarray) -> np.ndarray:
+    return render.rgb(cells(row), last_cell(row), discs=True)

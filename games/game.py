@@ -8,7 +8,7 @@ from types import ModuleType
 import numba
 import numpy as np
 
-from games import batched, render
+from games import batched, kernels, spec
 from games.layout import DONE, LAST_ACTION, PLY, TO_PLAY, WINNER
 
 # Below this batch size the parallel builds cost more in thread start-up than they save.
@@ -37,7 +37,8 @@ def get_threads() -> int:
 
 @dataclass
 class State:
-    """A batch of games: one int64 row per game (layout in `games.layout`).
+    """A batch of games: one int64 row per game (layout in `games.layout`). `game` is the
+    canonical spec of its game (`Game.spec`).
 
     `done`, `to_play`, `ply`, `winner` and `last_action` are read-only views decoded from
     the rows; change a state only through its game's `step` and `reset_done`.
@@ -78,23 +79,43 @@ class State:
 
 
 class Game:
-    """One game's rules over batches of states. Get one with `games.make(name)`."""
+    """One game's rules, for one setting of its parameters, over batches of states. Get one
+    with `games.make(spec)`.
 
-    def __init__(self, gid: int, module: ModuleType):
-        self.gid = gid
+    `name` is the game's base name, `spec` its canonical spec (what states, replays and runs
+    store), `params` the parameter tuple its kernels take first (see games.kernels).
+    """
+
+    def __init__(self, module: ModuleType, canonical: str, values: dict[str, object]):
         self.module = module
         self.name: str = module.NAME
-        self.num_players: int = module.NUM_PLAYERS
-        self.num_actions: int = module.NUM_ACTIONS
-        self.obs_shape: tuple[int, ...] = module.OBS_SHAPE
-        self.max_plies: int = module.MAX_PLIES
-        self.row_width: int = module.WIDTH
-        # Action permutation matching a left-right mirror of the observation planes, for
-        # games that are symmetric that way (None otherwise).
-        self.mirror_actions: tuple[int, ...] | None = getattr(module, "MIRROR_ACTIONS", None)
+        self.spec: str = canonical
+        # The parameter values of the spec (bools as bools, choices as strings).
+        self.values = values
+        self.params = kernels.PARAMS_CLASSES[module.NAME](
+            *(spec.kernel_value(p, values[key]) for key, p in module.PARAMS.items())
+        )
+        shape = module.shape(self.params)
+        self.num_players: int = shape.num_players
+        self.num_actions: int = shape.num_actions
+        self.obs_shape: tuple[int, ...] = tuple(shape.obs_shape)
+        self.max_plies: int = shape.max_plies
+        self.row_width: int = shape.width
+        # (plane transform name, action permutation perm[a] = image of a), identity first:
+        # board symmetries for training augmentation (games.contract.transform_planes).
+        self.symmetries: list[tuple[str, np.ndarray]] = module.symmetries(self.params)
 
     def __repr__(self) -> str:
-        return f"games.make({self.name!r})"
+        return f"games.make({self.spec!r})"
+
+    @property
+    def mirror_actions(self) -> np.ndarray | None:
+        """Actions of the left-right mirror image of a position, as a gather index
+        (mirrored_mask = mask[:, mirror_actions]); None when the game has no such symmetry."""
+        for name, perm in self.symmetries:
+            if name == "fliplr":
+                return np.argsort(perm)
+        return None
 
     def _kernel(self, name: str, batch: int):
         if batch >= PARALLEL_MIN_BATCH and _threads > 1:
@@ -102,9 +123,9 @@ class Game:
         return getattr(batched, name)
 
     def _check_state(self, state: State) -> None:
-        if not isinstance(state, State) or state.game != self.name:
+        if not isinstance(state, State) or state.game != self.spec:
             got = getattr(state, "game", type(state).__name__)
-            raise ValueError(f"expected a {self.name} State, got {got}")
+            raise ValueError(f"expected a {self.spec} State, got {got}")
 
     def init(self, batch_size: int, seed: int = 0) -> State:
         """A batch of new games. Each game gets its own seed derived from `seed`."""
@@ -113,8 +134,8 @@ class Game:
         if batch_size <= 0:
             raise ValueError(f"batch_size must be positive, got {batch_size}")
         data = np.empty((int(batch_size), self.row_width), dtype=np.int64)
-        self._kernel("init", batch_size)(self.gid, data, int(seed))
-        return State(self.name, data)
+        self._kernel("init", batch_size)(self.params, data, int(seed))
+        return State(self.spec, data)
 
     def init_from_seeds(self, seeds) -> State:
         """New games, game i started from its own random seed seeds[i] (e.g. a stored one)."""
@@ -122,15 +143,15 @@ class Game:
         if seeds.ndim != 1 or seeds.size == 0 or not np.issubdtype(seeds.dtype, np.integer):
             raise ValueError(f"seeds must be a non-empty 1-D integer array, got {seeds!r}")
         data = np.empty((seeds.size, self.row_width), dtype=np.int64)
-        self._kernel("init_seeded", seeds.size)(self.gid, data, seeds.astype(np.int64))
-        return State(self.name, data)
+        self._kernel("init_seeded", seeds.size)(self.params, data, seeds.astype(np.int64))
+        return State(self.spec, data)
 
     def legal_mask(self, state: State, out: np.ndarray | None = None) -> np.ndarray:
         """bool[B, num_actions]; all False for finished games."""
         self._check_state(state)
         if out is None:
             out = np.empty((len(state), self.num_actions), dtype=np.bool_)
-        self._kernel("legal", len(state))(self.gid, state.data, out)
+        self._kernel("legal", len(state))(self.params, state.data, out)
         return out
 
     def step(self, state: State, actions) -> np.ndarray:
@@ -149,27 +170,32 @@ class Game:
         actions = actions.astype(np.int64, copy=False)
         rewards = np.empty((len(state), self.num_players), dtype=np.float32)
         bad = np.empty(len(state), dtype=np.bool_)
-        if self._kernel("step", len(state))(self.gid, state.data, actions, rewards, bad):
+        if self._kernel("step", len(state))(self.params, state.data, actions, rewards, bad):
             culprits = np.flatnonzero(bad)
             shown = ", ".join(f"game {i}: action {actions[i]}" for i in culprits[:10])
             more = f" and {culprits.size - 10} more" if culprits.size > 10 else ""
             raise ValueError(
-                f"illegal or out-of-range {self.name} actions (valid: legal actions in "
+                f"illegal or out-of-range {self.spec} actions (valid: legal actions in "
                 f"0..{self.num_actions - 1}): {shown}{more}"
             )
         return rewards
 
-    def observe(self, state: State) -> np.ndarray:
-        """float32[B, *obs_shape] planes from the point of view of the player to move."""
+    def observe(self, state: State, player: int | None = None) -> np.ndarray:
+        """float32[B, *obs_shape] planes from the point of view of `player` in every game,
+        or of each game's player to move when `player` is None."""
         self._check_state(state)
+        if player is None:
+            player = -1  # the kernels' "player to move"
+        elif not 0 <= player < self.num_players:
+            raise ValueError(f"player must be in 0..{self.num_players - 1}, got {player}")
         out = np.empty((len(state), *self.obs_shape), dtype=np.float32)
-        self._kernel("observe", len(state))(self.gid, state.data, out)
+        self._kernel("observe", len(state))(self.params, state.data, int(player), out)
         return out
 
     def reset_done(self, state: State, seed: int = 0) -> int:
         """Start a new game in every finished slot, in place; returns how many were reset."""
         self._check_state(state)
-        return int(self._kernel("reset_done", len(state))(self.gid, state.data, int(seed)))
+        return int(self._kernel("reset_done", len(state))(self.params, state.data, int(seed)))
 
     def random_legal(self, legal_mask: np.ndarray, rng_state: np.ndarray) -> np.ndarray:
         """A uniformly random legal action per game (-1 where none); advances rng_state."""
@@ -201,7 +227,7 @@ class Game:
             state = self.init_from_seeds(seeds)
         rewards = np.zeros((len(sequences), self.num_players), dtype=np.float32)
         i, ply, code = batched.play_sequences(
-            self.gid, state.data, padded, lengths, rewards, self.num_actions
+            self.params, state.data, padded, lengths, rewards, self.num_actions
         )
         if code:
             action = padded[i, ply]
@@ -210,20 +236,20 @@ class Game:
                 batched.ERR_ILLEGAL: f"action {action} is illegal in that position",
                 batched.ERR_AFTER_END: f"action {action} comes after the game ended",
             }[code]
-            raise ValueError(f"{self.name}: sequence {i}, ply {ply}: {reason}")
+            raise ValueError(f"{self.spec}: sequence {i}, ply {ply}: {reason}")
         return state
 
     def render_text(self, state: State, i: int = 0) -> str:
         self._check_state(state)
-        return render.text(self.module, state.data[self._index(state, i)])
+        return self.module.text(self.params, state.data[self._index(state, i)])
 
     def render_svg(self, state: State, i: int = 0) -> str:
         self._check_state(state)
-        return render.svg(self.module, state.data[self._index(state, i)])
+        return self.module.svg(self.params, state.data[self._index(state, i)])
 
     def render_rgb(self, state: State, i: int = 0) -> np.ndarray:
         self._check_state(state)
-        return render.rgb(self.module, state.data[self._index(state, i)])
+        return self.module.rgb(self.params, state.data[self._index(state, i)])
 
     @staticmethod
     def _index(state: State, i: int) -> int:

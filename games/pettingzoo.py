@@ -2,7 +2,8 @@
 
 Conventions follow PettingZoo's classic board games (``connect_four_v3``): agents
 ``player_0`` (moves first) and ``player_1``; dict observations with ``observation``
-(int8 planes ``(rows, cols, 2)``: plane 0 the observing agent's stones, plane 1 the
+(int8 planes ``(rows, cols, planes)``: the engine's observation for the observing agent,
+channels last; for the board games plane 0 holds that agent's stones, plane 1 the
 opponent's; image row 0 is the top) and ``action_mask`` (int8, all zeros except for the
 agent to move in an unfinished game); actions are the engine's (OpenSpiel's) numbers.
 """
@@ -20,15 +21,15 @@ import numpy as np
 from gymnasium import spaces
 from pettingzoo import AECEnv
 
-from games import dispatch
+from games import batched
 from games.game import Game
-from games.layout import DONE, TO_PLAY
+from games.kernels import DONE, TO_PLAY
 
 RENDER_MODES = ("ansi", "rgb_array")
 
 
 class ArenaAECEnv(AECEnv):
-    """One game of `game` as a PettingZoo AECEnv; get one with `games.pettingzoo_env(name)`.
+    """One game of `game` as a PettingZoo AECEnv; get one with `games.pettingzoo_env(spec)`.
 
     An illegal action, or one outside the action space, ends the game at once: the mover
     gets -1, the other player +1 (zero-sum, like a loss on the board), every agent is
@@ -40,16 +41,15 @@ class ArenaAECEnv(AECEnv):
     Another mode (``render_test`` builds a ``human`` env only to read the metadata) is
     accepted with a warning, and `render` then returns None.
 
-    Handles two-player games whose engine observation is ``(own, opponent)`` planes from
-    the mover's side: another agent's view is the same planes swapped.
+    Handles two-player games with planes observations ``(planes, rows, cols)``.
     """
 
     def __init__(self, game: Game, render_mode: str | None = None):
         super().__init__()
-        if game.num_players != 2 or game.obs_shape[0] != 2:
+        if game.num_players != 2 or len(game.obs_shape) != 3:
             raise NotImplementedError(
-                f"{game.name}: the PettingZoo adapter needs a two-player game with "
-                f"(own, opponent) observation planes, got {game.num_players} players and "
+                f"{game.spec}: the PettingZoo adapter needs a two-player game with "
+                f"(planes, rows, cols) observations, got {game.num_players} players and "
                 f"observation shape {game.obs_shape}"
             )
         if render_mode is not None and render_mode not in RENDER_MODES:
@@ -83,11 +83,13 @@ class ArenaAECEnv(AECEnv):
         self.action_spaces = {
             agent: spaces.Discrete(game.num_actions) for agent in self.possible_agents
         }
-        # Batch-of-one scratch arrays for the engine primitives (they act on game i of
-        # batch-first arrays), reused on every call; observe() copies out of them.
+        # Batch-of-one scratch arrays for the batched kernels (a batch of one game),
+        # reused on every call; observe() copies out of them.
         self._planes = np.empty((1, *game.obs_shape), dtype=np.float32)
         self._legal = np.empty((1, game.num_actions), dtype=np.bool_)
         self._step_rewards = np.zeros((1, game.num_players), dtype=np.float32)
+        self._move = np.zeros(1, dtype=np.int64)
+        self._bad = np.zeros(1, dtype=np.bool_)
         # Seeds for unseeded resets; a seeded reset re-seeds it, so what follows repeats.
         self._seeds = np.random.default_rng()
         self.reset()
@@ -121,13 +123,12 @@ class ArenaAECEnv(AECEnv):
         """The board from `agent`'s side (any agent, not only the one to move)."""
         player = self._player[agent]
         to_play = self._data[0, TO_PLAY]
-        dispatch.observe_row(self.game.gid, self._data, 0, self._planes)
-        planes = self._planes[0] if to_play == player else self._planes[0, ::-1]
-        observation = planes.transpose(1, 2, 0).astype(np.int8, order="C")
+        batched.observe(self.game.params, self._data, player, self._planes)
+        observation = self._planes[0].transpose(1, 2, 0).astype(np.int8, order="C")
         if self._over or to_play != player:
             mask = np.zeros(self.game.num_actions, dtype=np.int8)
         else:
-            dispatch.legal_row(self.game.gid, self._data, 0, self._legal)
+            batched.legal(self.game.params, self._data, self._legal)
             mask = self._legal[0].astype(np.int8)
         return {"observation": observation, "action_mask": mask}
 
@@ -137,7 +138,7 @@ class ArenaAECEnv(AECEnv):
             self._was_dead_step(action)
             return
         self._cumulative_rewards[agent] = 0.0
-        gid, data = self.game.gid, self._data
+        data = self._data
         try:
             move = operator.index(action)
         except TypeError:
@@ -147,11 +148,11 @@ class ArenaAECEnv(AECEnv):
                 agent, f"action {action!r} is outside the action space {self.action_space(agent)}"
             )
             return
-        if not dispatch.is_legal(gid, data, 0, move):
+        rewards = self._step_rewards
+        self._move[0] = move
+        if batched.step(self.game.params, data, self._move, rewards, self._bad):
             self._lose_by_illegal_move(agent, f"action {move} is illegal in this position")
             return
-        rewards = self._step_rewards
-        dispatch.apply_row(gid, data, 0, move, rewards)
         for i, other in enumerate(self.possible_agents):
             self.rewards[other] = float(rewards[0, i])
         if data[0, DONE]:

@@ -1,9 +1,9 @@
 """Text, SVG and RGB pictures of grid games (a board of cells owned by player 0, 1 or nobody).
 
-A game module supplies `cells(row)` (int8[rows, cols], -1 empty) and `last_cell(row)`.
+Shared drawing helpers for the games' own `text`, `svg` and `rgb` functions: a game passes
+its board (int8[rows, cols], -1 empty, else the owner's index), the (row, column) of the
+last move or None, and its state row (for whose turn it is, or the result).
 """
-
-from types import ModuleType
 
 import numpy as np
 
@@ -22,12 +22,12 @@ def status(row: np.ndarray) -> str:
     return f"{SYMBOLS[row[TO_PLAY]]} (player {row[TO_PLAY]}) to play"
 
 
-def text(module: ModuleType, row: np.ndarray) -> str:
+def text(
+    board: np.ndarray, last: tuple[int, int] | None, row: np.ndarray, column_numbers: bool
+) -> str:
     """The board as text: x and o for the players, the last move in capitals."""
-    board = module.cells(row)
-    last = module.last_cell(row)
     lines = []
-    if module.NAME == "connect_four":
+    if column_numbers:
         lines.append(" ".join(str(c) for c in range(board.shape[1])))
     for r in range(board.shape[0]):
         marks = []
@@ -40,12 +40,10 @@ def text(module: ModuleType, row: np.ndarray) -> str:
     return "\n".join(lines)
 
 
-def svg(module: ModuleType, row: np.ndarray) -> str:
-    """A standalone SVG of the board; the last move is ringed in black."""
-    board = module.cells(row)
-    last = module.last_cell(row)
+def svg(board: np.ndarray, last: tuple[int, int] | None, row: np.ndarray, discs: bool) -> str:
+    """A standalone SVG of the board (`discs`: a Connect Four frame with holes, else a grid);
+    the last move is ringed in black."""
     rows, cols = board.shape
-    discs = module.NAME == "connect_four"
     width, height = cols * CELL, rows * CELL
     parts = [
         f'<svg xmlns="http://www.w3.org/2000/svg" width="{width}" height="{height + 24}" '
@@ -85,13 +83,11 @@ def svg(module: ModuleType, row: np.ndarray) -> str:
     return "".join(parts)
 
 
-def rgb(module: ModuleType, row: np.ndarray) -> np.ndarray:
+def rgb(board: np.ndarray, last: tuple[int, int] | None, discs: bool) -> np.ndarray:
     """uint8[H, W, 3] picture of the board (PettingZoo's rgb_array render mode)."""
-    board = module.cells(row)
-    last = module.last_cell(row)
     rows, cols = board.shape
     image = np.empty((rows * RGB_CELL, cols * RGB_CELL, 3), dtype=np.uint8)
-    image[:] = (31, 79, 168) if module.NAME == "connect_four" else (255, 255, 255)
+    image[:] = (31, 79, 168) if discs else (255, 255, 255)
     yy, xx = np.mgrid[0:RGB_CELL, 0:RGB_CELL]
     dist2 = (yy - RGB_CELL / 2 + 0.5) ** 2 + (xx - RGB_CELL / 2 + 0.5) ** 2
     disc = dist2 <= (RGB_CELL * 0.4) ** 2

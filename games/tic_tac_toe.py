@@ -1,25 +1,35 @@
 """Tic-tac-toe on two 9-bit boards. Cells 0-8 row by row, as in OpenSpiel; x (player 0) first.
 
-Primitives act on row i of batch-first arrays (see games.dispatch for why).
+The worked example of docs/adding-a-game.md: a game module of the v2 contract, whose
+primitives act on row i of batch-first arrays (see games.kernels for why).
 """
 
 import numpy as np
 from numba import njit
 
+from games import render
+from games.contract import PLANE_TRANSFORMS, Param, Shape, cell_permutation
 from games.layout import DONE, HEADER, LAST_ACTION, TO_PLAY, finish_move, start_row
 
 NAME = "tic_tac_toe"
+PARAMS: dict[str, Param] = {}  # no parameters: the spec is just the name
 COLUMNS = 3
 ROWS = 3
 NUM_ACTIONS = 9
-NUM_PLAYERS = 2
 MAX_PLIES = 9
-OBS_SHAPE = (2, ROWS, COLUMNS)
-STONES = HEADER
+STONES = HEADER  # a 9-bit board per player: columns STONES and STONES + 1
 WIDTH = HEADER + 2
-MIRROR_ACTIONS = (2, 1, 0, 5, 4, 3, 8, 7, 6)  # left-right mirror of the cells
 
 LINES = np.array([0o007, 0o070, 0o700, 0o111, 0o222, 0o444, 0o421, 0o124], dtype=np.int64)
+
+
+def shape(g) -> Shape:
+    return Shape(NUM_ACTIONS, 2, (2, ROWS, COLUMNS), MAX_PLIES, WIDTH)
+
+
+def symmetries(g) -> list[tuple[str, np.ndarray]]:
+    """The 8 symmetries of the square; actions are cells, numbered as the planes."""
+    return [(name, cell_permutation(name, ROWS, COLUMNS)) for name in PLANE_TRANSFORMS]
 
 
 @njit(cache=True, inline="always")
@@ -31,19 +41,19 @@ def has_line(b):
 
 
 @njit(cache=True, inline="always")
-def init_row(data, i, seed):
+def init_row(g, data, i, seed):
     start_row(data, i, seed)
 
 
 @njit(cache=True, inline="always")
-def is_legal(data, i, action):
+def is_legal(g, data, i, action):
     if action < 0 or action >= NUM_ACTIONS:
         return False
     return (data[i, STONES] | data[i, STONES + 1]) >> action & 1 == 0
 
 
 @njit(cache=True, inline="always")
-def legal_row(data, i, mask):
+def legal_row(g, data, i, mask):
     if data[i, DONE]:
         mask[i, :] = False
         return 0
@@ -57,7 +67,7 @@ def legal_row(data, i, mask):
 
 
 @njit(cache=True, inline="always")
-def apply_row(data, i, action, rewards):
+def apply_row(g, data, i, action, rewards):
     player = data[i, TO_PLAY]
     stones = data[i, STONES + player] | (np.int64(1) << action)
     data[i, STONES + player] = stones
@@ -65,10 +75,10 @@ def apply_row(data, i, action, rewards):
 
 
 @njit(cache=True, inline="always")
-def observe_row(data, i, out):
-    """Planes from the mover's side: 0 = own marks, 1 = opponent's."""
-    me = data[i, STONES + data[i, TO_PLAY]]
-    them = data[i, STONES + 1 - data[i, TO_PLAY]]
+def observe_row(g, data, i, player, out):
+    """Planes from `player`'s side: 0 = own marks, 1 = opponent's."""
+    me = data[i, STONES + player]
+    them = data[i, STONES + 1 - player]
     for a in range(NUM_ACTIONS):
         out[i, 0, a // 3, a % 3] = 1.0 if me >> a & 1 else 0.0
         out[i, 1, a // 3, a % 3] = 1.0 if them >> a & 1 else 0.0
@@ -87,3 +97,15 @@ def cells(row: np.ndarray) -> np.ndarray:
 def last_cell(row: np.ndarray) -> tuple[int, int] | None:
     a = int(row[LAST_ACTION])
     return None if a < 0 else (a // 3, a % 3)
+
+
+def text(g, row: np.ndarray) -> str:
+    return render.text(cells(row), last_cell(row), row, column_numbers=False)
+
+
+def svg(g, row: np.ndarray) -> str:
+    return render.svg(cells(row), last_cell(row), row, discs=False)
+
+
+def rgb(g, row: np.ndarray) -> np.ndarray:
+    return render.rgb(cells(row), last_cell(row), discs=False)

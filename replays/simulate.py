@@ -14,7 +14,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 import games
-from games.layout import RNG
+from games.kernels import RNG
 from replays.errors import ReplayFormatError
 
 
@@ -62,7 +62,7 @@ def resimulate(table: pa.Table) -> Positions:
         moving = int(np.count_nonzero(sorted_lengths > ply))
         if moving == 0:
             break
-        batch = games.State(game.name, state.data[:moving])
+        batch = games.State(game.spec, state.data[:moving])
         chosen = moves[sorted_starts[:moving] + ply]
         in_range = (chosen >= 0) & (chosen < game.num_actions)
         mask = game.legal_mask(batch)
@@ -71,12 +71,12 @@ def resimulate(table: pa.Table) -> Positions:
             k = order[np.flatnonzero(~legal)[0]]
             raise ReplayFormatError(
                 f"{_name(table, k)}: stored action {moves[starts[k] + ply]} at ply {ply} "
-                f"is illegal in {game.name}"
+                f"is illegal in {game.spec}"
             )
         sorted_returns[:moving] += game.step(batch, chosen)
     engine_returns = np.empty_like(sorted_returns)
     engine_returns[order] = sorted_returns
-    positions = Positions(game, games.State(game.name, out), offsets)
+    positions = Positions(game, games.State(game.spec, out), offsets)
     _check_outcomes(table, positions, engine_returns)
     return positions
 

@@ -1,0 +1,152 @@
+"""The public kernel face of `games`: the single-game primitives of every registered game,
+for Numba kernels (batching here, search and solvers in `agents`), and the row header.
+
+Every primitive takes the game's parameter tuple `g` first and acts on row i of batch-first
+arrays: `data` int64[N, width] (header columns below, then the game's own), `mask`
+bool[N, A], `rewards` float32[N, num_players], `out` float32[N, *obs_shape]. Indexing a 2-D
+array directly is about twice as fast in Numba as passing row views around, and the same
+call serves a batch, a search tree's node table or a 1-row scratch array.
+
+Dispatch is by type: each registered game has its own namedtuple class for `g` (defined in
+this module, so pickled by reference in Numba's cache index), and each primitive below has
+one `overload` per game, chosen by that class and inlined. A generic kernel called with a
+game's `g` is compiled for that game the first time the game is used, and cached per game;
+a game nobody plays is never compiled into it. An unregistered type matches no overload:
+a typing error, never a fall-through to another game.
+
+Numba checks a cached kernel against its own source file only, so a params class is named
+after a digest of its game module's source (and of this module and the row layout): an
+edited game gets a new type, hence fresh compilations rather than stale cached code.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections import namedtuple
+from pathlib import Path
+
+from numba import types
+from numba.extending import overload
+
+from games import layout, registry
+from games.layout import DONE, HEADER, LAST_ACTION, PLY, RNG, TO_PLAY, WINNER
+
+MODULES = registry.load()  # NAME -> game module, in registry order
+PARAMS_CLASSES = {}  # NAME -> namedtuple class of the game's parameter tuple `g`
+
+
+def init_row(g, data, i, seed):
+    """Start a new game in data[i] from the random seed `seed` (player 0 to move)."""
+    raise TypeError("games.kernels primitives run inside Numba kernels only")
+
+
+def is_legal(g, data, i, action):
+    """True when `action` is in range and legal in live game i."""
+    raise TypeError("games.kernels primitives run inside Numba kernels only")
+
+
+def legal_row(g, data, i, mask):
+    """Fill mask[i] with game i's legal actions (all False once over); return their count."""
+    raise TypeError("games.kernels primitives run inside Numba kernels only")
+
+
+def apply_row(g, data, i, action, rewards):
+    """Play a legal action in live game i; write the step's rewards, per player, to rewards[i]."""
+    raise TypeError("games.kernels primitives run inside Numba kernels only")
+
+
+def observe_row(g, data, i, player, out):
+    """Write game i's observation planes from `player`'s point of view into out[i]."""
+    raise TypeError("games.kernels primitives run inside Numba kernels only")
+
+
+def _digest(module) -> str:
+    sources = (module.__file__, __file__, layout.__file__)
+    return hashlib.sha256(b"".join(Path(p).read_bytes() for p in sources)).hexdigest()[:16]
+
+
+def _params_class(name: str, module) -> type:
+    cls = namedtuple(f"{name}_params", list(module.PARAMS))
+    cls.__module__ = __name__
+    cls.__qualname__ = f"{name}_params_{_digest(module)}"
+    globals()[cls.__qualname__] = cls
+    return cls
+
+
+def _stale_class(qualname: str) -> type:
+    """Stands in for a params class of an earlier source of a game, so that Numba can still
+    read cache index entries naming it (they then match nothing and are recompiled)."""
+    cls = namedtuple(qualname, [])
+    cls.__module__ = __name__
+    globals()[qualname] = cls
+    return cls
+
+
+def __getattr__(name: str):
+    if "_params_" in name:
+        return _stale_class(name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
+def _is(cls):
+    """A typing test: is a Numba type that of the parameter tuples of `cls`?"""
+    return lambda g: isinstance(g, types.BaseNamedTuple) and g.instance_class is cls
+
+
+def _register(cls, module) -> None:
+    """One inlined overload per primitive for the game of `module`, selected by `cls`."""
+    is_game = _is(cls)
+    prim = {name: getattr(module, name) for name in registry.PRIMITIVES}
+
+    @overload(init_row)
+    def _init_row(g, data, i, seed):
+        if is_game(g):
+            f = prim["init_row"]
+            return lambda g, data, i, seed: f(g, data, i, seed)
+
+    @overload(is_legal)
+    def _is_legal(g, data, i, action):
+        if is_game(g):
+            f = prim["is_legal"]
+            return lambda g, data, i, action: f(g, data, i, action)
+
+    @overload(legal_row)
+    def _legal_row(g, data, i, mask):
+        if is_game(g):
+            f = prim["legal_row"]
+            return lambda g, data, i, mask: f(g, data, i, mask)
+
+    @overload(apply_row)
+    def _apply_row(g, data, i, action, rewards):
+        if is_game(g):
+            f = prim["apply_row"]
+            return lambda g, data, i, action, rewards: f(g, data, i, action, rewards)
+
+    @overload(observe_row)
+    def _observe_row(g, data, i, player, out):
+        if is_game(g):
+            f = prim["observe_row"]
+            return lambda g, data, i, player, out: f(g, data, i, player, out)
+
+
+for _name, _module in MODULES.items():
+    PARAMS_CLASSES[_name] = _params_class(_name, _module)
+    _register(PARAMS_CLASSES[_name], _module)
+
+
+__all__ = [
+    "DONE",
+    "HEADER",
+    "LAST_ACTION",
+    "MODULES",
+    "PARAMS_CLASSES",
+    "PLY",
+    "RNG",
+    "TO_PLAY",
+    "WINNER",
+    "apply_row",
+    "init_row",
+    "is_legal",
+    "legal_row",
+    "observe_row",
+]
