@@ -1,13 +1,23 @@
-"""Property tests (hypothesis) for the batched engine's contract."""
+"""Property tests (hypothesis) for the batched engine's contract.
+
+The games come from the registry and the table of OpenSpiel equivalents (every spec
+there, so parametrized games are tested at the sizes listed), so a new game is covered
+without edits here.
+"""
 
 import numpy as np
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import games
-from games.layout import RNG, TO_PLAY
+from games.contract import transform_planes
+from games.kernels import RNG, TO_PLAY
+from games.openspiel import EQUIVALENTS
 
-NAMES = ["connect_four", "tic_tac_toe"]
+NAMES = sorted({games.canonical(s) for s in EQUIVALENTS} | set(games.names()))
+# Games whose move adds one stone of the mover's and changes nothing else (the tests of
+# plane contents below rely on it).
+PLACEMENT_GAMES = ["connect_four", "tic_tac_toe"]
 
 
 def random_sequence(game, seed: int, max_len: int) -> list[int]:
@@ -22,7 +32,7 @@ def random_sequence(game, seed: int, max_len: int) -> list[int]:
     return actions
 
 
-sequence_args = st.tuples(st.sampled_from(NAMES), st.integers(0, 2**31), st.integers(0, 42))
+sequence_args = st.tuples(st.sampled_from(NAMES), st.integers(0, 2**31), st.integers(0, 400))
 
 
 @settings(max_examples=60, deadline=None)
@@ -41,7 +51,7 @@ def test_play_sequences_equals_stepping_one_by_one(cases):
 @settings(max_examples=40, deadline=None)
 @given(
     st.sampled_from(NAMES),
-    st.lists(st.tuples(st.integers(0, 2**31), st.integers(0, 42)), min_size=1, max_size=16),
+    st.lists(st.tuples(st.integers(0, 2**31), st.integers(0, 400)), min_size=1, max_size=16),
 )
 def test_batch_equals_games_played_alone(name, cases):
     game = games.make(name)
@@ -80,8 +90,21 @@ def test_reset_done_restarts_finished_games_only(name, seed, batch, reset_seed):
     assert not state.done.any()
 
 
+@settings(max_examples=40, deadline=None)
+@given(st.sampled_from(NAMES), st.integers(0, 2**31), st.lists(st.integers(0, 400), max_size=8))
+def test_observe_defaults_to_the_mover_and_takes_any_player(name, seed, lengths):
+    game = games.make(name)
+    state = game.play_sequences(
+        [random_sequence(game, seed + k, n) for k, n in enumerate(lengths)] or [[]]
+    )
+    by_player = [game.observe(state, p) for p in range(game.num_players)]
+    mover = game.observe(state)
+    for i, p in enumerate(state.to_play):
+        np.testing.assert_array_equal(mover[i], by_player[p][i])
+
+
 @settings(max_examples=60, deadline=None)
-@given(st.sampled_from(NAMES), st.integers(0, 2**31), st.integers(0, 42))
+@given(st.sampled_from(PLACEMENT_GAMES), st.integers(0, 2**31), st.integers(0, 42))
 def test_colour_swapped_position_gives_swapped_planes(name, seed, length):
     game = games.make(name)
     state = game.play_sequences([random_sequence(game, seed, length)])
@@ -105,7 +128,7 @@ def test_colour_swapped_position_gives_swapped_planes(name, seed, length):
 
 
 @settings(max_examples=30, deadline=None)
-@given(st.sampled_from(NAMES), st.integers(0, 2**31), st.integers(1, 42))
+@given(st.sampled_from(PLACEMENT_GAMES), st.integers(0, 2**31), st.integers(1, 42))
 def test_after_a_move_the_planes_swap_sides(name, seed, length):
     """The stones that were the mover's (plane 0) are the opponent's (plane 1) next ply."""
     game = games.make(name)
@@ -118,14 +141,33 @@ def test_after_a_move_the_planes_swap_sides(name, seed, length):
     assert added.sum() == 1 and added.min() == 0
 
 
-@settings(max_examples=30, deadline=None)
-@given(st.sampled_from(NAMES), st.integers(0, 2**31), st.integers(0, 42))
-def test_mirrored_game_mirrors_observations_and_legal_moves(name, seed, length):
+@settings(max_examples=40, deadline=None)
+@given(st.sampled_from(NAMES), st.data(), st.integers(0, 2**31), st.integers(0, 400))
+def test_symmetric_game_gives_symmetric_planes_moves_and_outcome(name, data, seed, length):
+    """A symmetry (plane transform, action permutation) applied to a game's moves gives the
+    transformed observations and legal moves at the end, and the same outcome."""
     game = games.make(name)
-    mirror = np.array(game.mirror_actions)
+    transform, perm = data.draw(st.sampled_from(game.symmetries), label="symmetry")
     actions = random_sequence(game, seed, length)
     state = game.play_sequences([actions])
-    mirrored = game.play_sequences([[int(mirror[a]) for a in actions]])
-    np.testing.assert_array_equal(game.observe(mirrored)[0], game.observe(state)[0][..., ::-1])
-    np.testing.assert_array_equal(game.legal_mask(mirrored)[0], game.legal_mask(state)[0][mirror])
-    assert mirrored.winner[0] == state.winner[0]
+    image = game.play_sequences([[int(perm[a]) for a in actions]])
+    np.testing.assert_array_equal(
+        game.observe(image)[0], transform_planes(game.observe(state)[0], transform)
+    )
+    legal, legal_image = game.legal_mask(state)[0], game.legal_mask(image)[0]
+    np.testing.assert_array_equal(legal_image[perm], legal)
+    assert (image.done[0], image.winner[0]) == (state.done[0], state.winner[0])
+
+
+def test_symmetries_start_with_identity_and_permute_actions():
+    for name in NAMES:
+        game = games.make(name)
+        first, perm = game.symmetries[0]
+        assert first == "identity" and perm.tolist() == list(range(game.num_actions))
+        for transform, perm in game.symmetries:
+            assert sorted(perm.tolist()) == list(range(game.num_actions)), (name, transform)
+
+
+def test_mirror_actions_follow_the_left_right_symmetry():
+    game = games.make("connect_four")
+    assert game.mirror_actions.tolist() == [6, 5, 4, 3, 2, 1, 0]

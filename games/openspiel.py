@@ -1,0 +1,34 @@
+"""The one table of OpenSpiel equivalents: our game specs and the `pyspiel.load_game` string
+of the same game, with how many random games the tests compare move by move.
+
+The OpenSpiel tests (tests/test_engine_openspiel.py) are parametrized from this table and
+`arena bench engine` uses it for its OpenSpiel column; a new game needs an entry here (a
+test fails for a registered game without one). Data only: `games` never imports pyspiel.
+"""
+
+from __future__ import annotations
+
+from typing import NamedTuple
+
+
+class Equivalent(NamedTuple):
+    openspiel: str  # pyspiel.load_game string
+    random_games: int = 1000  # random games compared every ply against OpenSpiel
+
+
+# Keys are game specs (any spelling; compared by canonical spec), e.g. "hex:size=5".
+EQUIVALENTS: dict[str, Equivalent] = {
+    "connect_four": Equivalent("connect_four", 2000),
+    "tic_tac_toe": Equivalent("tic_tac_toe", 2000),
+}
+
+
+def openspiel_name(spec: str) -> str | None:
+    """The OpenSpiel load string of a game spec, or None when the table has none."""
+    import games
+
+    canonical = games.canonical(spec)
+    for key, entry in EQUIVALENTS.items():
+        if games.canonical(key) == canonical:
+            return entry.openspiel
+    return None
