@@ -1,0 +1,601 @@
+"""Go on an N x N board (N from 5 to 13), as OpenSpiel's `go(board_size=N, komi=K)`.
+
+Rules, each checked move by move against OpenSpiel in tests/test_go_rules.py:
+- Black is player 0 and moves first; white is player 1 and receives the komi.
+- Actions: point (row, col) is `row * N + col`, where row 0 is the row OpenSpiel prints at
+  the bottom as "1" and col 0 is column "A"; `N * N` is pass, always legal.
+- Suicide is illegal (a stone needs a liberty after its captures). Simple ko: a stone
+  played into an eye of the opponent that captures exactly one stone forbids the
+  opponent, on the next move only, to play at the point of that stone.
+- The game ends after two consecutive passes, or once 2 * N * N moves (passes included)
+  have been played (OpenSpiel's default `max_game_length`); it is then counted by area
+  (Tromp-Taylor: stones plus the empty regions bordered only by one colour), and black
+  wins when that count minus komi is above zero, white when below, else a draw. OpenSpiel
+  counts in float32, so the komi is taken as a float32 here too.
+- Whole-board repetition: OpenSpiel does not forbid a move that recreates an earlier
+  position of the stones (any earlier one, whoever was to move, passes excluded); it plays
+  it and ends the game at once as a draw, returns (0, 0), even on the last allowed move.
+  We do the same: the game ends, WINNER stays -1 and the REPEATED column is 1. Positions
+  are compared by a 64-bit Zobrist hash of the stones, as OpenSpiel does.
+
+Row layout after the common header: a few fields, then four arrays over the padded board
+of (N + 2)^2 points, where point (row, col) is `(row + 1) * (N + 2) + col + 1` and the
+ring of EDGE points spares the bounds checks, then the hashes of the positions so far:
+- BOARD: EMPTY, BLACK, WHITE or EDGE per point.
+- HEAD, NEXT: for a stone, the head of its chain and the next stone of the chain (a
+  circular list, so a chain is relabelled or removed by walking it).
+- CHAIN: at a chain's head, its record packed in one int64 so that adding or removing a
+  liberty and merging two chains are single additions: the number of pseudo-liberties
+  (each liberty counted once per adjacent stone), their sum and their sum of squares
+  (the chain is in atari exactly when count * squares == sum ** 2), and the stone count.
+- HASHES: the hash after every stone played (a pass repeats its position by definition).
+
+Observation (4 planes N x N, from `player`'s side; plane cell (r, c) is action r * N + c,
+so plane row 0 is the board's row "1"): 0 = the player's stones, 1 = the opponent's,
+2 = the point the mover may not play because of ko (the only rule of the position the
+stones do not show, short of the repetition history), 3 = all ones when `player` is
+white: the komi makes the colours unequal, and planes 0-1 alone do not say which is
+whose.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from numba import njit
+
+from games.contract import PLANE_TRANSFORMS, Param, Shape, cell_permutation
+from games.layout import DONE, HEADER, LAST_ACTION, PLY, TO_PLAY, WINNER, start_row
+
+NAME = "go"
+PARAMS = {
+    "size": Param(int, 9, "board side", low=5, high=13),
+    "komi": Param(float, 7.5, "points added to white's count", low=-200.0, high=200.0),
+}
+MAX_SIZE = 13
+
+KO = HEADER  # padded point the mover may not play because of ko, -1 for none
+HASH = HEADER + 1  # Zobrist hash of the stones on the board
+CAPTURED = HEADER + 2  # stones captured so far in this game
+REPEATED = HEADER + 3  # 1 when the game ended on a repeated whole-board position
+WORDS = 4  # 64-bit words of a bit set over the padded points of the largest board
+EMPTY_BITS = HEADER + 4  # bit v set when padded point v is empty and on the board
+EASY_BITS = EMPTY_BITS + WORDS  # scratch of legal_row: empty points with an empty neighbour
+POINTS = EASY_BITS + WORDS  # 4 columns per padded point:
+COLOUR, HEAD, NEXT, RECORD = 0, 1, 2, 3
+
+EMPTY, BLACK, WHITE, EDGE = 0, 1, 2, 3  # a player's stones are colour player + 1
+
+# The packed chain record: bit fields [0, 10) pseudo-liberties (<= 4 * 169), [10, 28)
+# their sum, [28, 54) their sum of squares (padded points are < 225), [54, 62) stones.
+COUNT_MASK = (1 << 10) - 1
+SUM_SHIFT, SUM_MASK = 10, (1 << 18) - 1
+SQUARES_SHIFT, SQUARES_MASK = 28, (1 << 26) - 1
+ONE_STONE = 1 << 54
+
+
+def bit_words(points: list[int]) -> np.ndarray:
+    """The bit set of some padded points as WORDS int64 words."""
+    words = np.zeros(WORDS, dtype=np.uint64)
+    for v in points:
+        words[v >> 6] |= np.uint64(1) << np.uint64(v & 63)
+    return words.view(np.int64)
+
+
+# ON_BOARD[n]: the points of the n x n board.
+ON_BOARD = np.stack(
+    [
+        bit_words([(r + 1) * (n + 2) + c + 1 for r in range(n) for c in range(n)])
+        for n in range(MAX_SIZE + 1)
+    ]
+)
+# SEEN_SLOTS[n]: slots of the table of positions seen, a power of two at least twice the
+# positions a game can hold (one per move), so that probes stay short.
+SEEN_SLOTS = np.array([1 << (4 * n * n - 1).bit_length() for n in range(MAX_SIZE + 1)])
+
+# One Zobrist key per padded point of the largest board and colour; fixed so that hashes
+# are reproducible across processes.
+ZOBRIST = np.random.default_rng(20261130).integers(
+    np.iinfo(np.int64).min, np.iinfo(np.int64).max, size=((MAX_SIZE + 2) ** 2, 2), dtype=np.int64
+)
+
+
+def shape(g) -> Shape:
+    n = int(g.size)
+    return Shape(
+        num_actions=n * n + 1,
+        num_players=2,
+        obs_shape=(4, n, n),
+        max_plies=2 * n * n,
+        width=POINTS + 4 * (n + 2) ** 2 + int(SEEN_SLOTS[n]),
+    )
+
+
+def symmetries(g) -> list[tuple[str, np.ndarray]]:
+    """The 8 symmetries of the square; pass stays pass."""
+    n = int(g.size)
+    return [(name, cell_permutation(name, n, n, extra=1)) for name in PLANE_TRANSFORMS]
+
+
+@njit(cache=True, inline="always")
+def liberty(v):
+    """The chain record of one pseudo-liberty at padded point v."""
+    return 1 + (v << SUM_SHIFT) + ((v * v) << SQUARES_SHIFT)
+
+
+@njit(cache=True, inline="always")
+def in_atari(record):
+    """True when all the pseudo-liberties of a chain are one point."""
+    count = record & COUNT_MASK
+    total = (record >> SUM_SHIFT) & SUM_MASK
+    squares = (record >> SQUARES_SHIFT) & SQUARES_MASK
+    return count * squares == total * total
+
+
+@njit(cache=True, inline="always")
+def at(v):
+    """The first column of padded point v."""
+    return POINTS + 4 * v
+
+
+@njit(cache=True, inline="always")
+def chain_of(data, i, v):
+    """The record of the chain of the stone at v."""
+    return data[i, at(data[i, at(v) + HEAD]) + RECORD]
+
+
+@njit(cache=True, inline="always")
+def point(g, action):
+    """The padded point of a board action."""
+    return (action // g.size + 1) * (g.size + 2) + action % g.size + 1
+
+
+@njit(cache=True, inline="always")
+def seen_table(g):
+    """(first column, slot count) of the table of positions seen."""
+    w = g.size + 2
+    return at(w * w), SEEN_SLOTS[g.size]
+
+
+@njit(cache=True, inline="always")
+def init_row(g, data, i, seed):
+    start_row(data, i, seed)
+    data[i, KO] = -1
+    for k in range(WORDS):
+        data[i, EMPTY_BITS + k] = ON_BOARD[g.size, k]
+    w = g.size + 2
+    for k in range(w):  # the ring of EDGE points
+        data[i, at(k)] = EDGE
+        data[i, at((w - 1) * w + k)] = EDGE
+        data[i, at(k * w)] = EDGE
+        data[i, at(k * w + w - 1)] = EDGE
+
+
+@njit(cache=True, inline="always")
+def point_legal(g, data, i, v, colour):
+    """True when the player of `colour` may play at the padded point v."""
+    if data[i, at(v)] != EMPTY or v == data[i, KO]:
+        return False
+    w = g.size + 2
+    for m in (v - w, v - 1, v + 1, v + w):
+        c = data[i, at(m)]
+        if c == EMPTY:
+            return True
+        if c == colour:  # joins a chain that keeps another liberty
+            if not in_atari(chain_of(data, i, m)):
+                return True
+        elif c == 3 - colour:  # captures a chain whose last liberty is v
+            if in_atari(chain_of(data, i, m)):
+                return True
+    return False
+
+
+@njit(cache=True, inline="always")
+def is_legal(g, data, i, action):
+    n = g.size
+    if action < 0 or action > n * n or data[i, DONE]:
+        return False
+    if action == n * n:
+        return True
+    return point_legal(g, data, i, point(g, action), data[i, TO_PLAY] + 1)
+
+
+@njit(cache=True, inline="always")
+def spread(e0, e1, e2, e3, s):
+    """The bit set (as uint64 words) of the points s bits away from a point of e0..e3."""
+    t = np.uint64(64) - s
+    return (
+        (e0 << s) | (e0 >> s) | (e1 << t),
+        (e1 << s) | (e0 >> t) | (e1 >> s) | (e2 << t),
+        (e2 << s) | (e1 >> t) | (e2 >> s) | (e3 << t),
+        (e3 << s) | (e2 >> t) | (e3 >> s),
+    )
+
+
+@njit(cache=True, inline="always")
+def legal_row(g, data, i, mask):
+    """Empty points with an empty neighbour are legal: found for the whole board at once
+    on bit sets, which spares a branch and a look at the board per point; only the other
+    empty points (few) are looked at."""
+    n = g.size
+    if data[i, DONE]:
+        mask[i, : n * n + 1] = False
+        return 0
+    colour = data[i, TO_PLAY] + 1
+    w = n + 2
+    e0 = np.uint64(data[i, EMPTY_BITS])
+    e1 = np.uint64(data[i, EMPTY_BITS + 1])
+    e2 = np.uint64(data[i, EMPTY_BITS + 2])
+    e3 = np.uint64(data[i, EMPTY_BITS + 3])
+    a0, a1, a2, a3 = spread(e0, e1, e2, e3, np.uint64(1))
+    b0, b1, b2, b3 = spread(e0, e1, e2, e3, np.uint64(w))
+    data[i, EASY_BITS] = np.int64(e0 & (a0 | b0))
+    data[i, EASY_BITS + 1] = np.int64(e1 & (a1 | b1))
+    data[i, EASY_BITS + 2] = np.int64(e2 & (a2 | b2))
+    data[i, EASY_BITS + 3] = np.int64(e3 & (a3 | b3))
+    count = 1
+    for r in range(n):
+        for c in range(n):
+            v = (r + 1) * w + c + 1
+            easy = data[i, EASY_BITS + (v >> 6)] >> (v & 63)
+            ok = easy & 1 != 0
+            if (data[i, EMPTY_BITS + (v >> 6)] >> (v & 63)) & ~easy & 1:  # no empty neighbour
+                ok = point_legal(g, data, i, v, colour)
+            mask[i, r * n + c] = ok
+            count += ok
+    mask[i, n * n] = True
+    return count
+
+
+@njit(cache=True, inline="always")
+def merge(data, i, a, b):
+    """Merge the chains with heads a != b (the smaller into the larger); return the head."""
+    if data[i, at(a) + RECORD] < data[i, at(b) + RECORD]:  # the stone count is the top field
+        a, b = b, a
+    s = b
+    while True:
+        data[i, at(s) + HEAD] = a
+        s = data[i, at(s) + NEXT]
+        if s == b:
+            break
+    # splice the two circular lists
+    data[i, at(a) + NEXT], data[i, at(b) + NEXT] = data[i, at(b) + NEXT], data[i, at(a) + NEXT]
+    data[i, at(a) + RECORD] += data[i, at(b) + RECORD]
+    return a
+
+
+@njit(cache=True, inline="always")
+def remove_chain(g, data, i, h, enemy):
+    """Take the chain with head h (of player `enemy`) off the board; return its stone count."""
+    w = g.size + 2
+    removed = 0
+    s = h
+    while True:
+        data[i, at(s)] = EMPTY
+        data[i, EMPTY_BITS + (s >> 6)] |= np.int64(1) << (s & 63)
+        data[i, HASH] ^= ZOBRIST[s, enemy]
+        removed += 1
+        lib = liberty(s)
+        for m in (s - w, s - 1, s + 1, s + w):
+            c = data[i, at(m)]
+            if (c == BLACK or c == WHITE) and data[i, at(m) + HEAD] != h:
+                data[i, at(data[i, at(m) + HEAD]) + RECORD] += lib
+        s = data[i, at(s) + NEXT]
+        if s == h:
+            return removed
+
+
+@njit(cache=True, inline="always")
+def play_stone(g, data, i, v, player):
+    """Put the player's stone on padded point v (a legal move): join, capture, set the ko."""
+    w = g.size + 2
+    colour = player + 1
+    enemy = 1 - player
+    lib = liberty(v)
+    in_eye = True  # every neighbour an enemy stone or the edge
+    record = ONE_STONE
+    for m in (v - w, v - 1, v + 1, v + w):
+        c = data[i, at(m)]
+        if c == EMPTY:
+            in_eye = False
+            record += liberty(m)
+        elif c != EDGE:
+            in_eye = in_eye and c != colour
+            data[i, at(data[i, at(m) + HEAD]) + RECORD] -= lib
+    data[i, at(v)] = colour
+    data[i, EMPTY_BITS + (v >> 6)] &= ~(np.int64(1) << (v & 63))
+    data[i, at(v) + HEAD] = v
+    data[i, at(v) + NEXT] = v
+    data[i, at(v) + RECORD] = record
+    data[i, HASH] ^= ZOBRIST[v, player]
+    own = v
+    for m in (v - w, v - 1, v + 1, v + w):
+        if data[i, at(m)] == colour and data[i, at(m) + HEAD] != own:
+            own = merge(data, i, own, data[i, at(m) + HEAD])
+    captured = 0
+    last = -1
+    for m in (v - w, v - 1, v + 1, v + w):
+        if data[i, at(m)] == enemy + 1:
+            h = data[i, at(m) + HEAD]
+            if data[i, at(h) + RECORD] & COUNT_MASK == 0:
+                captured += remove_chain(g, data, i, h, enemy)
+                last = h
+    data[i, KO] = last if in_eye and captured == 1 else -1
+    data[i, CAPTURED] += captured
+
+
+@njit(cache=True, inline="always")
+def repeats(g, data, i):
+    """Record the current position in the table of positions seen (open addressing with
+    linear probes, 0 marking a free slot); True when it was there already."""
+    table, slots = seen_table(g)
+    key = data[i, HASH]
+    if key == 0:  # the empty board's hash, which a position after a stone cannot have
+        key = 1
+    k = (key >> 32) & (slots - 1)
+    while data[i, table + k]:
+        if data[i, table + k] == key:
+            return True
+        k = (k + 1) & (slots - 1)
+    data[i, table + k] = key
+    return False
+
+
+@njit(cache=True, inline="always")
+def area_difference(g, data, i):
+    """Black's area minus white's (Tromp-Taylor). Run only once the game is over: the
+    flood fill keeps its stack in the table of positions seen."""
+    n = g.size
+    w = n + 2
+    stack, _ = seen_table(g)
+    visited = EDGE + 1  # a temporary colour for counted empty points
+    difference = 0
+    for r in range(n):
+        for c in range(n):
+            v = (r + 1) * w + c + 1
+            colour = data[i, at(v)]
+            if colour == BLACK:
+                difference += 1
+            elif colour == WHITE:
+                difference -= 1
+            elif colour == EMPTY:
+                data[i, at(v)] = visited
+                data[i, stack] = v
+                top = 1
+                size = 0
+                borders = 0  # bit 0: touches black, bit 1: touches white
+                while top:
+                    top -= 1
+                    q = data[i, stack + top]
+                    size += 1
+                    for m in (q - w, q - 1, q + 1, q + w):
+                        cm = data[i, at(m)]
+                        if cm == EMPTY:
+                            data[i, at(m)] = visited
+                            data[i, stack + top] = m
+                            top += 1
+                        elif cm == BLACK or cm == WHITE:
+                            borders |= cm
+                if borders == 1:
+                    difference += size
+                elif borders == 2:
+                    difference -= size
+    for k in range(w * w):
+        if data[i, at(k)] == visited:
+            data[i, at(k)] = EMPTY
+    return difference
+
+
+@njit(cache=True, inline="always")
+def apply_row(g, data, i, action, rewards):
+    n = g.size
+    player = data[i, TO_PLAY]
+    over = False
+    if action == n * n:
+        data[i, KO] = -1
+        over = data[i, LAST_ACTION] == n * n  # the second pass in a row
+    else:
+        play_stone(g, data, i, point(g, action), player)
+        if repeats(g, data, i):
+            data[i, REPEATED] = 1
+            over = True
+    data[i, PLY] += 1
+    data[i, LAST_ACTION] = action
+    data[i, TO_PLAY] = 1 - player
+    rewards[i, 0] = 0.0
+    rewards[i, 1] = 0.0
+    if over or data[i, PLY] >= 2 * n * n:
+        data[i, DONE] = 1
+        if not data[i, REPEATED]:
+            score = np.float32(area_difference(g, data, i)) - np.float32(g.komi)
+            if score != 0:
+                winner = 0 if score > 0 else 1
+                data[i, WINNER] = winner
+                rewards[i, winner] = 1.0
+                rewards[i, 1 - winner] = -1.0
+
+
+@njit(cache=True, inline="always")
+def observe_row(g, data, i, player, out):
+    n = g.size
+    w = n + 2
+    own = player + 1
+    ko = data[i, KO]
+    white = 1.0 if player == 1 else 0.0
+    for r in range(n):
+        for c in range(n):
+            v = (r + 1) * w + c + 1
+            colour = data[i, at(v)]
+            out[i, 0, r, c] = 1.0 if colour == own else 0.0
+            out[i, 1, r, c] = 1.0 if colour == 3 - own else 0.0
+            out[i, 2, r, c] = 1.0 if v == ko else 0.0
+            out[i, 3, r, c] = white
+
+
+# Pictures ---------------------------------------------------------------------------------
+
+COLUMN_LABELS = "ABCDEFGHJKLMNOPQRST"  # Go skips I
+STONE_NAMES = ("black", "white")
+
+
+def stones(g, row: np.ndarray) -> np.ndarray:
+    """int8[N, N] of the stones, indexed [row, col] as the actions: -1 empty, else player."""
+    n = int(g.size)
+    w = n + 2
+    padded = row[POINTS : POINTS + 4 * w * w : 4].reshape(w, w)[1:-1, 1:-1]
+    return (padded.astype(np.int8) - 1).clip(-1, 1)
+
+
+def star_points(n: int) -> list[tuple[int, int]]:
+    """The marked points (hoshi): 3-3 (4-4 from 12x12 up) corners from 7x7 up, the centre."""
+    points = []
+    if n >= 7:
+        d = 2 if n < 12 else 3
+        points += [(d, d), (d, n - 1 - d), (n - 1 - d, d), (n - 1 - d, n - 1 - d)]
+    if n % 2:
+        points.append((n // 2, n // 2))
+    return points
+
+
+def last_point(g, row: np.ndarray) -> tuple[int, int] | None:
+    """(row, col) of the last stone played; None before any move or after a pass."""
+    n = int(g.size)
+    a = int(row[LAST_ACTION])
+    return None if a < 0 or a == n * n else (a // n, a % n)
+
+
+def move_name(g, action: int) -> str:
+    """OpenSpiel's name of a point, e.g. 'c4', or 'pass'."""
+    n = int(g.size)
+    if action == n * n:
+        return "pass"
+    return f"{COLUMN_LABELS[action % n].lower()}{action // n + 1}"
+
+
+def status(g, row: np.ndarray) -> str:
+    if not row[DONE]:
+        player = int(row[TO_PLAY])
+        return f"{STONE_NAMES[player]} (player {player}) to play"
+    if row[REPEATED]:
+        return "draw: a whole-board position repeated"
+    scratch = row[None, :].copy()  # the count overwrites the hashes of earlier positions
+    margin = abs(area_difference(g, scratch, 0) - float(np.float32(g.komi)))
+    if row[WINNER] < 0:
+        return "draw on points"
+    winner = int(row[WINNER])
+    return f"{STONE_NAMES[winner]} (player {winner}) wins by {margin:g}"
+
+
+def text(g, row: np.ndarray) -> str:
+    """The board as OpenSpiel prints it (row 1 at the bottom, X black, O white, + empty),
+    the last stone in lower case, then the last move and the status."""
+    board = stones(g, row)
+    n = board.shape[0]
+    last = last_point(g, row)
+    lines = []
+    for r in range(n - 1, -1, -1):
+        marks = "".join(
+            "+" if board[r, c] < 0 else ("xo" if (r, c) == last else "XO")[board[r, c]]
+            for c in range(n)
+        )
+        lines.append(f"{r + 1:2d} {marks}")
+    lines.append("   " + COLUMN_LABELS[:n])
+    if row[LAST_ACTION] >= 0:
+        mover = 1 - int(row[TO_PLAY])
+        lines.append(f"last move: {'BW'[mover]} {move_name(g, int(row[LAST_ACTION]))}")
+    lines.append(status(g, row))
+    return "\n".join(lines)
+
+
+SVG_CELL = 36  # pixels between lines
+SVG_MARGIN = 30
+WOOD = "#dcb35c"
+
+
+def svg(g, row: np.ndarray) -> str:
+    """A standalone SVG Go board: lines, star points, coordinates, stones, the last stone
+    marked with a ring, then the status."""
+    board = stones(g, row)
+    n = board.shape[0]
+    side = 2 * SVG_MARGIN + (n - 1) * SVG_CELL
+
+    def x(c: int) -> float:
+        return SVG_MARGIN + c * SVG_CELL
+
+    def y(r: int) -> float:  # row 1 at the bottom, as OpenSpiel prints it
+        return SVG_MARGIN + (n - 1 - r) * SVG_CELL
+
+    parts = [
+        f'<svg xmlns="http://www.w3.org/2000/svg" width="{side}" height="{side + 24}" '
+        f'viewBox="0 0 {side} {side + 24}">',
+        f'<rect width="{side}" height="{side}" fill="{WOOD}"/>',
+    ]
+    for k in range(n):
+        parts.append(
+            f'<line x1="{x(0)}" y1="{y(k)}" x2="{x(n - 1)}" y2="{y(k)}" stroke="#000"/>'
+            f'<line x1="{x(k)}" y1="{y(0)}" x2="{x(k)}" y2="{y(n - 1)}" stroke="#000"/>'
+            f'<text x="{x(k)}" y="{SVG_MARGIN / 2 + 4}" font-family="sans-serif" '
+            f'font-size="11" text-anchor="middle">{COLUMN_LABELS[k]}</text>'
+            f'<text x="{SVG_MARGIN / 2 - 2}" y="{y(k) + 4}" font-family="sans-serif" '
+            f'font-size="11" text-anchor="middle">{k + 1}</text>'
+        )
+    for r, c in star_points(n):
+        parts.append(f'<circle cx="{x(c)}" cy="{y(r)}" r="3.5" fill="#000"/>')
+    radius = SVG_CELL * 0.47
+    for r in range(n):
+        for c in range(n):
+            owner = int(board[r, c])
+            if owner >= 0:
+                fill, edge = ("#111", "#000") if owner == 0 else ("#f8f8f8", "#333")
+                parts.append(
+                    f'<circle cx="{x(c)}" cy="{y(r)}" r="{radius}" fill="{fill}" stroke="{edge}"'
+                    f' data-cell="{r},{c}" data-owner="{owner}"/>'
+                )
+    last = last_point(g, row)
+    if last is not None:
+        r, c = last
+        ring = "#fff" if board[r, c] == 0 else "#000"
+        parts.append(
+            f'<circle class="last-move" cx="{x(c)}" cy="{y(r)}" r="{radius * 0.5}" '
+            f'fill="none" stroke="{ring}" stroke-width="2.5"/>'
+        )
+    parts.append(
+        f'<text x="4" y="{side + 17}" font-family="sans-serif" font-size="14">'
+        f"{status(g, row)}</text>"
+    )
+    parts.append("</svg>")
+    return "".join(parts)
+
+
+RGB_CELL = 32
+
+
+def rgb(g, row: np.ndarray) -> np.ndarray:
+    """uint8[H, W, 3] picture: a wooden board, its lines and star points, the stones, a dot
+    of the other colour on the last stone; image row 0 is the board's top row."""
+    board = stones(g, row)[::-1]  # image rows from the top, as OpenSpiel prints the board
+    n = board.shape[0]
+    image = np.empty((n * RGB_CELL, n * RGB_CELL, 3), dtype=np.uint8)
+    image[:] = (220, 179, 92)
+    centre = RGB_CELL // 2
+    for k in range(n):  # lines from centre to centre of the edge cells
+        lo, hi = centre, (n - 1) * RGB_CELL + centre + 1
+        image[k * RGB_CELL + centre, lo:hi] = 0
+        image[lo:hi, k * RGB_CELL + centre] = 0
+    yy, xx = np.mgrid[0:RGB_CELL, 0:RGB_CELL]
+    dist2 = (yy - centre) ** 2 + (xx - centre) ** 2
+    disc = dist2 <= (RGB_CELL * 0.46) ** 2
+    dot = dist2 <= (RGB_CELL * 0.15) ** 2
+    last = last_point(g, row)
+    for r, c in star_points(n):
+        tile = image[(n - 1 - r) * RGB_CELL :, c * RGB_CELL :][:RGB_CELL, :RGB_CELL]
+        tile[dist2 <= 9] = 0
+    for r in range(n):
+        for c in range(n):
+            owner = int(board[r, c])
+            if owner < 0:
+                continue
+            tile = image[r * RGB_CELL : (r + 1) * RGB_CELL, c * RGB_CELL : (c + 1) * RGB_CELL]
+            tile[disc] = 20 if owner == 0 else 245
+            if last == (n - 1 - r, c):
+                tile[dot] = 245 if owner == 0 else 20
+    return image
