@@ -60,8 +60,11 @@ REPEATED = HEADER + 3  # 1 when the game ended on a repeated whole-board positio
 WORDS = 4  # 64-bit words of a bit set over the padded points of the largest board
 EMPTY_BITS = HEADER + 4  # bit v set when padded point v is empty and on the board
 EASY_BITS = EMPTY_BITS + WORDS  # scratch of legal_row: empty points with an empty neighbour
-POINTS = EASY_BITS + WORDS  # 4 columns per padded point:
-COLOUR, HEAD, NEXT, RECORD = 0, 1, 2, 3
+POINTS = EASY_BITS + WORDS  # 2 columns per padded point: the point word, the chain record
+# The point word: bit fields [0, 3) colour, [3, 11) head of the chain, [11, 19) next stone.
+COLOUR_MASK = 7
+HEAD_SHIFT, NEXT_SHIFT = 3, 11
+POINT_MASK = 255
 
 EMPTY, BLACK, WHITE, EDGE = 0, 1, 2, 3  # a player's stones are colour player + 1
 
@@ -106,7 +109,7 @@ def shape(g) -> Shape:
         num_players=2,
         obs_shape=(4, n, n),
         max_plies=2 * n * n,
-        width=POINTS + 4 * (n + 2) ** 2 + int(SEEN_SLOTS[n]),
+        width=POINTS + 2 * (n + 2) ** 2 + int(SEEN_SLOTS[n]),
     )
 
 
@@ -133,14 +136,35 @@ def in_atari(record):
 
 @njit(cache=True, inline="always")
 def at(v):
-    """The first column of padded point v."""
-    return POINTS + 4 * v
+    """The column of the point word of padded point v; its chain record (if v is the head
+    of a chain) is the next column."""
+    return POINTS + 2 * v
+
+
+@njit(cache=True, inline="always")
+def colour_at(data, i, v):
+    return data[i, at(v)] & COLOUR_MASK
+
+
+@njit(cache=True, inline="always")
+def head_of(data, i, v):
+    return (data[i, at(v)] >> HEAD_SHIFT) & POINT_MASK
+
+
+@njit(cache=True, inline="always")
+def next_of(data, i, v):
+    return data[i, at(v)] >> NEXT_SHIFT
+
+
+@njit(cache=True, inline="always")
+def set_next(data, i, v, s):
+    data[i, at(v)] = (data[i, at(v)] & ((1 << NEXT_SHIFT) - 1)) | (s << NEXT_SHIFT)
 
 
 @njit(cache=True, inline="always")
 def chain_of(data, i, v):
     """The record of the chain of the stone at v."""
-    return data[i, at(data[i, at(v) + HEAD]) + RECORD]
+    return data[i, at(head_of(data, i, v)) + 1]
 
 
 @njit(cache=True, inline="always")
@@ -173,11 +197,11 @@ def init_row(g, data, i, seed):
 @njit(cache=True, inline="always")
 def point_legal(g, data, i, v, colour):
     """True when the player of `colour` may play at the padded point v."""
-    if data[i, at(v)] != EMPTY or v == data[i, KO]:
+    if colour_at(data, i, v) != EMPTY or v == data[i, KO]:
         return False
     w = g.size + 2
     for m in (v - w, v - 1, v + 1, v + w):
-        c = data[i, at(m)]
+        c = colour_at(data, i, m)
         if c == EMPTY:
             return True
         if c == colour:  # joins a chain that keeps another liberty
@@ -212,6 +236,17 @@ def spread(e0, e1, e2, e3, s):
 
 
 @njit(cache=True, inline="always")
+def bit_run(data, i, words, v, n):
+    """Bits v .. v + n - 1 (n < 64) of the bit set at column `words`, as a uint64."""
+    k = v >> 6
+    b = np.uint64(v & 63)
+    run = np.uint64(data[i, words + k]) >> b
+    if b + np.uint64(n) > np.uint64(64):
+        run |= np.uint64(data[i, words + k + 1]) << (np.uint64(64) - b)
+    return run & ((np.uint64(1) << np.uint64(n)) - np.uint64(1))
+
+
+@njit(cache=True, inline="always")
 def legal_row(g, data, i, mask):
     """Empty points with an empty neighbour are legal: found for the whole board at once
     on bit sets, which spares a branch and a look at the board per point; only the other
@@ -234,14 +269,19 @@ def legal_row(g, data, i, mask):
     data[i, EASY_BITS + 3] = np.int64(e3 & (a3 | b3))
     count = 1
     for r in range(n):
+        v0 = (r + 1) * w + 1  # the board row's points are the n bits from v0 on
+        easy = bit_run(data, i, EASY_BITS, v0, n)
         for c in range(n):
-            v = (r + 1) * w + c + 1
-            easy = data[i, EASY_BITS + (v >> 6)] >> (v & 63)
-            ok = easy & 1 != 0
-            if (data[i, EMPTY_BITS + (v >> 6)] >> (v & 63)) & ~easy & 1:  # no empty neighbour
-                ok = point_legal(g, data, i, v, colour)
+            ok = (easy >> np.uint64(c)) & np.uint64(1) != 0
             mask[i, r * n + c] = ok
             count += ok
+        hard = bit_run(data, i, EMPTY_BITS, v0, n) & ~easy  # empty, no empty neighbour
+        if hard:
+            for c in range(n):
+                if (hard >> np.uint64(c)) & np.uint64(1):
+                    ok = point_legal(g, data, i, v0 + c, colour)
+                    mask[i, r * n + c] = ok
+                    count += ok
     mask[i, n * n] = True
     return count
 
@@ -249,17 +289,18 @@ def legal_row(g, data, i, mask):
 @njit(cache=True, inline="always")
 def merge(data, i, a, b):
     """Merge the chains with heads a != b (the smaller into the larger); return the head."""
-    if data[i, at(a) + RECORD] < data[i, at(b) + RECORD]:  # the stone count is the top field
+    if data[i, at(a) + 1] < data[i, at(b) + 1]:  # the stone count is the top field
         a, b = b, a
     s = b
     while True:
-        data[i, at(s) + HEAD] = a
-        s = data[i, at(s) + NEXT]
+        data[i, at(s)] = (data[i, at(s)] & ~(POINT_MASK << HEAD_SHIFT)) | (a << HEAD_SHIFT)
+        s = next_of(data, i, s)
         if s == b:
             break
-    # splice the two circular lists
-    data[i, at(a) + NEXT], data[i, at(b) + NEXT] = data[i, at(b) + NEXT], data[i, at(a) + NEXT]
-    data[i, at(a) + RECORD] += data[i, at(b) + RECORD]
+    after_a = next_of(data, i, a)  # splice the two circular lists
+    set_next(data, i, a, next_of(data, i, b))
+    set_next(data, i, b, after_a)
+    data[i, at(a) + 1] += data[i, at(b) + 1]
     return a
 
 
@@ -270,16 +311,17 @@ def remove_chain(g, data, i, h, enemy):
     removed = 0
     s = h
     while True:
+        after = next_of(data, i, s)
         data[i, at(s)] = EMPTY
         data[i, EMPTY_BITS + (s >> 6)] |= np.int64(1) << (s & 63)
         data[i, HASH] ^= ZOBRIST[s, enemy]
         removed += 1
         lib = liberty(s)
         for m in (s - w, s - 1, s + 1, s + w):
-            c = data[i, at(m)]
-            if (c == BLACK or c == WHITE) and data[i, at(m) + HEAD] != h:
-                data[i, at(data[i, at(m) + HEAD]) + RECORD] += lib
-        s = data[i, at(s) + NEXT]
+            c = colour_at(data, i, m)
+            if (c == BLACK or c == WHITE) and head_of(data, i, m) != h:
+                data[i, at(head_of(data, i, m)) + 1] += lib
+        s = after
         if s == h:
             return removed
 
@@ -294,29 +336,27 @@ def play_stone(g, data, i, v, player):
     in_eye = True  # every neighbour an enemy stone or the edge
     record = ONE_STONE
     for m in (v - w, v - 1, v + 1, v + w):
-        c = data[i, at(m)]
+        c = colour_at(data, i, m)
         if c == EMPTY:
             in_eye = False
             record += liberty(m)
         elif c != EDGE:
             in_eye = in_eye and c != colour
-            data[i, at(data[i, at(m) + HEAD]) + RECORD] -= lib
-    data[i, at(v)] = colour
+            data[i, at(head_of(data, i, m)) + 1] -= lib
+    data[i, at(v)] = colour | (v << HEAD_SHIFT) | (v << NEXT_SHIFT)  # a chain of its own
+    data[i, at(v) + 1] = record
     data[i, EMPTY_BITS + (v >> 6)] &= ~(np.int64(1) << (v & 63))
-    data[i, at(v) + HEAD] = v
-    data[i, at(v) + NEXT] = v
-    data[i, at(v) + RECORD] = record
     data[i, HASH] ^= ZOBRIST[v, player]
     own = v
     for m in (v - w, v - 1, v + 1, v + w):
-        if data[i, at(m)] == colour and data[i, at(m) + HEAD] != own:
-            own = merge(data, i, own, data[i, at(m) + HEAD])
+        if colour_at(data, i, m) == colour and head_of(data, i, m) != own:
+            own = merge(data, i, own, head_of(data, i, m))
     captured = 0
     last = -1
     for m in (v - w, v - 1, v + 1, v + w):
-        if data[i, at(m)] == enemy + 1:
-            h = data[i, at(m) + HEAD]
-            if data[i, at(h) + RECORD] & COUNT_MASK == 0:
+        if colour_at(data, i, m) == enemy + 1:
+            h = head_of(data, i, m)
+            if data[i, at(h) + 1] & COUNT_MASK == 0:
                 captured += remove_chain(g, data, i, h, enemy)
                 last = h
     data[i, KO] = last if in_eye and captured == 1 else -1
@@ -352,7 +392,7 @@ def area_difference(g, data, i):
     for r in range(n):
         for c in range(n):
             v = (r + 1) * w + c + 1
-            colour = data[i, at(v)]
+            colour = colour_at(data, i, v)
             if colour == BLACK:
                 difference += 1
             elif colour == WHITE:
@@ -368,7 +408,7 @@ def area_difference(g, data, i):
                     q = data[i, stack + top]
                     size += 1
                     for m in (q - w, q - 1, q + 1, q + w):
-                        cm = data[i, at(m)]
+                        cm = colour_at(data, i, m)
                         if cm == EMPTY:
                             data[i, at(m)] = visited
                             data[i, stack + top] = m
@@ -424,7 +464,7 @@ def observe_row(g, data, i, player, out):
     for r in range(n):
         for c in range(n):
             v = (r + 1) * w + c + 1
-            colour = data[i, at(v)]
+            colour = colour_at(data, i, v)
             out[i, 0, r, c] = 1.0 if colour == own else 0.0
             out[i, 1, r, c] = 1.0 if colour == 3 - own else 0.0
             out[i, 2, r, c] = 1.0 if v == ko else 0.0
@@ -441,7 +481,7 @@ def stones(g, row: np.ndarray) -> np.ndarray:
     """int8[N, N] of the stones, indexed [row, col] as the actions: -1 empty, else player."""
     n = int(g.size)
     w = n + 2
-    padded = row[POINTS : POINTS + 4 * w * w : 4].reshape(w, w)[1:-1, 1:-1]
+    padded = (row[POINTS : POINTS + 2 * w * w : 2] & COLOUR_MASK).reshape(w, w)[1:-1, 1:-1]
     return (padded.astype(np.int8) - 1).clip(-1, 1)
 
 
