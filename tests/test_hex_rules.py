@@ -31,7 +31,7 @@ def params(size: int, swap: bool) -> Params:
     return Params(np.int64(size), np.int64(swap))
 
 
-@njit(cache=True)
+@njit  # not cached: Numba's cache would not notice a change in games/hex.py's primitives
 def _replay(g, actions, width, num_actions):
     """Replay `actions` from a new game, recording before each ply (and after the last):
     the legal mask, legal_row's count, is_legal for every action and a few out of range,
@@ -104,25 +104,26 @@ def test_random_games_match_openspiel(size, swap):
         actions, legal, boards, players, returns = openspiel_game(g, rng)
         ours = replay(g, actions)
         plies = len(actions)
-        for t in range(plies + 1):
-            expected = np.zeros(shape.num_actions, dtype=bool)
-            expected[legal[t]] = True
-            np.testing.assert_array_equal(ours["masks"][t], expected, err_msg=f"{actions[:t]}")
-            assert ours["counts"][t] == len(legal[t])
-            # is_legal agrees with the mask and rejects -1, num_actions, num_actions + 1.
-            np.testing.assert_array_equal(ours["legal"][t, 1:-2], expected)
-            assert not ours["legal"][t, [0, -2, -1]].any()
-            header = ours["headers"][t]
-            assert header[PLY] == t
-            assert header[DONE] == (t == plies)
-            if t < plies:
-                assert header[TO_PLAY] == players[t]
-                assert header[WINNER] == -1
-            stones = np.array([".xo".index(ch) - 1 for ch in boards[t]]).reshape(size, size)
-            for player in range(2):
-                planes = ours["obs"][t, player]
-                np.testing.assert_array_equal(planes[0], stones == player)
-                np.testing.assert_array_equal(planes[1], stones == 1 - player)
+        history = f"game {actions}"
+        expected = np.zeros((plies + 1, shape.num_actions), dtype=bool)
+        for t, moves in enumerate(legal):
+            expected[t, moves] = True
+        np.testing.assert_array_equal(ours["masks"], expected, err_msg=history)
+        np.testing.assert_array_equal(ours["counts"], expected.sum(axis=1), err_msg=history)
+        # is_legal agrees with the mask and rejects -1, num_actions and num_actions + 1.
+        np.testing.assert_array_equal(ours["legal"][:, 1:-2], expected, err_msg=history)
+        assert not ours["legal"][:, [0, -2, -1]].any()
+        headers = ours["headers"]
+        np.testing.assert_array_equal(headers[:, PLY], np.arange(plies + 1))
+        np.testing.assert_array_equal(headers[:, DONE], np.arange(plies + 1) == plies)
+        np.testing.assert_array_equal(headers[:-1, TO_PLAY], players[:-1], err_msg=history)
+        np.testing.assert_array_equal(headers[:-1, WINNER], -1)
+        stones = np.array([[".xo".index(ch) - 1 for ch in board] for board in boards])
+        stones = stones.reshape(plies + 1, size, size)
+        for player in range(2):
+            planes = ours["obs"][:, player]
+            np.testing.assert_array_equal(planes[:, 0], stones == player, err_msg=history)
+            np.testing.assert_array_equal(planes[:, 1], stones == 1 - player, err_msg=history)
         np.testing.assert_array_equal(ours["rewards"][:-1], 0.0)
         np.testing.assert_array_equal(ours["rewards"][-1], returns)
         winner = ours["headers"][-1][WINNER]
