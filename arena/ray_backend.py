@@ -110,10 +110,10 @@ def _shipped_spec_agent(game: games.Game, recipe: AgentRecipe):
 def _worker_agent(game: games.Game, recipe: AgentRecipe):
     if recipe.learner is None:
         # Files travel once per backend call: a checkpoint rewritten between runs reloads.
-        key = (game.name, recipe.name, recipe.spec, recipe.files and recipe.files.hex())
+        key = (game.spec, recipe.name, recipe.spec, recipe.files and recipe.files.hex())
         return _agents.get(key, lambda: _shipped_spec_agent(game, recipe))
     # Built on the replica holding these weights (a later round's weights make a new key).
-    key = (game.name, recipe.name, recipe.learner.weights.hex())
+    key = (game.spec, recipe.name, recipe.learner.weights.hex())
     return _agents.get(key, lambda: _replica(recipe.learner).greedy_agent(recipe.name))
 
 
@@ -321,8 +321,8 @@ class RayBackend:
                 raise ValueError(f"cannot join a Ray cluster at {address}: {err}") from None
         self.workers = num_workers or max(1, int(ray.cluster_resources().get("CPU", 1)))
         self._task = ray.remote(num_cpus=1, max_retries=MAX_RETRIES)(_play_batch)
-        # Rollout actors reserve no CPU: they idle while evaluation tasks run, and SPREAD
-        # puts them on different nodes. A dead actor restarts; its call is retried there,
+        # Rollout actors reserve no CPU: they idle while evaluation tasks run (`_placed`
+        # says where they go). A dead actor restarts; its call is retried there,
         # without limit: while a lost node is not yet declared dead (seconds), each retry
         # fails at once, and a bounded count ran out before the actor moved (a test removes
         # a node). Only Ray's own failures are retried, never an agent's exception.
@@ -335,9 +335,9 @@ class RayBackend:
         self._actors: list = []
         # Learner actors reserve no CPU either (they would starve the tasks while idle); on
         # a cluster with GPUs each asks for a share of one, and "auto" devices pick it up.
-        gpus = LEARNER_GPUS if ray.cluster_resources().get("GPU", 0) > 0 else 0
+        self._gpus = LEARNER_GPUS if ray.cluster_resources().get("GPU", 0) > 0 else 0
         self._learner_actor = ray.remote(
-            num_cpus=0, num_gpus=gpus, max_restarts=0, scheduling_strategy="SPREAD"
+            num_cpus=0, num_gpus=self._gpus, max_restarts=0, scheduling_strategy="SPREAD"
         )(_LearnerActor)
         self._learners: weakref.WeakSet[RemoteLearner] = weakref.WeakSet()
 
@@ -359,7 +359,7 @@ class RayBackend:
         self, game: str, jobs: Sequence[RolloutJob], learners: Learners
     ) -> Iterator[tuple[RolloutJob, dict, list]]:
         while len(self._actors) < self.workers:  # created once, kept warm between rounds
-            self._actors.append(self._actor.remote())
+            self._actors.append(self._placed(self._actor, len(self._actors)).remote())
         puts: dict[str, Any] = {}
         jobs = [
             replace(
@@ -383,11 +383,11 @@ class RayBackend:
             yield job, columns, moves
 
     def new_learner(self, config: dict, slot: str, seed: int) -> RemoteLearner:
-        return self._host(RemoteLearner(self._learner_actor, config, slot, seed))
+        return self._host(RemoteLearner(self._learner_class(), config, slot, seed))
 
     def load_learner(self, config: dict, slot: str, directory: Path) -> RemoteLearner:
         files = read_files(directory)
-        return self._host(RemoteLearner(self._learner_actor, config, slot, None, files))
+        return self._host(RemoteLearner(self._learner_class(), config, slot, None, files))
 
     def train_learners(
         self, learners: Sequence[RemoteLearner], steps: int, rngs: Sequence[np.random.Generator]
@@ -395,6 +395,29 @@ class RayBackend:
         for learner, rng in zip(learners, rngs, strict=True):
             learner.start_training(steps, rng)
         return [learner.finish_training() for learner in learners]
+
+    def _learner_class(self):
+        if self._gpus:  # a GPU share places it
+            return self._learner_actor
+        return self._placed(self._learner_actor, len(self._learners))
+
+    @staticmethod
+    def _placed(actor_class, index: int):
+        """`actor_class` bound for the index-th node with CPUs, in turn (anywhere if that node
+        is gone). An actor that reserves no CPU could go anywhere, a head node started with
+        `--num-cpus 0` (kept free of work on purpose) included; rollouts and training are
+        work."""
+        from ray.util.scheduling_strategies import NodeAffinitySchedulingStrategy
+
+        nodes = sorted(
+            node["NodeID"]
+            for node in _ray().nodes()
+            if node["Alive"] and node["Resources"].get("CPU", 0) > 0
+        )
+        if not nodes:
+            return actor_class
+        node = nodes[index % len(nodes)]
+        return actor_class.options(scheduling_strategy=NodeAffinitySchedulingStrategy(node, True))
 
     def _host(self, learner: RemoteLearner) -> RemoteLearner:
         self._learners.add(learner)  # weakly: a dropped learner's actor exits with its handle

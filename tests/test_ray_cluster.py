@@ -124,6 +124,8 @@ def test_league_survives_a_removed_worker_node(nodes, spare_node, tmp_path):
     with gate.on_ray(lambda backend: gated_league(gate, tmp_path / "ray", backend)) as run:
         # A worker node holds a round-1 training match on its rollout actor: it goes.
         [victim] = held_on_workers(gate, run, nodes, 1)
+        # Rollout actors reserve no CPU but stay off the head, kept free of work.
+        assert {node for _, node in gate.held(run)} <= worker_ids(nodes)
         assert run.thread.is_alive() and not (tmp_path / "ray" / "league.json").exists()
         remove_node(nodes, victim)
     ours = games_of(run.result)
