@@ -18,9 +18,9 @@ import numpy as np
 import games
 
 
-def engine_steps_per_second(name: str, batch: int, seconds: float = 1.0, seed: int = 0) -> float:
+def engine_steps_per_second(spec: str, batch: int, seconds: float = 1.0, seed: int = 0) -> float:
     """Env steps per second of the batched self-play loop on the current Numba threads."""
-    game = games.make(name)
+    game = games.make(spec)
     state = game.init(batch, seed)
     rng = np.arange(1, batch + 1, dtype=np.int64)
     mask = np.empty((batch, game.num_actions), dtype=np.bool_)
@@ -41,7 +41,8 @@ def engine_steps_per_second(name: str, batch: int, seconds: float = 1.0, seed: i
 
 
 def openspiel_steps_per_second(name: str, seconds: float = 1.0, seed: int = 0) -> float:
-    """Env steps per second of OpenSpiel's Python API in the same random-play loop."""
+    """Env steps per second of OpenSpiel's Python API in the same random-play loop (`name`:
+    a `pyspiel.load_game` string, see games.openspiel)."""
     import pyspiel
 
     game = pyspiel.load_game(name)
@@ -62,18 +63,18 @@ _FIRST_CALL = """
 import time
 start = time.perf_counter()
 import numpy as np, games
-game = games.make({name!r})
+game = games.make({spec!r})
 state = game.init(8)
 mask = game.legal_mask(state)
 game.step(state, game.random_legal(mask, np.arange(8)))
 game.observe(state)
 game.reset_done(state, 1)
-game.play_sequences([[0]])
+game.play_sequences([[int(np.flatnonzero(game.legal_mask(game.init(1))[0])[0])]])
 print(time.perf_counter() - start)
 """
 
 
-def first_call_seconds(name: str) -> tuple[float, float]:
+def first_call_seconds(spec: str) -> tuple[float, float]:
     """Seconds to import and run every kernel once in a fresh process: (cold cache, warm cache).
 
     The cold run uses an empty Numba cache directory, so it measures compilation; the warm run
@@ -84,7 +85,7 @@ def first_call_seconds(name: str) -> tuple[float, float]:
         timings = []
         for _ in range(2):
             out = subprocess.run(
-                [sys.executable, "-c", _FIRST_CALL.format(name=name)],
+                [sys.executable, "-c", _FIRST_CALL.format(spec=spec)],
                 env=env,
                 capture_output=True,
                 text=True,

@@ -15,8 +15,9 @@ app.add_typer(bench_app, name="bench")
 BACKEND_HELP = "Where matches are played: local (this process) or ray (a Ray cluster)."
 ADDRESS_HELP = "Ray cluster address (default: join the one on this machine, else start one)."
 WORKERS_HELP = "Ray: match tasks or rollout actors at once (default: the cluster's CPUs)."
+GAME_HELP = "Game spec, NAME[:key=value,...], e.g. hex:size=7 (list them: arena games)."
 
-# PettingZoo's own implementation of each game, for comparison.
+# PettingZoo's own implementation of each game (by canonical spec), for comparison.
 PETTINGZOO_REFERENCE = {
     "connect_four": "classic/connect_four-v3",
     "tic_tac_toe": "classic/tictactoe-v3",
@@ -37,7 +38,7 @@ def main(
 
 @bench_app.command("engine")
 def bench_engine(
-    game: str = typer.Option("connect_four", help="Game name."),
+    game: str = typer.Option("connect_four", help=GAME_HELP),
     batch: list[int] = typer.Option(
         [1, 16, 256, 4096, 65536], help="Batch sizes (repeat the option for several)."
     ),
@@ -52,8 +53,9 @@ def bench_engine(
     import games
     from arena import bench_engine as bench
     from arena.machine import describe
+    from games.openspiel import openspiel_name
 
-    games.make(game)
+    game = games.make(game).spec
     games.set_threads(threads)
     if any(b <= 0 for b in batch):
         fail(f"--batch sizes must be positive, got {batch}")
@@ -62,7 +64,10 @@ def bench_engine(
     if compare:
         from games.pettingzoo import pettingzoo_steps_per_second
 
-        references["OpenSpiel"] = bench.openspiel_steps_per_second(game, seconds)
+        if openspiel_name(game) is not None:
+            references["OpenSpiel"] = bench.openspiel_steps_per_second(
+                openspiel_name(game), seconds
+            )
         references["arena PZ env"] = pettingzoo_steps_per_second(
             lambda: games.pettingzoo_env(game), seconds
         )
@@ -97,6 +102,25 @@ def bench_engine(
         console.print(f"first call in a fresh process: {cold:.2f} s cold cache, {warm:.2f} s warm")
 
 
+@app.command("games")
+def games_command() -> None:
+    """List the games with their parameters, defaults and accepted values."""
+    import games
+    from games.spec import format_value
+
+    table = Table(title="games (spec: NAME[:key=value,...])", box=box.SIMPLE)
+    for column in ("game", "parameter", "default", "accepted", "meaning"):
+        table.add_column(column)
+    for name in games.names():
+        params = games.parameters(name)
+        if not params:
+            table.add_row(name, "-", "", "", "no parameters")
+        for k, (key, p) in enumerate(params.items()):
+            default = format_value(p, p.default)
+            table.add_row(name if k == 0 else "", key, default, p.describe(), p.help)
+    console.print(table)
+
+
 @app.command(
     "tournament",
     context_settings={"allow_extra_args": True},
@@ -104,7 +128,7 @@ def bench_engine(
 def tournament(
     ctx: typer.Context,
     config: str = typer.Argument(None, help="TOML config file (options below override it)."),
-    game: str = typer.Option(None, help="Game name."),
+    game: str = typer.Option(None, help=GAME_HELP),
     agents: list[str] = typer.Option(
         None, help="Agent specs (SPEC or name=SPEC): --agents random greedy mcts:sims=100"
     ),
@@ -362,7 +386,9 @@ app.add_typer(league_app, name="league")
 @league_app.command("run")
 def league_run(
     config: str = typer.Argument(None, help="TOML config (defaults: the game's embedded one)."),
-    game: str = typer.Option(None, help="Game (its embedded default config is the base)."),
+    game: str = typer.Option(
+        None, help=GAME_HELP + " Its embedded default league config is the base."
+    ),
     out: str = typer.Option(None, help="Run directory (default runs/<game>-league)."),
     minutes: float = typer.Option(None, help="Wall-clock budget in minutes."),
     rounds: int = typer.Option(None, help="Stop after this many rounds (0: no limit)."),
@@ -405,7 +431,9 @@ def league_run(
         if out and (Path(out) / "config.toml").is_file():
             fail(f"{out} already holds a league; pass --resume to continue it")
         fail("give a config file or --game (games: " + ", ".join(_game_names()) + ")")
-    values.setdefault("out", f"runs/{values['game']}-league")
+    # A folder name from the spec: hex:size=7 -> runs/hex-size7-league.
+    slug = str(values["game"]).replace(":", "-").replace(",", "-").replace("=", "")
+    values.setdefault("out", f"runs/{slug}-league")
     with _backend(backend, address, workers) as runner:
         run_dir = run_league(
             values,
@@ -468,7 +496,7 @@ def bench_backends_command(
 
 @bench_app.command("mcts")
 def bench_mcts_command(
-    game: str = typer.Option("connect_four", help="Game name."),
+    game: str = typer.Option("connect_four", help=GAME_HELP),
     sims: int = typer.Option(400, help="Simulations per move."),
     batch: int = typer.Option(64, help="Games searched per call."),
     seconds: float = typer.Option(5.0, help="Seconds to measure."),

@@ -7,6 +7,7 @@ values, so a user can fix a config without reading code.
 from __future__ import annotations
 
 import sys
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -32,6 +33,9 @@ class Key:
     maximum: float | None = None
     item_type: type | None = None  # for lists
     help: str = ""
+    # Checks and normalises a value (e.g. a game spec to its canonical form); its ValueError
+    # becomes the key's ConfigError.
+    convert: Callable[[Any], Any] | None = None
 
 
 def _type_name(t) -> str:
@@ -86,6 +90,11 @@ def check(values: dict[str, Any], schema: dict[str, Key], where: str) -> dict[st
             raise ConfigError(f"{where}: key {name!r} must be >= {key.minimum}, got {value!r}")
         if key.maximum is not None and value > key.maximum:
             raise ConfigError(f"{where}: key {name!r} must be <= {key.maximum}, got {value!r}")
+        if key.convert is not None:
+            try:
+                value = key.convert(value)
+            except ValueError as err:
+                raise ConfigError(f"{where}: key {name!r}: {err}") from None
         out[name] = value
     return out
 

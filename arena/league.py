@@ -55,7 +55,7 @@ STATE_FILE = "league.json"
 ROLES = ("main", "main_exploiter", "league_exploiter")
 
 SCHEMA = {
-    "game": Key(str, None, choices=tuple(games.names())),
+    "game": Key(str, None, convert=games.canonical),  # a game spec, stored canonical
     "seed": Key(int, 0, minimum=0),
     "minutes": Key(float, 10.0, minimum=0.0),
     "rounds": Key(int, 0, minimum=0),
@@ -107,9 +107,11 @@ IDENTITY = ("game", "seed", "learner", "league")
 
 
 def default_config(game: str) -> dict[str, Any]:
-    """The embedded default config of a game (arena/league_configs/<game>.toml)."""
-    games.make(game)  # unknown names: the error lists the games
-    return loads_toml(resources.files("arena").joinpath(f"league_configs/{game}.toml").read_text())
+    """The embedded default config of a game spec (arena/league_configs/<base name>.toml),
+    its `game` key set to the spec."""
+    rules = games.make(game)  # unknown games and parameters: the error lists the valid ones
+    path = resources.files("arena").joinpath(f"league_configs/{rules.name}.toml")
+    return {**loads_toml(path.read_text()), "game": rules.spec}
 
 
 def resolve(
@@ -191,7 +193,7 @@ class League:
         # The user's checkpoints (anchors), not the league's own snapshots, which change.
         checkpoints = checkpoint_hashes(config["league"]["anchors"])
         self.run_dir, self.run_id = open_run(
-            config["out"], "league", self.game.name, identity, resume, checkpoints
+            config["out"], "league", self.game.spec, identity, resume, checkpoints
         )
         write_config(self.run_dir, config)
         self.population: list[dict] = []  # frozen members: anchors and snapshots
@@ -374,7 +376,7 @@ class League:
         in schedule order, so that its samples are the same on every backend."""
         learners = {s.name: s.learner for s in self.slots}
         finished = {}
-        for job, columns, moves in self.backend.play_rollouts(self.game.name, jobs, learners):
+        for job, columns, moves in self.backend.play_rollouts(self.game.spec, jobs, learners):
             finished[job.match_id] = (np.asarray(columns["returns"]), moves)
             columns.update(
                 run_id=self.run_id,
@@ -422,7 +424,7 @@ class League:
             path,
             slot.learner.model,
             slot.learner.net_config,
-            self.game.name,
+            self.game.spec,
             {"role": slot.role, "round": self.round},
             slot.name,
             slot.learner.steps,
@@ -494,7 +496,7 @@ class League:
                 )
                 jobs.append(MatchJob(match_id, (recipes[a], recipes[b]), plan, seed))
         learners = {s.name: s.learner for s in self.slots}
-        for job, columns in self.backend.play(self.game.name, jobs, learners):
+        for job, columns in self.backend.play(self.game.spec, jobs, learners):
             columns.update(
                 run_id=self.run_id, match_id=job.match_id, game_index=np.arange(n, dtype=np.int32)
             )

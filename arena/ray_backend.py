@@ -110,10 +110,10 @@ def _shipped_spec_agent(game: games.Game, recipe: AgentRecipe):
 def _worker_agent(game: games.Game, recipe: AgentRecipe):
     if recipe.learner is None:
         # Files travel once per backend call: a checkpoint rewritten between runs reloads.
-        key = (game.name, recipe.name, recipe.spec, recipe.files and recipe.files.hex())
+        key = (game.spec, recipe.name, recipe.spec, recipe.files and recipe.files.hex())
         return _agents.get(key, lambda: _shipped_spec_agent(game, recipe))
     # Built on the replica holding these weights (a later round's weights make a new key).
-    key = (game.name, recipe.name, recipe.learner.weights.hex())
+    key = (game.spec, recipe.name, recipe.learner.weights.hex())
     return _agents.get(key, lambda: _replica(recipe.learner).greedy_agent(recipe.name))
 
 

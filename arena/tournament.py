@@ -29,7 +29,7 @@ from arena.rundir import lock_run, open_run, write_config
 FORMATS = ("round-robin", "gauntlet")
 
 SCHEMA = {
-    "game": Key(str, None, choices=tuple(games.names()), help="game name"),
+    "game": Key(str, None, help="game spec, NAME[:key=value,...]", convert=games.canonical),
     "agents": Key(list, None, item_type=str, help="agent specs, optionally name=SPEC"),
     "format": Key(str, "round-robin", choices=FORMATS, help="pairing"),
     "games_per_pair": Key(int, 100, minimum=1, help="games between each pair"),
@@ -195,7 +195,7 @@ def _play(
     identity = {k: config[k] for k in IDENTITY}
     checkpoints = checkpoint_hashes(specs.values())  # a resumed run needs the same weights
     run_dir, run_id = open_run(
-        config["out"], "tournament", game.name, identity, resume, checkpoints
+        config["out"], "tournament", game.spec, identity, resume, checkpoints
     )
     write_config(run_dir, config)
     matches = schedule(config)
@@ -220,7 +220,7 @@ def _play(
     ]
     writer = replays.ReplayWriter(run_dir, flush_seconds=flush_seconds)
     with writer:
-        for job, columns in (backend or LocalBackend()).play(game.name, jobs):
+        for job, columns in (backend or LocalBackend()).play(game.spec, jobs):
             columns.update(
                 run_id=run_id,
                 match_id=job.match_id,

@@ -162,7 +162,8 @@ class Game:
         """
         self._check_state(state)
         actions = np.asarray(actions)
-        if actions.shape != (len(state),) or not np.issubdtype(actions.dtype, np.integer):
+        # dtype.kind rather than np.issubdtype: a microsecond less on every step call.
+        if actions.shape != (len(state),) or actions.dtype.kind not in "iu":
             raise ValueError(
                 f"actions must be integers of shape ({len(state)},), "
                 f"got {actions.dtype} {actions.shape}"

@@ -60,12 +60,12 @@ OPTIONAL = ("plies", "reason", "values", "policy_entropy", "visits")  # may be l
 
 
 def file_metadata(game: str, replaces: list[str] | None = None) -> dict[bytes, bytes]:
-    """Schema metadata of a part file holding games of `game` (and, when compacted, the
-    names of the part files it replaces)."""
+    """Schema metadata of a part file holding games of the game spec `game` (stored
+    canonical) and, when compacted, the names of the part files it replaces."""
     spec = games.make(game)
     meta = {
         VERSION_KEY: str(SCHEMA_VERSION).encode(),
-        GAME_KEY: game.encode(),
+        GAME_KEY: spec.spec.encode(),
         NUM_PLAYERS_KEY: str(spec.num_players).encode(),
         NUM_ACTIONS_KEY: str(spec.num_actions).encode(),
         OBS_SHAPE_KEY: json.dumps(list(spec.obs_shape)).encode(),
@@ -269,6 +269,8 @@ def _check_rows(arrays: dict[str, pa.Array], lengths: np.ndarray) -> None:
             spec = games.make(name)
         except ValueError as e:
             raise _fail("game", str(e), np.flatnonzero(rows)) from None
+        if spec.spec != name:  # one game, one string: readers group and filter by it
+            raise _fail("game", f"must be a canonical spec ({spec.spec!r})", np.flatnonzero(rows))
         for column, count in seats.items():
             bad = np.flatnonzero(rows & (count != spec.num_players))
             if bad.size:

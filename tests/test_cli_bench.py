@@ -33,9 +33,30 @@ def test_bench_engine_prints_rates_and_comparisons():
 def test_bench_engine_unknown_game_lists_names():
     out = arena("bench", "engine", "--game", "chess")
     assert out.returncode == 2
-    assert "connect_four, tic_tac_toe" in out.stdout
+    import games
+
+    assert ", ".join(games.names()) in out.stdout
 
 
 def test_bench_engine_rejects_bad_batch_and_threads():
     assert "must be positive" in arena("bench", "engine", "--batch", "0").stdout
     assert "threads must be between" in arena("bench", "engine", "--threads", "0").stdout
+
+
+def test_games_lists_every_game_with_its_parameters():
+    import games
+    from games.spec import format_value
+
+    out = arena("games")
+    assert out.returncode == 0, out.stderr
+    for name in games.names():
+        assert name in out.stdout
+        for key, param in games.parameters(name).items():
+            assert key in out.stdout and param.describe() in out.stdout
+            assert format_value(param, param.default) in out.stdout
+
+
+def test_bench_engine_takes_a_spec_and_rejects_bad_parameters():
+    out = arena("bench", "engine", "--game", "connect_four:depth=3")
+    assert out.returncode == 2
+    assert "connect_four has no parameter 'depth'; its parameters: none" in out.stdout

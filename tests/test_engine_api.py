@@ -4,11 +4,11 @@ import numpy as np
 import pytest
 
 import games
-import games.layout
+from games.kernels import RNG
 
 
 def test_names_and_make():
-    assert games.names() == ["connect_four", "tic_tac_toe"]
+    assert {"connect_four", "tic_tac_toe"} <= set(games.names())
     game = games.make("connect_four")
     assert (game.num_players, game.num_actions, game.obs_shape, game.max_plies) == (
         2,
@@ -21,7 +21,7 @@ def test_names_and_make():
 
 
 def test_unknown_game_lists_available_names():
-    with pytest.raises(ValueError, match="connect_four, tic_tac_toe"):
+    with pytest.raises(ValueError, match=", ".join(games.names())):
         games.make("chess")
 
 
@@ -176,9 +176,9 @@ def test_parallel_kernels_give_the_same_games_as_serial_ones():
 def test_init_from_seeds_and_seeded_play_sequences():
     game = games.make("connect_four")
     state = game.init_from_seeds(np.array([5, 9]))
-    assert state.data[:, games.layout.RNG].tolist() == [5, 9]
+    assert state.data[:, RNG].tolist() == [5, 9]
     played = game.play_sequences([[0], [1, 2]], seeds=[5, 9])
-    assert played.data[:, games.layout.RNG].tolist() == [5, 9]
+    assert played.data[:, RNG].tolist() == [5, 9]
     with pytest.raises(ValueError, match="2 seeds for 1 sequences"):
         game.play_sequences([[0]], seeds=[1, 2])
     with pytest.raises(ValueError, match="non-empty 1-D integer array"):

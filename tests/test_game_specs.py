@@ -150,3 +150,11 @@ def test_shape_is_the_contract_dataclass():
     for name in games.names():
         module = games.make(name).module
         assert isinstance(module.shape(games.make(name).params), Shape)
+
+
+@pytest.mark.parametrize("name", games.names())
+def test_every_game_has_an_embedded_league_config_for_its_specs(name):
+    from arena.league import default_config
+
+    config = default_config(name)
+    assert config["game"] == games.make(name).spec
