@@ -2,7 +2,9 @@
 
 Each game is played first in OpenSpiel with random legal moves, then replayed by a small
 Numba loop over hex's primitives on a one-row array, which records every ply's legal mask,
-header, observations and rewards for comparison.
+header, observations and rewards for comparison. The primitives are only ever called from
+that loop: called from Python with this file's parameter class, they would write Numba cache
+entries naming `tests.test_hex_rules.Params`, which other processes cannot load.
 """
 
 from __future__ import annotations
@@ -61,13 +63,14 @@ def _replay(g, actions, width, num_actions):
         if t < plies:
             hexgame.apply_row(g, data, 0, actions[t], rewards)
             step_rewards[t] = rewards[0]
-    return masks, legal, counts, headers, obs, step_rewards
+    return masks, legal, counts, headers, obs, step_rewards, data[0]
 
 
 def replay(g: Params, actions) -> dict[str, np.ndarray]:
+    """The records of _replay by name, and the final state row ("row")."""
     shape = hexgame.shape(g)
     arrays = _replay(g, np.asarray(actions, dtype=np.int64), shape.width, shape.num_actions)
-    keys = ("masks", "legal", "counts", "headers", "obs", "rewards")
+    keys = ("masks", "legal", "counts", "headers", "obs", "rewards", "row")
     return dict(zip(keys, arrays, strict=True))
 
 
@@ -236,13 +239,7 @@ def test_half_turn_maps_games_onto_games(size, swap, data):
 
 def test_pictures():
     g = params(5, True)
-    shape = hexgame.shape(g)
-    data = np.zeros((1, shape.width), np.int64)
-    rewards = np.zeros((1, 2), np.float32)
-    hexgame.init_row(g, data, 0, 0)
-    for action in (3, 25, 12):  # a swap, then player 0 in the centre
-        hexgame.apply_row(g, data, 0, action, rewards)
-    row = data[0]
+    row = replay(g, [3, 25, 12])["row"]  # a swap, then player 0 in the centre
     text = hexgame.text(g, row).splitlines()
     assert text[1].split()[1:] == [".", ".", ".", ".", "."]
     assert text[3].split()[1:] == [".", ".", "X", ".", "."]
