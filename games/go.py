@@ -18,20 +18,25 @@ Rules, each checked move by move against OpenSpiel in tests/test_go_rules.py:
   We do the same: the game ends, WINNER stays -1 and the REPEATED column is 1. Positions
   are compared by a 64-bit Zobrist hash of the stones, as OpenSpiel does.
 
-Row layout after the common header: a few fields, then four arrays over the padded board
-of (N + 2)^2 points, where point (row, col) is `(row + 1) * (N + 2) + col + 1` and the
-ring of EDGE points spares the bounds checks, then the hashes of the positions so far:
-- BOARD: EMPTY, BLACK, WHITE or EDGE per point.
-- HEAD, NEXT: for a stone, the head of its chain and the next stone of the chain (a
-  circular list, so a chain is relabelled or removed by walking it).
-- CHAIN: at a chain's head, its record packed in one int64 so that adding or removing a
-  liberty and merging two chains are single additions: the number of pseudo-liberties
-  (each liberty counted once per adjacent stone), their sum and their sum of squares
-  (the chain is in atari exactly when count * squares == sum ** 2), and the stone count.
-- HASHES: the hash after every stone played (a pass repeats its position by definition).
+Row layout after the common header: a few fields; bit sets of the empty points (legal
+moves are mostly found on them, a whole board at once); two columns per point of the
+padded board of (N + 2)^2 points, where point (row, col) is `(row + 1) * (N + 2) + col + 1`
+and a ring of EDGE points spares the bounds checks; then a table of positions seen.
+- The point word packs the colour (EMPTY, BLACK, WHITE or EDGE) and, for a stone, the head
+  of its chain and the next stone of the chain (a circular list, so that a chain is
+  relabelled or removed by walking it).
+- The chain record, at a chain's head, packs in one int64 the number of pseudo-liberties
+  (each liberty counted once per adjacent stone), their sum, their sum of squares (the
+  chain is in atari exactly when count * squares == sum ** 2) and the stone count, so that
+  adding or removing a liberty and merging two chains are single additions.
+- The table of positions seen holds the hash after every stone played (a pass repeats
+  its position by definition), open addressing with at least twice the slots needed.
+Two columns per point rather than one array per field keep a neighbourhood in few cache
+lines: random play at batch 4096 is bound by memory more than by arithmetic.
 
 Observation (4 planes N x N, from `player`'s side; plane cell (r, c) is action r * N + c,
-so plane row 0 is the board's row "1"): 0 = the player's stones, 1 = the opponent's,
+as the symmetries need, so plane row 0 is the board's row "1", which OpenSpiel prints at
+the bottom; the rules do not change under that flip): 0 = the player's stones, 1 = the opponent's,
 2 = the point the mover may not play because of ko (the only rule of the position the
 stones do not show, short of the repetition history), 3 = all ones when `player` is
 white: the komi makes the colours unequal, and planes 0-1 alone do not say which is
@@ -547,7 +552,7 @@ def text(g, row: np.ndarray) -> str:
 
 
 SVG_CELL = 36  # pixels between lines
-SVG_MARGIN = 30
+SVG_MARGIN = 40  # room for the coordinates outside the edge stones
 WOOD = "#dcb35c"
 
 
@@ -573,9 +578,9 @@ def svg(g, row: np.ndarray) -> str:
         parts.append(
             f'<line x1="{x(0)}" y1="{y(k)}" x2="{x(n - 1)}" y2="{y(k)}" stroke="#000"/>'
             f'<line x1="{x(k)}" y1="{y(0)}" x2="{x(k)}" y2="{y(n - 1)}" stroke="#000"/>'
-            f'<text x="{x(k)}" y="{SVG_MARGIN / 2 + 4}" font-family="sans-serif" '
+            f'<text x="{x(k)}" y="15" font-family="sans-serif" '
             f'font-size="11" text-anchor="middle">{COLUMN_LABELS[k]}</text>'
-            f'<text x="{SVG_MARGIN / 2 - 2}" y="{y(k) + 4}" font-family="sans-serif" '
+            f'<text x="12" y="{y(k) + 4}" font-family="sans-serif" '
             f'font-size="11" text-anchor="middle">{k + 1}</text>'
         )
     for r, c in star_points(n):

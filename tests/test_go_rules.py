@@ -7,6 +7,7 @@ them on a batch row.
 from __future__ import annotations
 
 import collections
+from xml.etree import ElementTree
 
 import numpy as np
 import pyspiel
@@ -141,6 +142,12 @@ def test_random_games_match_openspiel(size: int, num_games: int, seed: int) -> N
     assert not missing, f"never happened in {num_games} games of {size}x{size}: {missing}"
 
 
+@pytest.mark.parametrize("size", [6, 7, 8, 10, 11, 12, 13])
+def test_every_board_size_matches_openspiel(size: int) -> None:
+    events = play_random_games(size, 6, size)
+    assert events["capture"]
+
+
 def test_a_whole_number_komi_allows_draws_on_points() -> None:
     events = play_random_games(5, 300, 1, komi=1.0)
     assert events["winner -1"] > events["ended on a repeated position"]
@@ -187,6 +194,24 @@ def test_simple_ko_forbids_the_immediate_recapture_only() -> None:
     assert go.is_legal(g, game.data, 0, recapture)
 
 
+def test_a_repeated_whole_board_position_ends_the_game_as_a_draw() -> None:
+    # From a random game: white's d5 (move 26) takes black's b5 and c5, and black's c5
+    # (move 27, legal: no ko) recreates the position after move 24.
+    moves = [24, 5, 14, 17, 9, 2, 25, 11, 25, 8, 7, 10, 18, 25]
+    moves += [15, 25, 6, 4, 25, 16, 25, 13, 22, 20, 21, 23, 22]
+    g = params(5)
+    game = Game(g)
+    state = pyspiel.load_game("go", {"board_size": 5, "komi": 7.5}).new_initial_state()
+    for action in moves:
+        assert not game.row[DONE] and not state.is_terminal()
+        rewards = game.play(action)
+        state.apply_action(action)
+    assert state.is_terminal() and state.returns() == [0.0, 0.0]
+    assert game.row[DONE] and game.row[go.REPEATED] and game.row[WINNER] == -1
+    assert rewards.tolist() == [0.0, 0.0]
+    assert "draw: a whole-board position repeated" in go.text(g, game.row)
+
+
 @settings(max_examples=40, deadline=None)
 @given(
     size=st.sampled_from([5, 6, 7]),
@@ -223,7 +248,7 @@ def test_pictures_show_the_board_turn_and_last_move() -> None:
     assert " 3 +++x+++++" in text.splitlines()
     assert "last move: B d3" in text and "white (player 1) to play" in text
     svg = go.svg(g, game.row)
-    assert svg.startswith("<svg") and svg.endswith("</svg>")
+    ElementTree.fromstring(svg)  # well-formed
     assert svg.count('data-owner="0"') == 1 and 'class="last-move"' in svg
     image = go.rgb(g, game.row)
     assert image.shape == (9 * go.RGB_CELL, 9 * go.RGB_CELL, 3) and image.dtype == np.uint8
