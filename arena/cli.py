@@ -206,9 +206,9 @@ def ratings_command(
 
 
 def _print_results(run_dir, anchor: str = "random", eval_only: bool = False) -> None:
-    from arena import results
+    from arena import ids, results
 
-    where = results.EVAL_ONLY if eval_only else None
+    where = ids.EVAL_ONLY if eval_only else None
     fitted = results.ratings(run_dir, anchor=anchor, where=where)
     table = Table(
         title=f"ratings (Elo, {fitted.confidence:.0%} intervals; anchor: "
@@ -688,19 +688,20 @@ def dashboard_command(
     """Browse runs in a Streamlit app: ratings, win rates, league history, replays, agents."""
     import os
 
-    from arena import dashboard
+    # One of the two places where `arena` imports `dashboards` (tests/test_layering.py).
+    from dashboards import launch
 
     if not 0 < port < 65536:
         fail(f"--port must be between 1 and 65535, got {port}")
-    folder = runs_dir or os.environ.get(dashboard.RUNS_ENV) or "runs"
-    if not dashboard.is_loopback(host):
+    folder = runs_dir or os.environ.get(launch.RUNS_ENV) or "runs"
+    if not launch.is_loopback(host):
         console.print(
             f"warning: the dashboard has no authentication: anyone who can reach {host} "
             f"on port {port} can read every run in {folder}",
             style="yellow",
         )
-    console.print(f"dashboard of {folder} on {dashboard.url(host, port)} (Ctrl-C stops it)")
-    dashboard.serve(folder, port, host)
+    console.print(f"dashboard of {folder} on {launch.url(host, port)} (Ctrl-C stops it)")
+    launch.serve(folder, port, host)
 
 
 @bench_app.command("dashboard")
@@ -711,8 +712,8 @@ def bench_dashboard(
     ),
 ) -> None:
     """Seconds for the replay browser's filtered listing on a run (cold, without cache)."""
-    from arena import bench_dashboard as bench
     from arena.machine import describe
+    from dashboards import bench  # the other place where `arena` imports `dashboards`
 
     if generate:
         bench.generate_run(run_dir, generate)

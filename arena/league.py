@@ -36,7 +36,7 @@ import games
 import replays
 from agents.network import MAX_BLOCKS, MAX_CHANNELS
 from agents.spec import UntrustedCode, checkpoint_hashes, imports_code
-from arena import diversity, metrics, results
+from arena import diversity, ids, metrics, results
 from arena.backends import (
     AgentRecipe,
     Backend,
@@ -252,8 +252,7 @@ class League:
         return int.from_bytes(hashlib.sha256(key.encode()).digest()[:8], "little") >> 1
 
     def _match_id(self, round_index: int, kind: str, *parts) -> str:
-        digest = hashlib.sha256("|".join(map(str, (self.config["seed"], *parts))).encode())
-        return f"r{round_index:05d}-{kind}-{digest.hexdigest()[:12]}"
+        return ids.match_id(round_index, kind, self.config["seed"], *parts)
 
     # -- agents -------------------------------------------------------------------------
 
@@ -272,7 +271,7 @@ class League:
         return self._agents[member["agent"]]
 
     def version_id(self, slot: LearnerSlot, round_index: int) -> str:
-        return f"{slot.name}@r{round_index:04d}"
+        return ids.version_id(slot.name, round_index)
 
     # -- one round ----------------------------------------------------------------------
 
@@ -392,16 +391,18 @@ class League:
 
     def recent_win_rates(self, slot: LearnerSlot) -> dict[str, float]:
         """Score rate of the learner's recent versions against each opponent id."""
-        since = f"r{max(0, self.round - self.config['league']['recent_rounds']):05d}"
+        since = ids.round_tag(max(0, self.round - self.config["league"]["recent_rounds"]))
         query = """
             WITH mine AS (
-                SELECT CASE WHEN agents[1] LIKE $me THEN agents[2] ELSE agents[1] END AS opponent,
+                SELECT CASE WHEN starts_with(agents[1], $me) THEN agents[2] ELSE agents[1] END
+                         AS opponent,
                        CASE WHEN winner = -1 THEN 0.5
-                            WHEN agents[winner + 1] LIKE $me THEN 1.0 ELSE 0.0 END AS score
+                            WHEN starts_with(agents[winner + 1], $me) THEN 1.0 ELSE 0.0 END AS score
                 FROM games
-                WHERE match_id >= $since AND (agents[1] LIKE $me) <> (agents[2] LIKE $me))
+                WHERE match_id >= $since
+                  AND starts_with(agents[1], $me) <> starts_with(agents[2], $me))
             SELECT opponent, avg(score) AS rate FROM mine GROUP BY opponent"""
-        rows = self._query(query, {"me": f"{slot.name}@%", "since": since})
+        rows = self._query(query, {"me": ids.version_prefix(slot.name), "since": since})
         return dict(zip(rows["opponent"].tolist(), rows["rate"].tolist(), strict=True))
 
     def maybe_snapshot(self, slot: LearnerSlot, rng) -> None:
@@ -416,7 +417,7 @@ class League:
             return
         slot.snapshots += 1
         slot.last_snapshot_round = self.round
-        name = f"{slot.name}-s{slot.snapshots}"
+        name = ids.snapshot_name(slot.name, slot.snapshots)
         path = self.run_dir / "agents" / name / "model"
         from agents.checkpoint import save_checkpoint
 
@@ -568,7 +569,7 @@ class League:
         self.log(f"round {self.round} evaluation of {len(names)} agents: {self.standing}")
 
     def eval_pairs(self):
-        return results.pair_table(self.run_dir, results.EVAL_ONLY)
+        return results.pair_table(self.run_dir, ids.EVAL_ONLY)
 
     # -- persistence --------------------------------------------------------------------
 
@@ -584,7 +585,7 @@ class League:
     def save_round(self, played: int, trained: int, seconds: float) -> None:
         """Checkpoints, then metrics, then league.json last: the round's commit point."""
         for slot in self.slots:
-            directory = f"agents/{slot.name}/r{self.round:05d}"
+            directory = f"agents/{slot.name}/{ids.round_tag(self.round)}"
             slot.learner.save(self.run_dir / directory, parent=slot.name)
             previous, slot.save_dir = slot.save_dir, directory
             if previous and previous != directory:

@@ -80,6 +80,11 @@ def metrics_dir(run_dir: str | os.PathLike, table: str) -> Path:
     return Path(run_dir) / "metrics" / table
 
 
+def _round_file(run_dir: str | os.PathLike, table: str, round_index: int) -> Path:
+    """`metrics/<table>/round-000012.parquet`: the name `_ROUND_FILE` parses."""
+    return metrics_dir(run_dir, table) / f"round-{round_index:06d}.parquet"
+
+
 def write_round(run_dir: str | os.PathLike, table: str, round_index: int, rows: dict) -> Path:
     """Write one round of a metrics table (columns as lists/arrays, `round` filled in)."""
     metrics_dir(run_dir, table)  # checks the table name
@@ -89,7 +94,7 @@ def write_round(run_dir: str | os.PathLike, table: str, round_index: int, rows: 
     data = pa.Table.from_pydict({f.name: columns[f.name] for f in schema}, schema=schema)
     sink = io.BytesIO()
     pq.write_table(data, sink)
-    path = metrics_dir(run_dir, table) / f"round-{round_index:06d}.parquet"
+    path = _round_file(run_dir, table, round_index)
     atomic_write(path, sink.getvalue())
     return path
 
@@ -105,8 +110,7 @@ def rounds(run_dir: str | os.PathLike, table: str) -> list[int]:
 
 def read_table(run_dir: str | os.PathLike, table: str) -> pa.Table:
     """Every round of a metrics table, in round order (an empty table when none)."""
-    directory = metrics_dir(run_dir, table)
-    parts = [pq.read_table(directory / f"round-{r:06d}.parquet") for r in rounds(run_dir, table)]
+    parts = [pq.read_table(_round_file(run_dir, table, r)) for r in rounds(run_dir, table)]
     if not parts:
         return SCHEMAS[table].empty_table()
     return pa.concat_tables([p.cast(SCHEMAS[table]) for p in parts])

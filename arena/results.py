@@ -23,13 +23,11 @@ SELECT agents[1] AS first, agents[2] AS second,
        count(*) FILTER (WHERE winner = 1) AS second_wins
 FROM games {where} GROUP BY ALL ORDER BY first, second
 """
-# League evaluation rounds (match ids r00012-eval-...): the games that rate fixed policies.
-EVAL_ONLY = "match_id LIKE '%-eval-%'"
 
 
 def pair_table(run_dir: str | os.PathLike, where: str | None = None) -> pa.Table:
     """Wins, draws and losses per ordered pair of agent ids, from the run's replays
-    (optionally only the games matching a SQL condition, e.g. EVAL_ONLY)."""
+    (optionally only the games matching a SQL condition, e.g. arena.ids.EVAL_ONLY)."""
     return query(run_dir, PAIR_QUERY.format(where=f"WHERE {where}" if where else ""))
 
 

@@ -12,7 +12,6 @@ from __future__ import annotations
 import hashlib
 import json
 import os
-import re
 from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
@@ -26,10 +25,11 @@ import streamlit as st
 import replays
 from arena import metrics, results
 from arena.config import ConfigError
-from arena.dashboard import RUNS_ENV
+from arena.ids import learner_of
 from arena.ratings import Ratings
 from arena.rundir import list_runs, read_run
 from dashboards import queries
+from dashboards.launch import RUNS_ENV
 from dashboards.queries import GameFilter, Summary
 
 DEFAULT_RUNS_DIR = "runs"
@@ -201,15 +201,6 @@ def latest_round(table: pa.Table) -> pa.Table:
 
 
 # --------------------------------------------------------------------------- agents
-
-# A league plays each learner under a new id per round, `<learner>@r<round>`.
-_VERSION = re.compile(r"^(?P<learner>.+)@r\d+$")
-
-
-def learner_of(agent: str) -> str:
-    """The learner an agent id is a version of (the id itself for any other agent)."""
-    match = _VERSION.match(agent)
-    return match.group("learner") if match else agent
 
 
 def rating_lines(history: pd.DataFrame) -> pd.DataFrame:

@@ -1,4 +1,4 @@
-"""`arena dashboard`: the Streamlit app over a folder of runs, as a subprocess.
+"""`arena dashboard` starts this: the Streamlit app over a folder of runs, as a subprocess.
 
 The app has no authentication, so it listens on this machine only (127.0.0.1) unless told
 otherwise.
@@ -13,9 +13,7 @@ import sys
 from pathlib import Path
 from typing import NoReturn
 
-import dashboards
-
-APP = Path(dashboards.__file__).parent / "app.py"
+APP = Path(__file__).parent / "app.py"
 RUNS_ENV = "ARENA_RUNS"  # the runs folder, for dashboards.data
 LOCALHOST = "127.0.0.1"
 

@@ -4,7 +4,7 @@ Every function takes the list of live part files (from `replays.open(run).files`
 temporary files and parts already merged by a compaction are left out) and runs one SQL
 statement over them with DuckDB's Parquet reader: it reads only the columns a query
 names and scans the files in parallel, which keeps a listing of a million games well
-under a second. `dashboards.data` caches the results; `arena.bench_dashboard` times them.
+under a second. `dashboards.data` caches the results; `dashboards.bench` times them.
 """
 
 from __future__ import annotations

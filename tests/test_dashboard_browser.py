@@ -1,4 +1,4 @@
-"""End to end in a real headless browser: `arena.dashboard.launch` serves a real run, and
+"""End to end in a real headless browser: `dashboards.launch.launch` serves a real run, and
 Chromium (Debian's, driven by Playwright) opens a replay and steps it forward."""
 
 from __future__ import annotations
@@ -8,8 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from arena.dashboard import launch
 from arena.tournament import run_tournament
+from dashboards.launch import launch
 from tests.servers import free_port, wait_until_serving
 
 CHROMIUM = Path("/usr/bin/chromium")

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from arena.dashboard import is_loopback, url
+from dashboards.launch import is_loopback, url
 from tests.servers import free_port, wait_until_serving
 
 LISTEN = "0A"  # the TCP state LISTEN in /proc/net/tcp

@@ -8,7 +8,7 @@ import pyarrow.parquet as pq
 import pytest
 
 import replays
-from arena import metrics
+from arena import ids, metrics
 from arena.config import ConfigError
 from arena.league import League, resolve, run_league
 from replays.files import part_paths, replays_dir
@@ -93,8 +93,8 @@ def stored_rounds(run_dir, seen: dict) -> dict[int, set[str]]:
     part file holds, so that watching a running league reads every file once."""
     for path in part_paths(replays_dir(run_dir)):
         if path not in seen:
-            ids = pq.read_table(path, columns=["match_id"])["match_id"].unique().to_pylist()
-            seen[path] = {(int(m[1:6]), m.split("-")[1]) for m in ids}  # r00002-eval-...
+            stored = pq.read_table(path, columns=["match_id"])["match_id"].unique().to_pylist()
+            seen[path] = {ids.parse_match_id(m) for m in stored}  # (round, kind)
     out: dict[int, set[str]] = {}
     for round_index, kind in set().union(*seen.values()):
         out.setdefault(round_index, set()).add(kind)

@@ -14,6 +14,7 @@ from contextlib import contextmanager
 import pytest
 
 import replays
+from arena import ids
 from arena.backends import LocalBackend, make_backend, split_batches
 from arena.league import League, run_league
 from arena.league import resolve as resolve_league
@@ -220,7 +221,7 @@ def test_league_on_ray_with_a_killed_rollout_actor_plays_the_local_games(cluster
     assert len(keys) == len(set(keys))
     # Training matches, learners' samples, training and evaluation: game for game the same.
     assert ours == theirs
-    assert any("-eval-" in m for m in ours["match_id"])
+    assert any(ids.parse_match_id(m).kind == "eval" for m in ours["match_id"])
     # Snapshots reach workers as checkpoint files through the object store.
     assert any(name.endswith("-s1") for seats in ours["agents"] for name in seats)
     assert not wait_until_gone(b"ray::_RolloutWorker"), "the backend's actors outlive it"

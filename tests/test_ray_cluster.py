@@ -8,6 +8,7 @@ import time
 
 import pytest
 
+from arena import ids
 from arena.backends import LocalBackend
 from arena.league import run_league
 from arena.ray_backend import RayBackend
@@ -89,7 +90,7 @@ def test_league_on_two_worker_nodes_plays_the_local_games(nodes, tmp_path):
     ours = games_of(remote)
     unique_keys(ours)
     assert ours == games_of(local)
-    assert any("-eval-" in m for m in ours["match_id"])
+    assert any(ids.parse_match_id(m).kind == "eval" for m in ours["match_id"])
 
 
 @pytest.fixture
