@@ -63,9 +63,12 @@ HASH = HEADER + 1  # Zobrist hash of the stones on the board
 CAPTURED = HEADER + 2  # stones captured so far in this game
 REPEATED = HEADER + 3  # 1 when the game ended on a repeated whole-board position
 WORDS = 4  # 64-bit words of a bit set over the padded points of the largest board
-EMPTY_BITS = HEADER + 4  # bit v set when padded point v is empty and on the board
-EASY_BITS = EMPTY_BITS + WORDS  # scratch of legal_row: empty points with an empty neighbour
-POINTS = EASY_BITS + WORDS  # 2 columns per padded point: the point word, the chain record
+# Bit sets over the padded points, WORDS words each: bit v of word v >> 6 is point v.
+EMPTY_BITS = HEADER + 4  # the empty points of the board
+STONE_BITS = EMPTY_BITS + WORDS  # player 0's stones, then player 1's
+ATARI_BITS = STONE_BITS + 2 * WORDS  # the stones of chains in atari (one liberty)
+LEGAL_BITS = ATARI_BITS + WORDS  # scratch of legal_row
+POINTS = LEGAL_BITS + WORDS  # 2 columns per padded point: the point word, the chain record
 # The point word: bit fields [0, 3) colour, [3, 11) head of the chain, [11, 19) next stone.
 COLOUR_MASK = 7
 HEAD_SHIFT, NEXT_SHIFT = 3, 11
@@ -167,9 +170,19 @@ def set_next(data, i, v, s):
 
 
 @njit(cache=True, inline="always")
-def chain_of(data, i, v):
-    """The record of the chain of the stone at v."""
-    return data[i, at(head_of(data, i, v)) + 1]
+def bit(data, i, words, v):
+    """Bit v of the bit set at column `words`, as 0 or 1."""
+    return (data[i, words + (v >> 6)] >> (v & 63)) & 1
+
+
+@njit(cache=True, inline="always")
+def set_bit(data, i, words, v):
+    data[i, words + (v >> 6)] |= np.int64(1) << (v & 63)
+
+
+@njit(cache=True, inline="always")
+def clear_bit(data, i, words, v):
+    data[i, words + (v >> 6)] &= ~(np.int64(1) << (v & 63))
 
 
 @njit(cache=True, inline="always")
@@ -200,22 +213,28 @@ def init_row(g, data, i, seed):
 
 
 @njit(cache=True, inline="always")
-def point_legal(g, data, i, v, colour):
-    """True when the player of `colour` may play at the padded point v."""
-    if colour_at(data, i, v) != EMPTY or v == data[i, KO]:
+def supports(data, i, player, m):
+    """1 when a stone of `player` at a point next to m would have a liberty through m: m is
+    empty, one of the player's stones not in atari, or an enemy stone in atari (taken)."""
+    own = bit(data, i, STONE_BITS + player * WORDS, m)
+    enemy = bit(data, i, STONE_BITS + (1 - player) * WORDS, m)
+    atari = bit(data, i, ATARI_BITS, m)
+    return bit(data, i, EMPTY_BITS, m) | (own & (1 - atari)) | (enemy & atari)
+
+
+@njit(cache=True, inline="always")
+def point_legal(g, data, i, v, player):
+    """The rule of legal_row for one padded point v: empty, not the ko point, and with a
+    neighbour that supports the stone (so no suicide)."""
+    if not bit(data, i, EMPTY_BITS, v) or v == data[i, KO]:
         return False
     w = g.size + 2
-    for m in (v - w, v - 1, v + 1, v + w):
-        c = colour_at(data, i, m)
-        if c == EMPTY:
-            return True
-        if c == colour:  # joins a chain that keeps another liberty
-            if not in_atari(chain_of(data, i, m)):
-                return True
-        elif c == 3 - colour:  # captures a chain whose last liberty is v
-            if in_atari(chain_of(data, i, m)):
-                return True
-    return False
+    return (
+        supports(data, i, player, v - w)
+        | supports(data, i, player, v - 1)
+        | supports(data, i, player, v + 1)
+        | supports(data, i, player, v + w)
+    ) != 0
 
 
 @njit(cache=True, inline="always")
@@ -225,7 +244,7 @@ def is_legal(g, data, i, action):
         return False
     if action == n * n:
         return True
-    return point_legal(g, data, i, point(g, action), data[i, TO_PLAY] + 1)
+    return point_legal(g, data, i, point(g, action), data[i, TO_PLAY])
 
 
 @njit(cache=True, inline="always")
@@ -252,41 +271,48 @@ def bit_run(data, i, words, v, n):
 
 
 @njit(cache=True, inline="always")
+def words_of(data, i, words):
+    return (
+        np.uint64(data[i, words]),
+        np.uint64(data[i, words + 1]),
+        np.uint64(data[i, words + 2]),
+        np.uint64(data[i, words + 3]),
+    )
+
+
+@njit(cache=True, inline="always")
 def legal_row(g, data, i, mask):
-    """Empty points with an empty neighbour are legal: found for the whole board at once
-    on bit sets, which spares a branch and a look at the board per point; only the other
-    empty points (few) are looked at."""
+    """point_legal for the whole board at once on the bit sets, without a look at the
+    points themselves (random play at large batches is bound by memory)."""
     n = g.size
     if data[i, DONE]:
         mask[i, : n * n + 1] = False
         return 0
-    colour = data[i, TO_PLAY] + 1
+    player = data[i, TO_PLAY]
     w = n + 2
-    e0 = np.uint64(data[i, EMPTY_BITS])
-    e1 = np.uint64(data[i, EMPTY_BITS + 1])
-    e2 = np.uint64(data[i, EMPTY_BITS + 2])
-    e3 = np.uint64(data[i, EMPTY_BITS + 3])
-    a0, a1, a2, a3 = spread(e0, e1, e2, e3, np.uint64(1))
-    b0, b1, b2, b3 = spread(e0, e1, e2, e3, np.uint64(w))
-    data[i, EASY_BITS] = np.int64(e0 & (a0 | b0))
-    data[i, EASY_BITS + 1] = np.int64(e1 & (a1 | b1))
-    data[i, EASY_BITS + 2] = np.int64(e2 & (a2 | b2))
-    data[i, EASY_BITS + 3] = np.int64(e3 & (a3 | b3))
+    e0, e1, e2, e3 = words_of(data, i, EMPTY_BITS)
+    o0, o1, o2, o3 = words_of(data, i, STONE_BITS + player * WORDS)
+    x0, x1, x2, x3 = words_of(data, i, STONE_BITS + (1 - player) * WORDS)
+    t0, t1, t2, t3 = words_of(data, i, ATARI_BITS)
+    s0 = e0 | (o0 & ~t0) | (x0 & t0)  # the points that support a stone next to them
+    s1 = e1 | (o1 & ~t1) | (x1 & t1)
+    s2 = e2 | (o2 & ~t2) | (x2 & t2)
+    s3 = e3 | (o3 & ~t3) | (x3 & t3)
+    a0, a1, a2, a3 = spread(s0, s1, s2, s3, np.uint64(1))
+    b0, b1, b2, b3 = spread(s0, s1, s2, s3, np.uint64(w))
+    data[i, LEGAL_BITS] = np.int64(e0 & (a0 | b0))
+    data[i, LEGAL_BITS + 1] = np.int64(e1 & (a1 | b1))
+    data[i, LEGAL_BITS + 2] = np.int64(e2 & (a2 | b2))
+    data[i, LEGAL_BITS + 3] = np.int64(e3 & (a3 | b3))
+    if data[i, KO] >= 0:
+        clear_bit(data, i, LEGAL_BITS, data[i, KO])
     count = 1
     for r in range(n):
-        v0 = (r + 1) * w + 1  # the board row's points are the n bits from v0 on
-        easy = bit_run(data, i, EASY_BITS, v0, n)
+        legal = bit_run(data, i, LEGAL_BITS, (r + 1) * w + 1, n)  # board row r
         for c in range(n):
-            ok = (easy >> np.uint64(c)) & np.uint64(1) != 0
+            ok = (legal >> np.uint64(c)) & np.uint64(1) != 0
             mask[i, r * n + c] = ok
             count += ok
-        hard = bit_run(data, i, EMPTY_BITS, v0, n) & ~easy  # empty, no empty neighbour
-        if hard:
-            for c in range(n):
-                if (hard >> np.uint64(c)) & np.uint64(1):
-                    ok = point_legal(g, data, i, v0 + c, colour)
-                    mask[i, r * n + c] = ok
-                    count += ok
     mask[i, n * n] = True
     return count
 
@@ -310,6 +336,29 @@ def merge(data, i, a, b):
 
 
 @njit(cache=True, inline="always")
+def mark_atari(data, i, h, atari):
+    """Set (atari true) or clear the ATARI_BITS of every stone of the chain of h."""
+    s = h
+    while True:
+        if atari:
+            set_bit(data, i, ATARI_BITS, s)
+        else:
+            clear_bit(data, i, ATARI_BITS, s)
+        s = next_of(data, i, s)
+        if s == h:
+            break
+
+
+@njit(cache=True, inline="always")
+def refresh_atari(data, i, h):
+    """Bring the ATARI_BITS of the chain with head h up to date after its record changed
+    (its stones all carry the same bit, the chain's state before the change)."""
+    atari = in_atari(data[i, at(h) + 1])
+    if atari != bit(data, i, ATARI_BITS, h):
+        mark_atari(data, i, h, atari)
+
+
+@njit(cache=True, inline="always")
 def remove_chain(g, data, i, h, enemy):
     """Take the chain with head h (of player `enemy`) off the board; return its stone count."""
     w = g.size + 2
@@ -318,14 +367,17 @@ def remove_chain(g, data, i, h, enemy):
     while True:
         after = next_of(data, i, s)
         data[i, at(s)] = EMPTY
-        data[i, EMPTY_BITS + (s >> 6)] |= np.int64(1) << (s & 63)
+        set_bit(data, i, EMPTY_BITS, s)
+        clear_bit(data, i, STONE_BITS + enemy * WORDS, s)
+        clear_bit(data, i, ATARI_BITS, s)
         data[i, HASH] ^= ZOBRIST[s, enemy]
         removed += 1
         lib = liberty(s)
-        for m in (s - w, s - 1, s + 1, s + w):
+        for m in (s - w, s - 1, s + 1, s + w):  # the capturer's chains gain a liberty
             c = colour_at(data, i, m)
             if (c == BLACK or c == WHITE) and head_of(data, i, m) != h:
                 data[i, at(head_of(data, i, m)) + 1] += lib
+                refresh_atari(data, i, head_of(data, i, m))
         s = after
         if s == h:
             return removed
@@ -333,7 +385,8 @@ def remove_chain(g, data, i, h, enemy):
 
 @njit(cache=True, inline="always")
 def play_stone(g, data, i, v, player):
-    """Put the player's stone on padded point v (a legal move): join, capture, set the ko."""
+    """Put the player's stone on padded point v (a legal move): join, capture, set the ko,
+    keep the bit sets."""
     w = g.size + 2
     colour = player + 1
     enemy = 1 - player
@@ -350,12 +403,25 @@ def play_stone(g, data, i, v, player):
             data[i, at(head_of(data, i, m)) + 1] -= lib
     data[i, at(v)] = colour | (v << HEAD_SHIFT) | (v << NEXT_SHIFT)  # a chain of its own
     data[i, at(v) + 1] = record
-    data[i, EMPTY_BITS + (v >> 6)] &= ~(np.int64(1) << (v & 63))
+    clear_bit(data, i, EMPTY_BITS, v)
+    set_bit(data, i, STONE_BITS + player * WORDS, v)
     data[i, HASH] ^= ZOBRIST[v, player]
     own = v
     for m in (v - w, v - 1, v + 1, v + w):
         if colour_at(data, i, m) == colour and head_of(data, i, m) != own:
             own = merge(data, i, own, head_of(data, i, m))
+    # The joined chain's stones carry the bits of the chains they came from: relabel them
+    # all when one of those differs from the joined chain's state.
+    atari = in_atari(data[i, at(own) + 1])
+    mixed = False
+    for m in (v - w, v - 1, v + 1, v + w):
+        mixed |= colour_at(data, i, m) == colour and bit(data, i, ATARI_BITS, m) != atari
+    if mixed:
+        mark_atari(data, i, own, atari)
+    elif atari:
+        set_bit(data, i, ATARI_BITS, v)
+    else:
+        clear_bit(data, i, ATARI_BITS, v)
     captured = 0
     last = -1
     for m in (v - w, v - 1, v + 1, v + w):
@@ -364,6 +430,9 @@ def play_stone(g, data, i, v, player):
             if data[i, at(h) + 1] & COUNT_MASK == 0:
                 captured += remove_chain(g, data, i, h, enemy)
                 last = h
+    for m in (v - w, v - 1, v + 1, v + w):  # the enemy chains left lost a liberty at v
+        if colour_at(data, i, m) == enemy + 1:
+            refresh_atari(data, i, head_of(data, i, m))
     data[i, KO] = last if in_eye and captured == 1 else -1
     data[i, CAPTURED] += captured
 

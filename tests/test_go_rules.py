@@ -68,6 +68,28 @@ def check_observations(game: Game, state) -> None:
         assert (ours[3] == player).all()
 
 
+def check_bit_sets(game: Game) -> None:
+    """The bit sets kept move by move agree with the points and the chain records, and
+    is_legal agrees with legal_row."""
+    g, row = game.g, game.row
+    n, w = int(g.size), int(g.size) + 2
+
+    def bit(words: int, v: int) -> int:
+        return int(row[words + (v >> 6)]) >> (v & 63) & 1
+
+    for v in ((r + 1) * w + c + 1 for r in range(n) for c in range(n)):
+        word = int(row[go.POINTS + 2 * v])
+        colour = word & go.COLOUR_MASK
+        assert bit(go.EMPTY_BITS, v) == (colour == go.EMPTY)
+        for player in (0, 1):
+            assert bit(go.STONE_BITS + player * go.WORDS, v) == (colour == player + 1)
+        head = word >> go.HEAD_SHIFT & go.POINT_MASK
+        in_atari = colour != go.EMPTY and go.in_atari(row[go.POINTS + 2 * head + 1])
+        assert bit(go.ATARI_BITS, v) == in_atari
+    legal = game.legal()
+    assert [go.is_legal(g, game.data, 0, a) for a in range(n * n + 1)] == legal.tolist()
+
+
 def play_random_games(size: int, num_games: int, seed: int, komi: float = 7.5) -> dict:
     """Random games in OpenSpiel and in ours side by side; returns counts of rule events."""
     g = params(size, komi)
@@ -89,6 +111,8 @@ def play_random_games(size: int, num_games: int, seed: int, komi: float = 7.5) -
             if state.is_terminal():
                 break
             check_observations(game, state)
+            if state.move_number() % 4 == 0:
+                check_bit_sets(game)
             ko = game.row[go.KO]
             if ko >= 0:
                 events["ko-forbidden point"] += 1
