@@ -2,7 +2,8 @@
 
 - A match of round 12: `r00012-eval-3f9a0c1b2d4e` (`train` or `eval`, then a digest of what
   identifies the match), so a resumed round recomputes the ids of the matches it already
-  stored, and match ids sort by round: `match_id >= round_tag(r)` selects rounds r onward.
+  stored, and match ids sort by round (to round 99999, where the digits run out):
+  `match_id >= round_tag(r)` selects rounds r onward.
 - A learner playing during round 12: `main@r0012`. Every round makes a new agent id, so a
   learner's games are never pooled with those of its later, stronger self.
 - A learner's frozen snapshots: `main-s1`, `main-s2`, ... (also their folders under agents/).
@@ -50,9 +51,7 @@ def match_id(round_index: int, kind: str, *key: object) -> str:
 
 def parse_match_id(text: str) -> MatchId:
     """Round and kind of a league match id; ValueError for anything else."""
-    found = _MATCH.fullmatch(text)
-    if not found:
-        raise ValueError(f"not a league match id: {text!r} (expected rNNNNN-train|eval-<digest>)")
+    found = _parse(_MATCH, text, "league match id", "rNNNNN-train|eval-<digest>")
     return MatchId(int(found["round"]), found["kind"])
 
 
@@ -71,9 +70,7 @@ def version_prefix(learner: str) -> str:
 
 def parse_version_id(agent: str) -> tuple[str, int]:
     """(learner, round) of a version id; ValueError for anything else."""
-    found = _VERSION.fullmatch(agent)
-    if not found:
-        raise ValueError(f"not a learner version id: {agent!r} (expected NAME@rNNNN)")
+    found = _parse(_VERSION, agent, "learner version id", "NAME@rNNNN")
     return found["learner"], int(found["round"])
 
 
@@ -94,10 +91,15 @@ def snapshot_name(learner: str, number: int) -> str:
 
 def parse_snapshot_name(agent: str) -> tuple[str, int]:
     """(learner, number) of a snapshot's agent id; ValueError for anything else."""
-    found = _SNAPSHOT.fullmatch(agent)
-    if not found:
-        raise ValueError(f"not a snapshot name: {agent!r} (expected NAME-sN)")
+    found = _parse(_SNAPSHOT, agent, "snapshot name", "NAME-sN")
     return found["learner"], int(found["number"])
+
+
+def _parse(pattern: re.Pattern, text: str, what: str, shape: str) -> re.Match:
+    found = pattern.fullmatch(text)
+    if not found:
+        raise ValueError(f"not a {what}: {text!r} (expected {shape})")
+    return found
 
 
 def _check_name(learner: str) -> None:
