@@ -34,3 +34,25 @@ def test_second_process_starts_warm(tmp_path):
     assert all(misses >= 1 and hits == 0 for hits, misses in cold.values()), cold
     warm = run(tmp_path)
     assert all(hits >= 1 and misses == 0 for hits, misses in warm.values()), warm
+
+
+ONE_GAME = """
+import json, games
+from games import batched
+game = games.make("tic_tac_toe")
+game.legal_mask(game.init(2))
+print(json.dumps([str(sig[0]) for sig in batched.legal.signatures]))
+"""
+
+
+def test_a_game_compiles_only_its_own_kernels(tmp_path):
+    """Using one game compiles the generic kernels for that game alone, however many games
+    are registered (dispatch is by the type of the game's parameter tuple)."""
+    env = {**os.environ, "NUMBA_CACHE_DIR": str(tmp_path)}
+    out = subprocess.run(
+        [sys.executable, "-c", ONE_GAME], env=env, capture_output=True, text=True, check=True
+    )
+    compiled = json.loads(out.stdout.strip().splitlines()[-1])
+    assert len(compiled) == 1 and compiled[0].startswith("tic_tac_toe_params"), compiled
+    cached = [p.name for p in tmp_path.rglob("batched._legal-*.nbc")]
+    assert len(cached) == 1, cached
