@@ -13,7 +13,8 @@ a game lasts up to N*N + 1 plies (OpenSpiel's max_game_length() does not count i
 
 Row layout after the header: the stones as bitboards, three int64 words per player (bit k of
 word w is cell 64 * w + k), then an incremental union-find over the cells plus four virtual
-edge nodes (top, bottom, left, right), so that a move costs a few near-constant finds.
+edge nodes (top, bottom, left, right), one byte per node, so that a move costs a few
+near-constant finds and a row of an 11 x 11 game is 34 int64 words.
 """
 
 from __future__ import annotations
@@ -32,13 +33,15 @@ PARAMS = {
 }
 WORDS = 3  # int64 words of one player's bitboard: 13 * 13 = 169 cells <= 192 bits
 STONES = HEADER  # player p's bitboard: columns STONES + WORDS * p .. + WORDS - 1
-PARENT = STONES + 2 * WORDS  # union-find parents: N*N cells, then the four edge nodes
+# Union-find parents of the N*N cells, then of the four edge nodes, one byte each (at most
+# 173 nodes), eight to a word: a batch of rows then stays small enough for the CPU caches.
+PARENT = STONES + 2 * WORDS
 
 
 def shape(g) -> Shape:
     n = int(g.size)
     actions = n * n + int(g.swap)
-    return Shape(actions, 2, (3, n, n), actions, PARENT + n * n + 4)
+    return Shape(actions, 2, (3, n, n), actions, PARENT + (n * n + 4 + 7) // 8)
 
 
 def symmetries(g) -> list[tuple[str, np.ndarray]]:
@@ -61,14 +64,26 @@ def is_empty(data, i, cell):
 
 
 @njit(cache=True, inline="always")
+def parent(data, i, x):
+    return (data[i, PARENT + (x >> 3)] >> ((x & 7) << 3)) & 0xFF
+
+
+@njit(cache=True, inline="always")
+def set_parent(data, i, x, p):
+    col = PARENT + (x >> 3)
+    shift = (x & 7) << 3
+    data[i, col] = (data[i, col] & ~(np.int64(0xFF) << shift)) | (np.int64(p) << shift)
+
+
+@njit(cache=True, inline="always")
 def find(data, i, x):
-    """Root of node x, halving the path on the way (parents live in the row)."""
+    """Root of node x, halving the path on the way."""
     while True:
-        p = data[i, PARENT + x]
+        p = parent(data, i, x)
         if p == x:
             return x
-        gp = data[i, PARENT + p]
-        data[i, PARENT + x] = gp
+        gp = parent(data, i, p)
+        set_parent(data, i, x, gp)
         x = gp
 
 
@@ -79,16 +94,16 @@ def union(data, i, a, b):
     ra = find(data, i, a)
     rb = find(data, i, b)
     if ra < rb:
-        data[i, PARENT + ra] = rb
+        set_parent(data, i, ra, rb)
     elif rb < ra:
-        data[i, PARENT + rb] = ra
+        set_parent(data, i, rb, ra)
 
 
 @njit(cache=True, inline="always")
 def reset_edges(g, data, i):
     nn = g.size * g.size
     for e in range(4):
-        data[i, PARENT + nn + e] = nn + e
+        set_parent(data, i, nn + e, nn + e)
 
 
 @njit(cache=True, inline="always")
@@ -98,7 +113,7 @@ def place(g, data, i, player, cell):
     n = g.size
     nn = n * n
     data[i, STONES + WORDS * player + (cell >> 6)] |= np.int64(1) << (cell & 63)
-    data[i, PARENT + cell] = cell
+    set_parent(data, i, cell, cell)
     r = cell // n
     c = cell - r * n
     if r > 0:
@@ -123,7 +138,7 @@ def place(g, data, i, player, cell):
     elif along == n - 1:
         union(data, i, cell, nn + 2 * player + 1)
     first_edge = nn + 2 * player
-    return data[i, PARENT + first_edge] != first_edge
+    return parent(data, i, first_edge) != first_edge
 
 
 @njit(cache=True, inline="always")
