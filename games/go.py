@@ -18,10 +18,15 @@ Rules, each checked move by move against OpenSpiel in tests/test_go_rules.py:
   We do the same: the game ends, WINNER stays -1 and the REPEATED column is 1. Positions
   are compared by a 64-bit Zobrist hash of the stones, as OpenSpiel does.
 
-Row layout after the common header: a few fields; bit sets of the empty points (legal
-moves are mostly found on them, a whole board at once); two columns per point of the
-padded board of (N + 2)^2 points, where point (row, col) is `(row + 1) * (N + 2) + col + 1`
-and a ring of EDGE points spares the bounds checks; then a table of positions seen.
+Row layout after the common header: a few fields; bit sets over the padded board of
+(N + 2)^2 points, where point (row, col) is `(row + 1) * (N + 2) + col + 1` and a ring of
+EDGE points spares the bounds checks; two columns per padded point; a table of positions
+seen.
+- Bit sets of the empty points, of each player's stones and of the stones whose chain is
+  in atari, kept move by move. A point is legal when it is empty, not the ko point, and
+  next to an empty point, an own stone not in atari or an enemy stone in atari (which it
+  takes): OpenSpiel's rule, which legal_row applies to the whole board at once with a few
+  shifts, without reading the points (random play at large batches is bound by memory).
 - The point word packs the colour (EMPTY, BLACK, WHITE or EDGE) and, for a stone, the head
   of its chain and the next stone of the chain (a circular list, so that a chain is
   relabelled or removed by walking it).
@@ -31,8 +36,6 @@ and a ring of EDGE points spares the bounds checks; then a table of positions se
   adding or removing a liberty and merging two chains are single additions.
 - The table of positions seen holds the hash after every stone played (a pass repeats
   its position by definition), open addressing with at least twice the slots needed.
-Two columns per point rather than one array per field keep a neighbourhood in few cache
-lines: random play at batch 4096 is bound by memory more than by arithmetic.
 
 Observation (4 planes N x N, from `player`'s side; plane cell (r, c) is action r * N + c,
 as the symmetries need, so plane row 0 is the board's row "1", which OpenSpiel prints at
@@ -127,13 +130,13 @@ def symmetries(g) -> list[tuple[str, np.ndarray]]:
     return [(name, cell_permutation(name, n, n, extra=1)) for name in PLANE_TRANSFORMS]
 
 
-@njit(cache=True, inline="always")
+@njit(cache=True)
 def liberty(v):
     """The chain record of one pseudo-liberty at padded point v."""
     return 1 + (v << SUM_SHIFT) + ((v * v) << SQUARES_SHIFT)
 
 
-@njit(cache=True, inline="always")
+@njit(cache=True)
 def in_atari(record):
     """True when all the pseudo-liberties of a chain are one point."""
     count = record & COUNT_MASK
@@ -142,56 +145,56 @@ def in_atari(record):
     return count * squares == total * total
 
 
-@njit(cache=True, inline="always")
+@njit(cache=True)
 def at(v):
     """The column of the point word of padded point v; its chain record (if v is the head
     of a chain) is the next column."""
     return POINTS + 2 * v
 
 
-@njit(cache=True, inline="always")
+@njit(cache=True)
 def colour_at(data, i, v):
     return data[i, at(v)] & COLOUR_MASK
 
 
-@njit(cache=True, inline="always")
+@njit(cache=True)
 def head_of(data, i, v):
     return (data[i, at(v)] >> HEAD_SHIFT) & POINT_MASK
 
 
-@njit(cache=True, inline="always")
+@njit(cache=True)
 def next_of(data, i, v):
     return data[i, at(v)] >> NEXT_SHIFT
 
 
-@njit(cache=True, inline="always")
+@njit(cache=True)
 def set_next(data, i, v, s):
     data[i, at(v)] = (data[i, at(v)] & ((1 << NEXT_SHIFT) - 1)) | (s << NEXT_SHIFT)
 
 
-@njit(cache=True, inline="always")
+@njit(cache=True)
 def bit(data, i, words, v):
     """Bit v of the bit set at column `words`, as 0 or 1."""
     return (data[i, words + (v >> 6)] >> (v & 63)) & 1
 
 
-@njit(cache=True, inline="always")
+@njit(cache=True)
 def set_bit(data, i, words, v):
     data[i, words + (v >> 6)] |= np.int64(1) << (v & 63)
 
 
-@njit(cache=True, inline="always")
+@njit(cache=True)
 def clear_bit(data, i, words, v):
     data[i, words + (v >> 6)] &= ~(np.int64(1) << (v & 63))
 
 
-@njit(cache=True, inline="always")
+@njit(cache=True)
 def point(g, action):
     """The padded point of a board action."""
     return (action // g.size + 1) * (g.size + 2) + action % g.size + 1
 
 
-@njit(cache=True, inline="always")
+@njit(cache=True)
 def seen_table(g):
     """(first column, slot count) of the table of positions seen."""
     w = g.size + 2
@@ -212,7 +215,7 @@ def init_row(g, data, i, seed):
         data[i, at(k * w + w - 1)] = EDGE
 
 
-@njit(cache=True, inline="always")
+@njit(cache=True)
 def supports(data, i, player, m):
     """1 when a stone of `player` at a point next to m would have a liberty through m: m is
     empty, one of the player's stones not in atari, or an enemy stone in atari (taken)."""
@@ -222,7 +225,7 @@ def supports(data, i, player, m):
     return bit(data, i, EMPTY_BITS, m) | (own & (1 - atari)) | (enemy & atari)
 
 
-@njit(cache=True, inline="always")
+@njit(cache=True)
 def point_legal(g, data, i, v, player):
     """The rule of legal_row for one padded point v: empty, not the ko point, and with a
     neighbour that supports the stone (so no suicide)."""
@@ -247,7 +250,7 @@ def is_legal(g, data, i, action):
     return point_legal(g, data, i, point(g, action), data[i, TO_PLAY])
 
 
-@njit(cache=True, inline="always")
+@njit(cache=True)
 def spread(e0, e1, e2, e3, s):
     """The bit set (as uint64 words) of the points s bits away from a point of e0..e3."""
     t = np.uint64(64) - s
@@ -259,7 +262,7 @@ def spread(e0, e1, e2, e3, s):
     )
 
 
-@njit(cache=True, inline="always")
+@njit(cache=True)
 def bit_run(data, i, words, v, n):
     """Bits v .. v + n - 1 (n < 64) of the bit set at column `words`, as a uint64."""
     k = v >> 6
@@ -270,7 +273,7 @@ def bit_run(data, i, words, v, n):
     return run & ((np.uint64(1) << np.uint64(n)) - np.uint64(1))
 
 
-@njit(cache=True, inline="always")
+@njit(cache=True)
 def words_of(data, i, words):
     return (
         np.uint64(data[i, words]),
@@ -317,7 +320,7 @@ def legal_row(g, data, i, mask):
     return count
 
 
-@njit(cache=True, inline="always")
+@njit(cache=True)
 def merge(data, i, a, b):
     """Merge the chains with heads a != b (the smaller into the larger); return the head."""
     if data[i, at(a) + 1] < data[i, at(b) + 1]:  # the stone count is the top field
@@ -335,7 +338,7 @@ def merge(data, i, a, b):
     return a
 
 
-@njit(cache=True, inline="always")
+@njit(cache=True)
 def mark_atari(data, i, h, atari):
     """Set (atari true) or clear the ATARI_BITS of every stone of the chain of h."""
     s = h
@@ -349,7 +352,7 @@ def mark_atari(data, i, h, atari):
             break
 
 
-@njit(cache=True, inline="always")
+@njit(cache=True)
 def refresh_atari(data, i, h):
     """Bring the ATARI_BITS of the chain with head h up to date after its record changed
     (its stones all carry the same bit, the chain's state before the change)."""
@@ -358,7 +361,7 @@ def refresh_atari(data, i, h):
         mark_atari(data, i, h, atari)
 
 
-@njit(cache=True, inline="always")
+@njit(cache=True)
 def remove_chain(g, data, i, h, enemy):
     """Take the chain with head h (of player `enemy`) off the board; return its stone count."""
     w = g.size + 2
@@ -383,7 +386,7 @@ def remove_chain(g, data, i, h, enemy):
             return removed
 
 
-@njit(cache=True, inline="always")
+@njit(cache=True)
 def play_stone(g, data, i, v, player):
     """Put the player's stone on padded point v (a legal move): join, capture, set the ko,
     keep the bit sets."""
@@ -437,7 +440,7 @@ def play_stone(g, data, i, v, player):
     data[i, CAPTURED] += captured
 
 
-@njit(cache=True, inline="always")
+@njit(cache=True)
 def repeats(g, data, i):
     """Record the current position in the table of positions seen (open addressing with
     linear probes, 0 marking a free slot); True when it was there already."""
@@ -454,7 +457,7 @@ def repeats(g, data, i):
     return False
 
 
-@njit(cache=True, inline="always")
+@njit(cache=True)
 def area_difference(g, data, i):
     """Black's area minus white's (Tromp-Taylor). Run only once the game is over: the
     flood fill keeps its stack in the table of positions seen."""
