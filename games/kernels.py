@@ -22,10 +22,12 @@ edited game gets a new type, hence fresh compilations rather than stale cached c
 from __future__ import annotations
 
 import hashlib
+import warnings
 from collections import namedtuple
 from pathlib import Path
 
 from numba import types
+from numba.core.errors import NumbaIRAssumptionWarning
 from numba.extending import overload
 
 from games import layout, registry
@@ -94,40 +96,44 @@ def _is(cls):
 
 
 def _register(cls, module) -> None:
-    """One inlined overload per primitive for the game of `module`, selected by `cls`."""
+    """One overload per primitive for the game of `module`, selected by `cls`: the
+    primitive's own Python function, inlined into the caller's Numba IR (as a call, the
+    legal-moves kernel measured 7% slower on Connect Four)."""
     is_game = _is(cls)
     prim = {name: getattr(module, name) for name in registry.PRIMITIVES}
 
-    @overload(init_row)
+    @overload(init_row, inline="always")
     def _init_row(g, data, i, seed):
         if is_game(g):
-            f = prim["init_row"]
-            return lambda g, data, i, seed: f(g, data, i, seed)
+            return prim["init_row"].py_func
 
-    @overload(is_legal)
+    @overload(is_legal, inline="always")
     def _is_legal(g, data, i, action):
         if is_game(g):
-            f = prim["is_legal"]
-            return lambda g, data, i, action: f(g, data, i, action)
+            return prim["is_legal"].py_func
 
-    @overload(legal_row)
+    @overload(legal_row, inline="always")
     def _legal_row(g, data, i, mask):
         if is_game(g):
-            f = prim["legal_row"]
-            return lambda g, data, i, mask: f(g, data, i, mask)
+            return prim["legal_row"].py_func
 
-    @overload(apply_row)
+    @overload(apply_row, inline="always")
     def _apply_row(g, data, i, action, rewards):
         if is_game(g):
-            f = prim["apply_row"]
-            return lambda g, data, i, action, rewards: f(g, data, i, action, rewards)
+            return prim["apply_row"].py_func
 
-    @overload(observe_row)
+    @overload(observe_row, inline="always")
     def _observe_row(g, data, i, player, out):
         if is_game(g):
-            f = prim["observe_row"]
-            return lambda g, data, i, player, out: f(g, data, i, player, out)
+            return prim["observe_row"].py_func
 
+
+# Numba's SSA pass flags variables of IR-inlined overloads inside some loops (MCTS rollouts)
+# with this pedantic, internal warning; the compiled code is unaffected (Numba's own tests
+# only check that it is not raised for simpler functions).
+warnings.filterwarnings(
+    "ignore", message="variable '.*' is not in scope", category=NumbaIRAssumptionWarning
+)
 
 for _name, _module in MODULES.items():
     PARAMS_CLASSES[_name] = _params_class(_name, _module)

@@ -103,7 +103,7 @@ def fake_module(**drop):
     """A module with the whole contract (Tic-tac-toe's), minus the names in `drop`."""
     module = types.ModuleType("games.fake_game")
     source = games.make("tic_tac_toe").module
-    for name in registry.CONSTANTS + registry.FUNCTIONS + registry.PRIMITIVES:
+    for name in (*registry.CONSTANTS, *registry.FUNCTIONS, *registry.PRIMITIVES):
         if name not in drop:
             setattr(module, name, getattr(source, name))
     return module
@@ -123,6 +123,10 @@ def test_contract_check_wants_numba_primitives_and_param_objects():
     module = fake_module()
     module.apply_row = lambda g, data, i, action, rewards: None
     with pytest.raises(registry.ContractError, match="apply_row must be @njit functions"):
+        registry.check_module(module)
+    module = fake_module()
+    module.is_legal = numba.njit(lambda g, data, i, a: True)
+    with pytest.raises(registry.ContractError, match=r"is_legal must take \(g, data, i, action\)"):
         registry.check_module(module)
     module = fake_module()
     module.PARAMS = {"size": 9}
