@@ -14,7 +14,7 @@ a game lasts up to N*N + 1 plies (OpenSpiel's max_game_length() does not count i
 Row layout after the header: the stones as bitboards, three int64 words per player (bit k of
 word w is cell 64 * w + k), then an incremental union-find over the cells plus four virtual
 edge nodes (top, bottom, left, right), one byte per node, so that a move costs a few
-near-constant finds and a row of an 11 x 11 game is 34 int64 words.
+near-constant finds and a row of an 11 x 11 game is 28 int64 words.
 """
 
 from __future__ import annotations
@@ -75,7 +75,13 @@ def set_parent(data, i, x, p):
     data[i, col] = (data[i, col] & ~(np.int64(0xFF) << shift)) | (np.int64(p) << shift)
 
 
-@njit(cache=True, inline="always")
+# find, union and place are ordinary compiled functions, not inlined into every kernel:
+# inlining them all (place holds seven unions of two finds each) made a kernel take minutes
+# of CPU to compile, for a few ns per move. Their arguments are arrays and integers only,
+# so their cache entries never name a parameter class.
+
+
+@njit(cache=True)
 def find(data, i, x):
     """Root of node x, halving the path on the way."""
     while True:
@@ -87,7 +93,7 @@ def find(data, i, x):
         x = gp
 
 
-@njit(cache=True, inline="always")
+@njit(cache=True)
 def union(data, i, a, b):
     """Join the sets of a and b under the larger root, so the edge nodes (the largest
     indices) stay roots and a joined pair of edges shows at once in their parents."""
@@ -106,11 +112,10 @@ def reset_edges(g, data, i):
         set_parent(data, i, nn + e, nn + e)
 
 
-@njit(cache=True, inline="always")
-def place(g, data, i, player, cell):
-    """Put player's stone on an empty cell and join it to its own neighbours and edges;
-    returns True when this joins the player's two edges."""
-    n = g.size
+@njit(cache=True)
+def place(n, data, i, player, cell):
+    """Put player's stone on an empty cell of a board of side n and join it to its own
+    neighbours and edges; returns True when this joins the player's two edges."""
     nn = n * n
     data[i, STONES + WORDS * player + (cell >> 6)] |= np.int64(1) << (cell & 63)
     set_parent(data, i, cell, cell)
@@ -191,10 +196,10 @@ def apply_row(g, data, i, action, rewards):
             data[i, STONES + w] = 0
         reset_edges(g, data, i)
         r = first // n
-        place(g, data, i, 1, (first - r * n) * n + r)
+        place(n, data, i, 1, (first - r * n) * n + r)
         finish_move(data, i, player, action, False, max_plies, rewards)
     else:
-        won = place(g, data, i, player, action)
+        won = place(n, data, i, player, action)
         finish_move(data, i, player, action, won, max_plies, rewards)
 
 
@@ -270,6 +275,7 @@ FRAME = 0.6  # width of the coloured frame around the board, in cells
 PAD = 4.0  # pixels around the frame
 EMPTY = "#e8e8e8"
 RGB_EMPTY = (232, 232, 232)
+RGB_GRID = (85, 85, 85)
 
 
 class Geometry:
@@ -365,7 +371,9 @@ def rgb(g, row: np.ndarray) -> np.ndarray:
     dq, dr = q - rq, r - rr
     ds = -dq - dr
     rim = np.maximum.reduce([abs(dq - dr), abs(dr - ds), abs(ds - dq)])  # 1 on the cell's rim
-    inside = (rr >= 0) & (rr < n) & (rq >= 0) & (rq < n) & (rim < 0.92)
+    on_board = (rr >= 0) & (rr < n) & (rq >= 0) & (rq < n)
+    image[on_board] = RGB_GRID  # what shows between the cells
+    inside = on_board & (rim < 0.9)
     ri, ci = rr[inside].astype(int), rq[inside].astype(int)
     colours = np.vstack([render.RGB_COLOURS, [RGB_EMPTY]]).astype(np.uint8)
     image[inside] = colours[board[ri, ci]]  # owner -1 (empty) picks the last colour

@@ -97,13 +97,17 @@ def openspiel_game(g: Params, rng: np.random.Generator):
 
 
 @pytest.mark.parametrize("swap", [False, True])
-@pytest.mark.parametrize("size", [3, 5, 7, 11])
-def test_random_games_match_openspiel(size, swap):
+@pytest.mark.parametrize(
+    ("size", "num_games"),
+    [(3, GAMES_PER_CONFIG), (5, GAMES_PER_CONFIG), (7, GAMES_PER_CONFIG), (11, GAMES_PER_CONFIG)]
+    + [(13, 200)],  # the largest board: its cells fill all three words of a bitboard
+)
+def test_random_games_match_openspiel(size, num_games, swap):
     g = params(size, swap)
     shape = hexgame.shape(g)
     rng = np.random.default_rng(size * 2 + swap)
     swaps, wins, longest = 0, [0, 0], 0
-    for _ in range(GAMES_PER_CONFIG):
+    for _ in range(num_games):
         actions, legal, boards, players, returns = openspiel_game(g, rng)
         ours = replay(g, actions)
         plies = len(actions)
@@ -138,7 +142,7 @@ def test_random_games_match_openspiel(size, swap):
     assert longest <= shape.max_plies == size * size + swap
     assert min(wins) > 0
     if swap:
-        assert swaps > GAMES_PER_CONFIG // 4  # the swap was exercised, and what followed it
+        assert swaps > num_games // 4  # the swap was exercised, and what followed it
 
 
 def test_shape_depends_on_size_and_swap():
