@@ -44,6 +44,11 @@ def worker_ids(cluster) -> set[str]:
     return {node.node_id for node in cluster.worker_nodes}
 
 
+def alive_with_cpus() -> set[str]:
+    """Ids of the nodes Ray's control store holds alive and with CPUs."""
+    return {n["NodeID"] for n in ray.nodes() if n["Alive"] and n["Resources"].get("CPU", 0)}
+
+
 def held_on_workers(gate: Gate, run: RayRun, cluster, count: int, seconds: float = 120):
     """Ray node ids of the first `count` worker nodes seen holding a Gated match."""
     deadline = time.time() + seconds
@@ -100,6 +105,10 @@ def spare_node(nodes):
     while len(nodes.worker_nodes) < 2:
         nodes.add_node(num_cpus=1)
     nodes.wait_for_nodes()
+    deadline = time.time() + 120  # until Ray too has seen the removed node go
+    while alive_with_cpus() != worker_ids(nodes) and time.time() < deadline:
+        time.sleep(0.1)
+    assert alive_with_cpus() == worker_ids(nodes)
 
 
 def test_tournament_survives_a_removed_worker_node(nodes, spare_node, tmp_path):
