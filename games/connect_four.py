@@ -129,13 +129,5 @@ def last_cell(row: np.ndarray) -> tuple[int, int] | None:
     return top, col
 
 
-def text(g, row: np.ndarray) -> str:
-    return render.text(cells(row), last_cell(row), row, column_numbers=True)
-
-
-def svg(g, row: np.ndarray) -> str:
-    return render.svg(cells(row), last_cell(row), row, discs=True)
-
-
-def rgb(g, row: np.ndarray) -> np.ndarray:
-    return render.rgb(cells(row), last_cell(row), discs=True)
+# The contract's pictures: text(g, row), svg(g, row), rgb(g, row).
+text, svg, rgb = render.grid_pictures(cells, last_cell, connect_four=True)

@@ -5,6 +5,8 @@ its board (int8[rows, cols], -1 empty, else the owner's index), the (row, column
 last move or None, and its state row (for whose turn it is, or the result).
 """
 
+from collections.abc import Callable
+
 import numpy as np
 
 from games.layout import DONE, TO_PLAY, WINNER
@@ -100,3 +102,20 @@ def rgb(board: np.ndarray, last: tuple[int, int] | None, discs: bool) -> np.ndar
             if (r, c) == last:
                 tile[dot] = 0
     return image
+
+
+def grid_pictures(cells: Callable, last_cell: Callable, connect_four: bool) -> tuple[Callable, ...]:
+    """The contract's (text, svg, rgb) functions of `(g, row)` for a game drawn as a grid of
+    owned cells: `cells(row)` gives the board, `last_cell(row)` the last move or None.
+    `connect_four`: a frame with discs in holes and numbered columns, else a plain grid."""
+
+    def text_(g, row: np.ndarray) -> str:
+        return text(cells(row), last_cell(row), row, column_numbers=connect_four)
+
+    def svg_(g, row: np.ndarray) -> str:
+        return svg(cells(row), last_cell(row), row, discs=connect_four)
+
+    def rgb_(g, row: np.ndarray) -> np.ndarray:
+        return rgb(cells(row), last_cell(row), discs=connect_four)
+
+    return text_, svg_, rgb_

@@ -99,13 +99,5 @@ def last_cell(row: np.ndarray) -> tuple[int, int] | None:
     return None if a < 0 else (a // 3, a % 3)
 
 
-def text(g, row: np.ndarray) -> str:
-    return render.text(cells(row), last_cell(row), row, column_numbers=False)
-
-
-def svg(g, row: np.ndarray) -> str:
-    return render.svg(cells(row), last_cell(row), row, discs=False)
-
-
-def rgb(g, row: np.ndarray) -> np.ndarray:
-    return render.rgb(cells(row), last_cell(row), discs=False)
+# The contract's pictures: text(g, row), svg(g, row), rgb(g, row).
+text, svg, rgb = render.grid_pictures(cells, last_cell, connect_four=False)
