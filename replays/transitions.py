@@ -44,7 +44,7 @@ def transitions(
     game = positions.game
     is_final = np.zeros(len(positions.states), dtype=bool)
     is_final[positions.final_rows()] = True
-    moves = games.State(game.name, positions.states.data[~is_final])
+    moves = games.State(game.spec, positions.states.data[~is_final])
     players = moves.to_play.astype(np.int64)
     game_ids = np.repeat(np.arange(len(table)), np.diff(positions.offsets) - 1)
 
