@@ -32,3 +32,11 @@ def openspiel_name(spec: str) -> str | None:
         if games.canonical(key) == canonical:
             return entry.openspiel
     return None
+
+
+def covered_specs() -> list[str]:
+    """Canonical specs the parametrized tests cover: every registered game (its default
+    spec) and every spec of the table."""
+    import games
+
+    return sorted({games.canonical(spec) for spec in (*EQUIVALENTS, *games.names())})

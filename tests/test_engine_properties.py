@@ -12,9 +12,9 @@ from hypothesis import strategies as st
 import games
 from games.contract import transform_planes
 from games.kernels import RNG, TO_PLAY
-from games.openspiel import EQUIVALENTS
+from games.openspiel import covered_specs
 
-NAMES = sorted({games.canonical(s) for s in EQUIVALENTS} | set(games.names()))
+NAMES = covered_specs()
 # Games whose move adds one stone of the mover's and changes nothing else (the tests of
 # plane contents below rely on it).
 PLACEMENT_GAMES = ["connect_four", "tic_tac_toe"]

@@ -10,10 +10,10 @@ import pytest
 from pettingzoo.test import api_test, render_test, seed_test
 
 import games
-from games.openspiel import EQUIVALENTS
+from games.openspiel import covered_specs
 from games.pettingzoo import ArenaAECEnv, pettingzoo_steps_per_second
 
-NAMES = sorted({games.canonical(s) for s in EQUIVALENTS} | set(games.names()))
+NAMES = covered_specs()
 # Both references number actions like our engine (identity mapping) and lay out
 # observations the same way: (rows, cols, 2), image row 0 at the top, plane 0 the
 # observer's stones. Differences, mapped below: tictactoe_v3 names its agents player_1 and
