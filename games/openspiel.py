@@ -20,6 +20,16 @@ class Equivalent(NamedTuple):
 EQUIVALENTS: dict[str, Equivalent] = {
     "connect_four": Equivalent("connect_four", 2000),
     "tic_tac_toe": Equivalent("tic_tac_toe", 2000),
+    "othello": Equivalent("othello", 2000),
+    "hex:size=3": Equivalent("hex(board_size=3)", 1000),
+    "hex:size=5": Equivalent("hex(board_size=5)", 1000),
+    "hex:size=7": Equivalent("hex(board_size=7)", 1000),
+    "hex:size=11": Equivalent("hex(board_size=11)", 1000),
+    "hex:size=5,swap=true": Equivalent("hex(board_size=5,swap=true)", 1000),
+    "hex:size=11,swap=true": Equivalent("hex(board_size=11,swap=true)", 1000),
+    # OpenSpiel's own default board is 19x19: the table names the size.
+    "go:size=9": Equivalent("go(board_size=9,komi=7.5)", 500),
+    "go:size=5": Equivalent("go(board_size=5,komi=7.5)", 1000),
 }
 
 

@@ -16,6 +16,9 @@ from games.contract import Param
 GAMES = (
     "connect_four",
     "tic_tac_toe",
+    "othello",
+    "hex",
+    "go",
 )
 
 # What a game module must define (see games.contract for the meaning of each).
