@@ -51,8 +51,9 @@ def is_data_error(err: BaseException) -> bool:
 
 
 def message(err: BaseException) -> str:
-    """The error's own text, or its type when it has none."""
-    return str(err).strip() or type(err).__name__
+    """The error's own text on one line (DuckDB and pyarrow spread theirs over several), or
+    its type when it has none."""
+    return " ".join(str(err).split()) or type(err).__name__
 
 
 class ArenaGroup(TyperGroup):
