@@ -87,13 +87,15 @@ class Gate:
             run.thread.join(timeout=300)
         assert not run.thread.is_alive() and run.done, "the run did not finish"
 
-    def held(self, run: "RayRun", seconds: float = 120) -> list[tuple[int, str]]:
-        """(PID, Ray node id) of every process seen holding a match (at least one)."""
+    def held(self, run: "RayRun", seconds: float = 600) -> list[tuple[int, str]]:
+        """(PID, Ray node id) of every process seen holding a match (at least one). The
+        wait is long: on a loaded machine, starting actors that import torch takes minutes."""
         deadline = time.time() + seconds
         while not self.seen.read_text() and run.thread.is_alive() and time.time() < deadline:
             time.sleep(0.01)
         lines = self.seen.read_text().splitlines()
-        assert lines, "no process was seen holding a match"
+        ended = "ended" if not run.thread.is_alive() else f"still running after {seconds} s"
+        assert lines, f"no process was seen holding a match (the run {ended})"
         return [(int(pid), node) for pid, node in (line.split() for line in lines)]
 
 

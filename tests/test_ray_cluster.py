@@ -49,7 +49,7 @@ def alive_with_cpus() -> set[str]:
     return {n["NodeID"] for n in ray.nodes() if n["Alive"] and n["Resources"].get("CPU", 0)}
 
 
-def held_on_workers(gate: Gate, run: RayRun, cluster, count: int, seconds: float = 120):
+def held_on_workers(gate: Gate, run: RayRun, cluster, count: int, seconds: float = 600):
     """Ray node ids of the first `count` worker nodes seen holding a Gated match."""
     deadline = time.time() + seconds
     while True:
