@@ -97,7 +97,14 @@ def _run_down(start, through, s):
     return x
 
 
-@njit(cache=True, inline="always")
+# moves and flips are ordinary compiled functions, not inlined into every kernel: each
+# unrolls eight directional fills, and inlining them (moves three times into apply_row)
+# into all of a game's kernels made Othello's first use take over 10 s to compile. A step
+# calls them once each (a third moves() only when the opponent must pass); their arguments
+# are integers only, so their cache entries never name a parameter class.
+
+
+@njit(cache=True)
 def moves(me, them):
     """Empty cells where `me` would outflank a line of `them` (dumb7fill, 8 directions)."""
     side = them & INNER_COLUMNS  # for the directions with a sideways step
@@ -128,7 +135,7 @@ def _turned_down(move, me, through, s):
     return x if (x >> s) & me else U0
 
 
-@njit(cache=True, inline="always")
+@njit(cache=True)
 def flips(move, me, them):
     """Discs of `them` turned by `me` playing the single bit `move`."""
     side = them & INNER_COLUMNS
