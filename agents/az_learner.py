@@ -6,6 +6,11 @@ improved policy for each move the learner made, `end_games` labels those moves w
 final result from the mover's view, and `train` fits policy (cross-entropy to the search
 policy) and value (squared error to the result). Playout-cap randomisation (KataGo) spends
 full searches on a share of moves only and trains on just those.
+
+Augmentation: the buffer holds each recorded position once; every training batch shows each
+of its positions under a random one of the game's board symmetries (`Game.symmetries`,
+identity included), as KataGo does. So `buffer_size` and `batch_size` count real positions,
+and samples of one position are never in a batch twice as their own symmetric copies.
 """
 
 from __future__ import annotations
@@ -25,6 +30,7 @@ from agents.device import resolve_device
 from agents.network import NetConfig, build_network
 from agents.train_state import load_training_state, save_training_state
 from games import Game, State
+from games.contract import transform_planes
 
 LEARNER_FILE = "learner.json"
 SAVED_SAMPLES = 50_000
@@ -50,7 +56,7 @@ class AlphaZeroConfig:
     # Leaves per forward pass: small nets on a CPU are bound by per-call overhead, so
     # self-play sends big batches (a few walks per game, kept apart by virtual loss).
     leaves_per_forward: int = 1024
-    mirror: bool = True  # add left-right mirrored samples when the game is symmetric
+    augment: bool = True  # train on a random board symmetry of each sample (module docstring)
     extra: dict = field(default_factory=dict)
 
     def __post_init__(self) -> None:
@@ -59,6 +65,24 @@ class AlphaZeroConfig:
                 raise ValueError(f"alphazero {key} must be positive, got {getattr(self, key)}")
         if not 0 < self.full_search_share <= 1:
             raise ValueError("alphazero full_search_share must be in (0, 1]")
+
+
+def random_symmetries(
+    game: Game, obs: np.ndarray, mask: np.ndarray, policy: np.ndarray, rng: np.random.Generator
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Training samples (observations [B, C, H, W], legal masks and policy targets [B, A]),
+    each under a random one of `game`'s board symmetries, drawn with `rng`: new arrays."""
+    obs, mask, policy = obs.copy(), mask.copy(), policy.copy()
+    drawn = rng.integers(0, len(game.symmetries), len(obs))
+    for k, (name, perm) in enumerate(game.symmetries):
+        rows = np.flatnonzero(drawn == k)
+        if name == "identity" or rows.size == 0:
+            continue
+        source = np.argsort(perm)  # the image's action b comes from action source[b]
+        obs[rows] = transform_planes(obs[rows], name)
+        mask[rows] = mask[rows][:, source]
+        policy[rows] = policy[rows][:, source]
+    return obs, mask, policy
 
 
 class _SelfPlayAgent:
@@ -185,9 +209,6 @@ class AlphaZeroLearner:
             value = returns[games_idx, player].astype(np.float32)
             self._add(obs, mask, policy, value)
             added += len(value)
-            mirror = self.game.mirror_actions
-            if self.config.mirror and mirror is not None:
-                self._add(obs[..., ::-1], mask[:, mirror], policy[:, mirror], value)
         self._pending.clear()
         return added
 
@@ -210,9 +231,10 @@ class AlphaZeroLearner:
         totals = {"policy_loss": 0.0, "value_loss": 0.0}
         for _ in range(steps):
             idx = rng.integers(0, self.filled, self.config.batch_size)
-            obs = torch.from_numpy(self.buffer["obs"][idx]).to(self.device)
-            mask = torch.from_numpy(self.buffer["mask"][idx]).to(self.device)
-            target = torch.from_numpy(self.buffer["policy"][idx]).to(self.device)
+            batch = (self.buffer[key][idx] for key in ("obs", "mask", "policy"))
+            if self.config.augment:
+                batch = random_symmetries(self.game, *batch, rng)
+            obs, mask, target = (torch.from_numpy(a).to(self.device) for a in batch)
             z = torch.from_numpy(self.buffer["value"][idx]).to(self.device)
             logits, value = self.model(obs)
             log_probs = torch.log_softmax(logits.masked_fill(~mask, -1e9), dim=1)
@@ -258,6 +280,7 @@ class AlphaZeroLearner:
         directory = Path(directory)
         settings = json.loads((directory / LEARNER_FILE).read_text())
         settings.pop("name"), settings.pop("algorithm")
+        settings.pop("mirror", None)  # saved before `augment` replaced it (mirror only)
         learner = cls(game, name, AlphaZeroConfig(**settings), device)
         model, _ = load_checkpoint(directory / "model", game=game, device=learner.device)
         learner.model.load_state_dict(model.state_dict())
