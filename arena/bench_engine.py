@@ -93,3 +93,69 @@ def first_call_seconds(spec: str) -> tuple[float, float]:
             )
             timings.append(float(out.stdout.strip().splitlines()[-1]))
     return timings[0], timings[1]
+
+
+# Pgx (JAX) environments of our games, by canonical spec. Pgx's Hex is 11x11 and always
+# offers the swap (one extra legal action, on the second move only), so it stands for both
+# 11x11 variants; its Go 9x9 uses komi 7.5 as ours.
+PGX_IDS = {
+    "connect_four": "connect_four",
+    "tic_tac_toe": "tic_tac_toe",
+    "othello": "othello",
+    "hex:size=11,swap=false": "hex",
+    "hex:size=11,swap=true": "hex",
+    "go:size=9,komi=7.5": "go_9x9",
+}
+# XLA reads these when jax starts: one thread, as the engine's default of one Numba thread.
+XLA_ONE_THREAD = "--xla_cpu_multi_thread_eigen=false intra_op_parallelism_threads=1"
+
+
+def pgx_id(spec: str) -> str | None:
+    """The Pgx environment id of a game spec, or None when Pgx has no such game."""
+    return PGX_IDS.get(games.canonical(spec))
+
+
+def pgx_installed() -> bool:
+    """Whether Pgx and JAX can be imported (the optional extra `arena[pgx]`)."""
+    from importlib.util import find_spec
+
+    return find_spec("pgx") is not None and find_spec("jax") is not None
+
+
+def pgx_steps_per_second(
+    env_id: str, batch: int = 4096, seconds: float = 1.0, seed: int = 0
+) -> float:
+    """Env steps per second of Pgx's environment in the same loop: a uniformly random legal
+    action per game, one jitted jax.vmap step, finished games restarted (Pgx's auto_reset).
+
+    Pgx runs on one XLA thread when jax was not imported before (XLA reads its flags once);
+    pin the process (`taskset -c 0`) to hold it to one core.
+    """
+    if "jax" not in sys.modules:
+        os.environ["XLA_FLAGS"] = f"{os.environ.get('XLA_FLAGS', '')} {XLA_ONE_THREAD}".strip()
+    import jax
+    import jax.numpy as jnp
+    import pgx
+    from pgx.experimental import auto_reset
+
+    env = pgx.make(env_id)
+    step = jax.vmap(auto_reset(env.step, env.init))
+
+    @jax.jit
+    def one_step(state, key):
+        key, pick, restart = jax.random.split(key, 3)
+        logits = jnp.where(state.legal_action_mask, 0.0, -jnp.inf)
+        action = jax.random.categorical(pick, logits, axis=-1)
+        return step(state, action, jax.random.split(restart, batch)), key
+
+    key = jax.random.PRNGKey(seed)
+    state = jax.jit(jax.vmap(env.init))(jax.random.split(key, batch))
+    for _ in range(3):  # compile outside the timing
+        state, key = one_step(state, key)
+    jax.block_until_ready(state)
+    steps, start = 0, time.perf_counter()
+    while (elapsed := time.perf_counter() - start) < seconds:
+        state, key = one_step(state, key)
+        jax.block_until_ready(state)  # dispatch is asynchronous: count finished steps only
+        steps += 1
+    return steps * batch / elapsed

@@ -24,6 +24,7 @@ PETTINGZOO_REFERENCE = {
 }
 
 
+PGX_BATCH = 4096  # Pgx's env is batched: compared at the batch size the targets name
 MATRIX_AGENTS = 10
 
 
@@ -44,10 +45,14 @@ def bench_engine(
     ),
     threads: int = typer.Option(1, help="Numba threads."),
     seconds: float = typer.Option(1.0, help="Seconds per measurement."),
-    compare: bool = typer.Option(True, help="Also measure PettingZoo and OpenSpiel."),
+    compare: bool = typer.Option(True, help="Also measure PettingZoo, OpenSpiel and Pgx."),
     first_call: bool = typer.Option(True, help="Also time a fresh process, cold and warm cache."),
 ) -> None:
-    """Env steps/s of the batched self-play loop, against PettingZoo and OpenSpiel."""
+    """Env steps/s of the batched self-play loop, against PettingZoo, OpenSpiel and Pgx.
+
+    Pgx (JAX, batch 4,096) is measured when the optional extra is installed
+    (pip install 'arena[pgx]'); pin the process (taskset -c 0) to compare on one core.
+    """
     import functools
 
     import games
@@ -78,6 +83,12 @@ def bench_engine(
             references["PettingZoo"] = pettingzoo_steps_per_second(
                 functools.partial(pettingzoo.make, "aec", env_id), seconds
             )
+        if bench.pgx_id(game) is None:
+            console.print(f"Pgx: no Pgx environment for {game}")
+        elif not bench.pgx_installed():
+            console.print("Pgx: not installed, no Pgx column (pip install 'arena[pgx]')")
+        else:
+            references["Pgx"] = bench.pgx_steps_per_second(bench.pgx_id(game), PGX_BATCH, seconds)
     table = Table(title=f"{game}: env steps/s, random self-play loop")
     table.add_column("batch", justify="right")
     table.add_column("steps/s", justify="right")
@@ -91,6 +102,8 @@ def bench_engine(
     console.print(table)
     for name, rate in references.items():
         console.print(f"{name}: {rate:,.0f} steps/s")
+    if "Pgx" in references:
+        console.print(f"Pgx = pgx.make({bench.pgx_id(game)!r}), batch {PGX_BATCH:,}, one jit step")
     if "PettingZoo" in references:
         ratio = references["arena PZ env"] / references["PettingZoo"]
         console.print(

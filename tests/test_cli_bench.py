@@ -60,3 +60,39 @@ def test_bench_engine_takes_a_spec_and_rejects_bad_parameters():
     out = arena("bench", "engine", "--game", "connect_four:depth=3")
     assert out.returncode == 2
     assert "connect_four has no parameter 'depth'; its parameters: none" in out.stdout
+
+
+def test_bench_engine_compares_with_pgx_or_says_it_is_missing():
+    from arena.bench_engine import pgx_installed
+
+    out = arena(
+        "bench",
+        "engine",
+        "--game",
+        "othello",
+        "--batch",
+        "64",
+        "--seconds",
+        "0.05",
+        "--no-first-call",
+    )
+    assert out.returncode == 0, out.stderr
+    if pgx_installed():  # the optional extra: a Pgx column and its rate
+        assert "x Pgx" in out.stdout
+        assert "Pgx = pgx.make('othello'), batch 4,096" in out.stdout
+    else:
+        assert "Pgx: not installed, no Pgx column (pip install 'arena[pgx]')" in out.stdout
+    out = arena(
+        "bench",
+        "engine",
+        "--game",
+        "hex:size=5",
+        "--batch",
+        "1",
+        "--seconds",
+        "0.05",
+        "--no-first-call",
+    )
+    assert out.returncode == 0, out.stderr
+    assert "Pgx: no Pgx environment for hex:size=5,swap=false" in out.stdout
+    assert "x Pgx" not in out.stdout
