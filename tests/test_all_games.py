@@ -1,0 +1,187 @@
+"""Everything above `games` on every registered game, unchanged: baselines, UCT and AlphaZero
+search in a tournament through the CLI, re-simulation of the stored games, the dashboard's
+replay viewer, and both learners in a league.
+
+Each game runs at its smallest setting (tests.fast_games), so a new game is covered here
+without an edit.
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pyarrow.compute as pc
+import pytest
+import torch
+
+import games
+import replays
+from agents.checkpoint import save_checkpoint
+from agents.network import NetConfig, build_network
+from agents.spec import make as make_agent
+from arena import metrics
+from arena.league import resolve, run_league
+from arena.learners import make_learner
+from replays.simulate import resimulate
+from tests.fast_games import FAST_SPECS, fast_spec
+from tests.test_dashboard_apptest import app, assert_clean, board
+from tests.test_engine_properties import random_sequence
+from tests.test_learners import self_play
+
+GAMES_PER_PAIR = 2
+
+
+def untrained_network(game: games.Game, path: Path) -> Path:
+    """A tiny untrained policy-value network for `game`, saved as a checkpoint."""
+    torch.manual_seed(0)
+    config = NetConfig.for_game(game, blocks=1, channels=8, value_hidden=8)
+    save_checkpoint(path, build_network(config), config, game.spec, {}, None, 0)
+    return path
+
+
+@pytest.fixture(scope="module", params=FAST_SPECS)
+def run(request, tmp_path_factory) -> Path:
+    """A round robin of every kind of searching and baseline agent on one game, played
+    through the CLI into a run directory (alone in its folder, for the dashboard)."""
+    game = games.make(request.param)
+    folder = tmp_path_factory.mktemp(game.name)
+    network = untrained_network(game, folder / "net" / "model")
+    out = folder / "runs" / "tournament"
+    agents = ["random", "greedy", "mcts:sims=8", f"az:{network},sims=4"]
+    command = [sys.executable, "-m", "arena", "tournament", "--game", game.spec]
+    command += ["--agents", *agents, "--games-per-pair", str(GAMES_PER_PAIR)]
+    command += ["--out", str(out), "--seed", "1", "--no-progress"]
+    done = subprocess.run(command, capture_output=True, text=True, timeout=600)
+    assert done.returncode == 0, done.stdout + done.stderr
+    return out
+
+
+def test_a_tournament_of_every_agent_kind_through_the_cli(run):
+    table = replays.open(run).to_table()
+    spec = table["game"][0].as_py()
+    assert spec in FAST_SPECS and set(table["game"].to_pylist()) == {spec}
+    assert table.num_rows == 6 * GAMES_PER_PAIR  # 4 agents, every pair
+    assert set(table["termination"].to_pylist()) == {"normal"}
+    seats = table["agents"].to_pylist()
+    assert {agent for pair in seats for agent in pair} == {
+        "random",
+        "greedy",
+        "mcts:sims=8",
+        next(a for pair in seats for a in pair if a.startswith("az:")),
+    }
+    # The searching agents annotate their own moves with values.
+    values = table["values"].to_pylist()
+    for pair, moves in zip(seats, values, strict=True):
+        searched = [agent.startswith(("mcts", "az")) for agent in pair]
+        assert (moves is None) == (not any(searched)), pair
+        for seat in np.flatnonzero(searched):  # the seat's first move is at ply = seat
+            assert not np.isnan(moves[seat]), pair
+
+
+def test_stored_games_resimulate_to_their_outcomes(run):
+    table = replays.open(run).to_table()
+    positions = resimulate(table)  # raises on an illegal move or a different outcome
+    final = positions.final_rows()
+    assert positions.states.done[final].all()
+    assert np.array_equal(positions.states.winner[final], table["winner"].to_numpy())
+    assert np.array_equal(np.diff(positions.offsets) - 1, table["plies"].to_numpy())
+    game = positions.game
+    samples = replays.transitions(run)
+    assert samples["observations"].shape[1:] == game.obs_shape
+    assert len(samples["observations"]) == pc.sum(table["plies"]).as_py()
+
+
+def test_the_dashboard_replays_a_game_on_its_board(run, monkeypatch):
+    at = app(run.parent, monkeypatch, run)
+    at.switch_page("pages/replays.py").run()
+    assert_clean(at)
+    match_id, game_index = at.session_state["game"]
+    replay = replays.load_game(run, match_id, game_index)
+    html = board(at)
+    assert 'data-ply="0"' in html and "<svg" in html
+    at.button(key="step_last").click().run()
+    assert_clean(at)
+    html = board(at)
+    assert f'data-ply="{replay.plies}"' in html
+    assert games.make(replay.game).render_svg(replay.states, replay.plies) in html
+
+
+@pytest.mark.parametrize("spec", FAST_SPECS)
+def test_greedy_takes_an_immediate_win(spec):
+    """Wherever a move wins at once, greedy plays one (positions from random games)."""
+    game = games.make(spec)
+    sequences = [random_sequence(game, seed, game.max_plies) for seed in range(40)]
+    # The position before each game's last move, where that move (at least) wins or ends it.
+    state = game.play_sequences([s[:-1] for s in sequences])
+    mask = game.legal_mask(state)
+    wins = np.zeros_like(mask)
+    for a in range(game.num_actions):
+        rows = np.flatnonzero(mask[:, a])
+        after = state.take(rows)
+        game.step(after, np.full(len(rows), a))
+        wins[rows, a] = after.done & (after.winner == state.to_play[rows])
+    chosen = make_agent("greedy", game).act(game, state, mask, np.random.default_rng(0))
+    some = wins.any(axis=1)
+    assert some.any(), "no position with a winning move: the test shows nothing"
+    assert wins[some, chosen[some]].all()
+
+
+# Each algorithm's settings, as small as they go.
+LEARNERS = {
+    "alphazero": {"sims": 4, "fast_sims": 2, "eval_sims": 4, "batch_size": 16},
+    "ppo": {},
+}
+
+
+def tiny_league(spec: str, algorithm: str, out: Path) -> dict:
+    return {
+        "game": spec,
+        "minutes": 0.0,
+        "rounds": 1,
+        "out": str(out),
+        "learner": {"algorithm": algorithm, "blocks": 1, "channels": 8, "train_steps": 2}
+        | LEARNERS[algorithm],
+        "league": {
+            "games_per_round": 8,
+            "anchors": ["random", "greedy"],
+            "main_exploiters": 0,
+            "league_exploiters": 0,
+            "snapshot_every": 1,
+        },
+        "evaluation": {"every": 1, "games_per_pair": 2, "probe_positions": 4, "max_snapshots": 1},
+    }
+
+
+@pytest.mark.parametrize("algorithm", list(LEARNERS))
+def test_a_league_round_with_each_learner_on_hex(algorithm, tmp_path):
+    spec = fast_spec("hex")
+    run = run_league(tiny_league(spec, algorithm, tmp_path / "league"), log=lambda _: None)
+    state = json.loads((run / "league.json").read_text())
+    assert state["round"] == 1
+    assert any(m["role"] == "snapshot" for m in state["population"])
+    table = replays.open(run).to_table()
+    assert set(table["game"].to_pylist()) == {spec}
+    resimulate(table)
+    assert metrics.rounds(run, "ratings") == [1]
+
+
+@pytest.mark.parametrize("algorithm", list(LEARNERS))
+@pytest.mark.parametrize("spec", FAST_SPECS)
+def test_each_learner_plays_and_trains_on_every_game(spec, algorithm, tmp_path):
+    """The league's learner loop without the league: self-play recorded, samples, a
+    training step, and the greedy agent that evaluation plays."""
+    config = resolve(tiny_league(spec, algorithm, tmp_path / "league"))
+    game = games.make(spec)
+    learner = make_learner(config, "main", seed=0)
+    returns = self_play(game, learner, seed=0)
+    assert learner.end_games(returns) > 0
+    losses = learner.train(2, np.random.default_rng(0))
+    assert losses and all(np.isfinite(v) for v in losses.values())
+    state = game.init(4)
+    mask = game.legal_mask(state)
+    actions = learner.greedy_agent("main").act(game, state, mask, np.random.default_rng(0))
+    assert mask[np.arange(4), actions].all()
