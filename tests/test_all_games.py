@@ -43,12 +43,19 @@ def untrained_network(game: games.Game, path: Path) -> Path:
     return path
 
 
-@pytest.fixture(scope="module", params=FAST_SPECS)
-def run(request, tmp_path_factory) -> Path:
+@pytest.mark.parametrize("spec", FAST_SPECS)
+def test_a_tournament_its_replays_and_the_dashboard_on_every_game(spec, tmp_path, monkeypatch):
+    """One test per game, not one per layer on a shared fixture: under pytest-xdist a
+    module fixture would be set up again on each worker, and the tournament is the cost."""
+    run = cli_tournament(games.make(spec), tmp_path)
+    check_tournament(run, spec)
+    check_resimulation(run)
+    check_replay_viewer(run, monkeypatch)
+
+
+def cli_tournament(game: games.Game, folder: Path) -> Path:
     """A round robin of every kind of searching and baseline agent on one game, played
     through the CLI into a run directory (alone in its folder, for the dashboard)."""
-    game = games.make(request.param)
-    folder = tmp_path_factory.mktemp(game.name)
     network = untrained_network(game, folder / "net" / "model")
     out = folder / "runs" / "tournament"
     agents = ["random", "greedy", "mcts:sims=8", f"az:{network},sims=4"]
@@ -60,10 +67,9 @@ def run(request, tmp_path_factory) -> Path:
     return out
 
 
-def test_a_tournament_of_every_agent_kind_through_the_cli(run):
+def check_tournament(run: Path, spec: str) -> None:
     table = replays.open(run).to_table()
-    spec = table["game"][0].as_py()
-    assert spec in FAST_SPECS and set(table["game"].to_pylist()) == {spec}
+    assert set(table["game"].to_pylist()) == {spec}  # the canonical spec, as given
     assert table.num_rows == 6 * GAMES_PER_PAIR  # 4 agents, every pair
     assert set(table["termination"].to_pylist()) == {"normal"}
     seats = table["agents"].to_pylist()
@@ -82,7 +88,7 @@ def test_a_tournament_of_every_agent_kind_through_the_cli(run):
             assert not np.isnan(moves[seat]), pair
 
 
-def test_stored_games_resimulate_to_their_outcomes(run):
+def check_resimulation(run: Path) -> None:
     table = replays.open(run).to_table()
     positions = resimulate(table)  # raises on an illegal move or a different outcome
     final = positions.final_rows()
@@ -95,7 +101,7 @@ def test_stored_games_resimulate_to_their_outcomes(run):
     assert len(samples["observations"]) == pc.sum(table["plies"]).as_py()
 
 
-def test_the_dashboard_replays_a_game_on_its_board(run, monkeypatch):
+def check_replay_viewer(run: Path, monkeypatch) -> None:
     at = app(run.parent, monkeypatch, run)
     at.switch_page("pages/replays.py").run()
     assert_clean(at)
