@@ -4,12 +4,19 @@ one and the same symmetry, which the engine confirms), and the learner trains on
 
 from __future__ import annotations
 
+import json
+
 import numpy as np
 import pytest
 import torch
 
 import games
-from agents.az_learner import AlphaZeroConfig, AlphaZeroLearner, random_symmetries
+from agents.az_learner import (
+    LEARNER_FILE,
+    AlphaZeroConfig,
+    AlphaZeroLearner,
+    random_symmetries,
+)
 from games.contract import transform_planes
 from tests.fast_games import FAST_SPECS
 from tests.test_engine_properties import random_sequence, start_symmetries
@@ -89,3 +96,13 @@ def test_the_learner_trains_on_the_mirror_image_too():
     learner, augmented = start_position_learner(augment=True)
     assert augmented[0] > 0.3 and augmented[6] > 0.3
     assert learner.filled == 32  # the buffer holds real positions only
+
+
+def test_a_learner_saved_with_the_old_mirror_setting_loads(tmp_path):
+    """learner.json written before `augment` replaced `mirror` resumes (augmenting)."""
+    game = games.make("tic_tac_toe")
+    AlphaZeroLearner(game, "main", AlphaZeroConfig(blocks=0, channels=8)).save(tmp_path)
+    saved = json.loads((tmp_path / LEARNER_FILE).read_text())
+    del saved["augment"]
+    (tmp_path / LEARNER_FILE).write_text(json.dumps({**saved, "mirror": True}))
+    assert AlphaZeroLearner.load(tmp_path, game, "main", device="cpu").config.augment
