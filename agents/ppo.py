@@ -3,7 +3,10 @@
 The learner plays through `agent()`, which samples from the masked softmax of its network.
 The league forwards each of that agent's batched moves to `record` (the match runner's
 observer); `end_games` turns a finished match into samples with GAE; `train` runs the
-clipped-surrogate update over them and drops them, since PPO learns on-policy only.
+clipped-surrogate update over them and drops them, since PPO learns on-policy only. For the
+same reason it does not train on board symmetries of its samples (as the AlphaZero learner
+does): the probability ratio needs the collecting policy's probability of each sample's own
+action, which a transformed sample does not have unless the network were symmetric.
 
 Two-player games as seen by one player: a trajectory is one player's own moves in one game,
 in order, and the opponent's moves are part of the environment. The only reward is the
