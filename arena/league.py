@@ -135,6 +135,12 @@ def resolve(
     config = check(merged, SCHEMA, where)
     if config["out"] is None:
         raise ConfigError(f"{where}: key 'out' is required (the run directory)")
+    # Snapshots are agent specs `az:PATH,key=value` with PATH inside the run directory.
+    if any(c in str(Path(config["out"]).absolute()) for c in ",="):
+        raise ConfigError(
+            f"{where}: key 'out' {config['out']!r}: a league's run directory path may not "
+            "contain ',' or '=' (its snapshots are agent specs PATH,key=value)"
+        )
     if config["league"]["self_play_share"] > 1:
         raise ConfigError(f"{where} [league]: key 'self_play_share' must be <= 1")
     for spec in config["league"]["anchors"]:

@@ -81,6 +81,7 @@ def test_existing_league_needs_resume_and_matching_settings(tmp_path):
         ({"league": {"anchors": ["random", "nobody"]}}, "anchor 'nobody'"),
         ({"colour": 1}, "unknown key 'colour'"),
         ({"learner": {"algorithm": "dqn"}}, "must be one of alphazero, ppo"),
+        ({"out": "runs/hex:size=7"}, "key 'out' 'runs/hex:size=7': .* may not contain ','"),
     ],
 )
 def test_config_errors_name_the_key(tmp_path, values, message):
