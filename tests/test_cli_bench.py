@@ -10,20 +10,14 @@ def arena(*args: str) -> subprocess.CompletedProcess:
     )
 
 
+def quick_bench(game: str, *batches: int) -> subprocess.CompletedProcess:
+    """`arena bench engine` on a game with short measurements and no fresh-process timing."""
+    sizes = [arg for b in batches for arg in ("--batch", str(b))]
+    return arena("bench", "engine", "--game", game, *sizes, "--seconds", "0.05", "--no-first-call")
+
+
 def test_bench_engine_prints_rates_and_comparisons():
-    out = arena(
-        "bench",
-        "engine",
-        "--game",
-        "tic_tac_toe",
-        "--batch",
-        "1",
-        "--batch",
-        "64",
-        "--seconds",
-        "0.05",
-        "--no-first-call",
-    )
+    out = quick_bench("tic_tac_toe", 1, 64)
     assert out.returncode == 0, out.stderr
     assert "steps/s" in out.stdout
     for line in ("OpenSpiel:", "arena PZ env:", "PettingZoo:"):
@@ -65,34 +59,14 @@ def test_bench_engine_takes_a_spec_and_rejects_bad_parameters():
 def test_bench_engine_compares_with_pgx_or_says_it_is_missing():
     from arena.bench_engine import pgx_installed
 
-    out = arena(
-        "bench",
-        "engine",
-        "--game",
-        "othello",
-        "--batch",
-        "64",
-        "--seconds",
-        "0.05",
-        "--no-first-call",
-    )
+    out = quick_bench("othello", 64)
     assert out.returncode == 0, out.stderr
     if pgx_installed():  # the optional extra: a Pgx column and its rate
         assert "x Pgx" in out.stdout
         assert "Pgx = pgx.make('othello'), batch 4,096" in out.stdout
     else:
         assert "Pgx: not installed, no Pgx column (pip install 'arena[pgx]')" in out.stdout
-    out = arena(
-        "bench",
-        "engine",
-        "--game",
-        "hex:size=5",
-        "--batch",
-        "1",
-        "--seconds",
-        "0.05",
-        "--no-first-call",
-    )
+    out = quick_bench("hex:size=5", 1)
     assert out.returncode == 0, out.stderr
     assert "Pgx: no Pgx environment for hex:size=5,swap=false" in out.stdout
     assert "x Pgx" not in out.stdout
