@@ -22,7 +22,7 @@ cluster_utils = pytest.importorskip("ray.cluster_utils")
 
 # One Ray at a time in the test run: a cluster started here is also the one a bare
 # ray.init() on this machine would join (see test_ray.py, in the same group).
-pytestmark = pytest.mark.xdist_group("ray")
+pytestmark = [pytest.mark.xdist_group("ray"), pytest.mark.slow]
 
 
 @pytest.fixture(scope="module")

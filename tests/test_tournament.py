@@ -182,6 +182,7 @@ def test_toml_config_through_the_cli(tmp_path):
     assert out.returncode == 2 and "key 'agents' must be a list" in out.stdout
 
 
+@pytest.mark.slow
 def test_sigkill_mid_run_then_resume_keeps_exactly_the_schedule(tmp_path):
     # 90 matches of 4 games, one part file each: 30 quick ones (random v greedy) first, then
     # 60 with MCTS, so each kill below, made within the first 30 files, leaves most of the
