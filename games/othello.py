@@ -73,7 +73,15 @@ def popcount(x):
     return np.int64((x * H01) >> np.uint64(56))
 
 
-@njit(cache=True, inline="always")
+# moves, flips and their directional fills are ordinary compiled functions, not inlined
+# into every kernel: inlining them all (eight fills in each, moves three times into
+# apply_row) made Othello's first use take over 10 s to compile. LLVM still inlines the
+# small fills into moves and flips, which a step calls once each (a third moves() only when
+# the opponent must pass): no slower. Their arguments are integers only, so their cache
+# entries never name a parameter class.
+
+
+@njit(cache=True)
 def _run_up(start, through, s):
     """Cells of `through` reached from `start` by steps of +s (toward higher bits)."""
     x = (start << s) & through
@@ -85,7 +93,7 @@ def _run_up(start, through, s):
     return x
 
 
-@njit(cache=True, inline="always")
+@njit(cache=True)
 def _run_down(start, through, s):
     """Cells of `through` reached from `start` by steps of -s (toward lower bits)."""
     x = (start >> s) & through
@@ -95,13 +103,6 @@ def _run_down(start, through, s):
     x |= (x >> s) & through
     x |= (x >> s) & through
     return x
-
-
-# moves and flips are ordinary compiled functions, not inlined into every kernel: each
-# unrolls eight directional fills, and inlining them (moves three times into apply_row)
-# into all of a game's kernels made Othello's first use take over 10 s to compile. A step
-# calls them once each (a third moves() only when the opponent must pass); their arguments
-# are integers only, so their cache entries never name a parameter class.
 
 
 @njit(cache=True)
@@ -121,14 +122,14 @@ def moves(me, them):
     return reach & ~(me | them)
 
 
-@njit(cache=True, inline="always")
+@njit(cache=True)
 def _turned_up(move, me, through, s):
     """The run of `through` from `move` by steps of +s, if a disc of `me` closes it."""
     x = _run_up(move, through, s)
     return x if (x << s) & me else U0
 
 
-@njit(cache=True, inline="always")
+@njit(cache=True)
 def _turned_down(move, me, through, s):
     """The run of `through` from `move` by steps of -s, if a disc of `me` closes it."""
     x = _run_down(move, through, s)
