@@ -50,8 +50,8 @@ def bench_engine(
 ) -> None:
     """Env steps/s of the batched self-play loop, against PettingZoo, OpenSpiel and Pgx.
 
-    Pgx (JAX, batch 4,096) is measured when the optional extra is installed
-    (pip install 'arena[pgx]'); pin the process (taskset -c 0) to compare on one core.
+    Pgx (JAX, batch 4,096) is measured when Pgx and JAX are installed (the package's
+    optional extra "pgx"); pin the process (taskset -c 0) to compare on one core.
     """
     import functools
 

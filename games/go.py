@@ -70,8 +70,7 @@ WORDS = 4  # 64-bit words of a bit set over the padded points of the largest boa
 EMPTY_BITS = HEADER + 4  # the empty points of the board
 STONE_BITS = EMPTY_BITS + WORDS  # player 0's stones, then player 1's
 ATARI_BITS = STONE_BITS + 2 * WORDS  # the stones of chains in atari (one liberty)
-LEGAL_BITS = ATARI_BITS + WORDS  # scratch of legal_row
-POINTS = LEGAL_BITS + WORDS  # 2 columns per padded point: the point word, the chain record
+POINTS = ATARI_BITS + WORDS  # 2 columns per padded point: the point word, the chain record
 # The point word: bit fields [0, 3) colour, [3, 11) head of the chain, [11, 19) next stone.
 COLOUR_MASK = 7
 HEAD_SHIFT, NEXT_SHIFT = 3, 11
@@ -263,14 +262,31 @@ def spread(e0, e1, e2, e3, s):
 
 
 @njit(cache=True)
-def bit_run(data, i, words, v, n):
-    """Bits v .. v + n - 1 (n < 64) of the bit set at column `words`, as a uint64."""
+def run_of(words, v, n):
+    """Bits v .. v + n - 1 (n < 64) of a bit set held as a tuple of uint64 words."""
     k = v >> 6
     b = np.uint64(v & 63)
-    run = np.uint64(data[i, words + k]) >> b
+    run = words[k] >> b
     if b + np.uint64(n) > np.uint64(64):
-        run |= np.uint64(data[i, words + k + 1]) << (np.uint64(64) - b)
+        run |= words[k + 1] << (np.uint64(64) - b)
     return run & ((np.uint64(1) << np.uint64(n)) - np.uint64(1))
+
+
+@njit(cache=True)
+def ko_cleared(l0, l1, l2, l3, ko):
+    """The four words with the ko point's bit cleared (none when ko < 0)."""
+    if ko >= 0:
+        off = ~(np.uint64(1) << np.uint64(ko & 63))
+        k = ko >> 6
+        if k == 0:
+            l0 &= off
+        elif k == 1:
+            l1 &= off
+        elif k == 2:
+            l2 &= off
+        else:
+            l3 &= off
+    return (l0, l1, l2, l3)
 
 
 @njit(cache=True)
@@ -303,15 +319,13 @@ def legal_row(g, data, i, mask):
     s3 = e3 | (o3 & ~t3) | (x3 & t3)
     a0, a1, a2, a3 = spread(s0, s1, s2, s3, np.uint64(1))
     b0, b1, b2, b3 = spread(s0, s1, s2, s3, np.uint64(w))
-    data[i, LEGAL_BITS] = np.int64(e0 & (a0 | b0))
-    data[i, LEGAL_BITS + 1] = np.int64(e1 & (a1 | b1))
-    data[i, LEGAL_BITS + 2] = np.int64(e2 & (a2 | b2))
-    data[i, LEGAL_BITS + 3] = np.int64(e3 & (a3 | b3))
-    if data[i, KO] >= 0:
-        clear_bit(data, i, LEGAL_BITS, data[i, KO])
+    # The legal set stays in local words: asking for legal moves must not change the state.
+    legal_words = ko_cleared(
+        e0 & (a0 | b0), e1 & (a1 | b1), e2 & (a2 | b2), e3 & (a3 | b3), data[i, KO]
+    )
     count = 1
     for r in range(n):
-        legal = bit_run(data, i, LEGAL_BITS, (r + 1) * w + 1, n)  # board row r
+        legal = run_of(legal_words, (r + 1) * w + 1, n)  # board row r
         for c in range(n):
             ok = (legal >> np.uint64(c)) & np.uint64(1) != 0
             mask[i, r * n + c] = ok

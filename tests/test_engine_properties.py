@@ -186,3 +186,18 @@ def test_symmetries_start_with_identity_and_permute_actions():
 def test_mirror_actions_follow_the_left_right_symmetry():
     game = games.make("connect_four")
     assert game.mirror_actions.tolist() == [6, 5, 4, 3, 2, 1, 0]
+
+
+@settings(max_examples=30, deadline=None)
+@given(st.sampled_from(NAMES), st.integers(0, 2**31), st.integers(0, 400))
+def test_reading_a_state_never_changes_it(name, seed, length):
+    """legal_mask and observe are reads: a kernel that kept scratch in the row would make
+    the same game differ by what was asked of it."""
+    game = games.make(name)
+    state = game.play_sequences([random_sequence(game, seed, length)])
+    before = state.data.copy()
+    game.legal_mask(state)
+    for player in range(game.num_players):
+        game.observe(state, player)
+    game.observe(state)
+    np.testing.assert_array_equal(state.data, before)
