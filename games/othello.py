@@ -20,6 +20,7 @@ from numba import njit
 
 from games.contract import PLANE_TRANSFORMS, Param, Shape, cell_permutation
 from games.layout import DONE, HEADER, LAST_ACTION, PLY, TO_PLAY, WINNER, start_row
+from games.render import disc_masks
 
 NAME = "othello"
 PARAMS: dict[str, Param] = {}  # 8x8 only, as OpenSpiel
@@ -331,10 +332,7 @@ def rgb(g, row: np.ndarray) -> np.ndarray:
     image[:] = RGB_GREEN
     image[::RGB_CELL, :] = RGB_LINE
     image[:, ::RGB_CELL] = RGB_LINE
-    yy, xx = np.mgrid[0:RGB_CELL, 0:RGB_CELL]
-    dist2 = (yy - RGB_CELL / 2 + 0.5) ** 2 + (xx - RGB_CELL / 2 + 0.5) ** 2
-    disc = dist2 <= (RGB_CELL * 0.42) ** 2
-    dot = dist2 <= (RGB_CELL * 0.12) ** 2
+    disc, dot = disc_masks(RGB_CELL, 0.42, 0.12)
     for r in range(SIDE):
         for c in range(SIDE):
             owner = int(board[r, c])

@@ -85,15 +85,20 @@ def svg(board: np.ndarray, last: tuple[int, int] | None, row: np.ndarray, discs:
     return "".join(parts)
 
 
+def disc_masks(cell: int, disc: float, dot: float) -> tuple[np.ndarray, np.ndarray]:
+    """Boolean masks of a disc and a dot centred in a cell x cell tile, their radii given
+    as shares of the cell: a stone, and the mark of the last move on it."""
+    yy, xx = np.mgrid[0:cell, 0:cell]
+    dist2 = (yy - cell / 2 + 0.5) ** 2 + (xx - cell / 2 + 0.5) ** 2
+    return dist2 <= (cell * disc) ** 2, dist2 <= (cell * dot) ** 2
+
+
 def rgb(board: np.ndarray, last: tuple[int, int] | None, discs: bool) -> np.ndarray:
     """uint8[H, W, 3] picture of the board (PettingZoo's rgb_array render mode)."""
     rows, cols = board.shape
     image = np.empty((rows * RGB_CELL, cols * RGB_CELL, 3), dtype=np.uint8)
     image[:] = (31, 79, 168) if discs else (255, 255, 255)
-    yy, xx = np.mgrid[0:RGB_CELL, 0:RGB_CELL]
-    dist2 = (yy - RGB_CELL / 2 + 0.5) ** 2 + (xx - RGB_CELL / 2 + 0.5) ** 2
-    disc = dist2 <= (RGB_CELL * 0.4) ** 2
-    dot = dist2 <= (RGB_CELL * 0.12) ** 2
+    disc, dot = disc_masks(RGB_CELL, 0.4, 0.12)
     for r in range(rows):
         for c in range(cols):
             tile = image[r * RGB_CELL : (r + 1) * RGB_CELL, c * RGB_CELL : (c + 1) * RGB_CELL]
