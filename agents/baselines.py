@@ -22,8 +22,9 @@ class RandomAgent:
 
 @njit(cache=True)
 def _winning_moves(g, data, legal, player_offset, out):
-    """out[i, a] = True when action a wins at once for the mover (offset 0) or, had the
-    opponent the move, for the opponent (offset 1)."""
+    """out[i, a] = True when action a (legal for the mover) wins at once for the mover
+    (offset 0) or, had the opponent the move, for the opponent (offset 1): playing there
+    first blocks that win."""
     scratch = np.empty((1, data.shape[1]), dtype=np.int64)
     rewards = np.zeros((1, 2), dtype=np.float32)
     for i in range(data.shape[0]):
@@ -32,8 +33,10 @@ def _winning_moves(g, data, legal, player_offset, out):
             if not legal[i, a]:
                 continue
             scratch[0] = data[i]
-            if player_offset:
-                scratch[0, TO_PLAY] = 1 - scratch[0, TO_PLAY]  # let the opponent move here
+            if player_offset:  # the opponent to move, in a state its rules accept
+                kernels.null_move_row(g, scratch, 0)
+                if not kernels.is_legal(g, scratch, 0, a):
+                    continue
             kernels.apply_row(g, scratch, 0, a, rewards)
             mover = (data[i, TO_PLAY] + player_offset) % 2
             out[i, a] = scratch[0, DONE] == 1 and scratch[0, WINNER] == mover

@@ -546,6 +546,14 @@ def apply_row(g, data, i, action, rewards):
 
 
 @njit(cache=True, inline="always")
+def null_move_row(g, data, i):
+    """Hand the move to the opponent without a move (for "had the opponent the move"): the
+    ko point binds only the player it was set for."""
+    data[i, TO_PLAY] = 1 - data[i, TO_PLAY]
+    data[i, KO] = -1
+
+
+@njit(cache=True, inline="always")
 def observe_row(g, data, i, player, out):
     n = g.size
     w = n + 2

@@ -204,6 +204,12 @@ def apply_row(g, data, i, action, rewards):
 
 
 @njit(cache=True, inline="always")
+def null_move_row(g, data, i):
+    """Hand the move to the opponent without a move (for "had the opponent the move")."""
+    data[i, TO_PLAY] = 1 - data[i, TO_PLAY]
+
+
+@njit(cache=True, inline="always")
 def observe_row(g, data, i, player, out):
     """Planes from `player`'s side: 0 = own stones, 1 = opponent's, 2 = the cells along the
     two edges `player` must join (top and bottom rows for player 0, left and right columns

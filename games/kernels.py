@@ -62,6 +62,12 @@ def observe_row(g, data, i, player, out):
     raise TypeError("games.kernels primitives run inside Numba kernels only")
 
 
+def null_move_row(g, data, i):
+    """Hand the move in live game i to the next player without a move, as if the mover had
+    passed (what greedy's "block" asks: which moves would win, had the opponent the move)."""
+    raise TypeError("games.kernels primitives run inside Numba kernels only")
+
+
 def _digest(module) -> str:
     sources = (module.__file__, __file__, layout.__file__)
     return hashlib.sha256(b"".join(Path(p).read_bytes() for p in sources)).hexdigest()[:16]
@@ -127,6 +133,11 @@ def _register(cls, module) -> None:
         if is_game(g):
             return prim["observe_row"].py_func
 
+    @overload(null_move_row, inline="always")
+    def _null_move_row(g, data, i):
+        if is_game(g):
+            return prim["null_move_row"].py_func
+
 
 # Numba's SSA pass flags variables of IR-inlined overloads inside some loops (MCTS rollouts)
 # with this pedantic, internal warning; the compiled code is unaffected (Numba's own tests
@@ -154,5 +165,6 @@ __all__ = [
     "init_row",
     "is_legal",
     "legal_row",
+    "null_move_row",
     "observe_row",
 ]

@@ -218,6 +218,16 @@ def apply_row(g, data, i, action, rewards):
 
 
 @njit(cache=True, inline="always")
+def null_move_row(g, data, i):
+    """Hand the move to the opponent without a move (for "had the opponent the move"):
+    the cached legal placements become the opponent's."""
+    player = data[i, TO_PLAY]
+    data[i, TO_PLAY] = 1 - player
+    them = np.uint64(data[i, DISCS + 1 - player])
+    data[i, LEGAL] = np.int64(moves(them, np.uint64(data[i, DISCS + player])))
+
+
+@njit(cache=True, inline="always")
 def observe_row(g, data, i, player, out):
     """Planes from `player`'s side: 0 = its discs, 1 = the opponent's; row 0 at the top."""
     mine = np.uint64(data[i, DISCS + player])

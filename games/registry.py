@@ -31,6 +31,7 @@ PRIMITIVES = {
     "legal_row": ("g", "data", "i", "mask"),
     "apply_row": ("g", "data", "i", "action", "rewards"),
     "observe_row": ("g", "data", "i", "player", "out"),
+    "null_move_row": ("g", "data", "i"),
 }
 
 
