@@ -203,7 +203,10 @@ def rollout_actors(busy: bool) -> list[int]:
     return actor_processes(b"ray::_RolloutWorker.rollout" if busy else b"ray::_RolloutWorker")
 
 
-def wait_until_gone(title: bytes, seconds: float = 20) -> list[int]:
+def wait_until_gone(title: bytes, seconds: float = 300) -> list[int]:
+    """The processes of that title still alive once they are all gone or `seconds` passed:
+    the wait returns as soon as Ray has reaped them, and is long because Ray's workers run
+    niced, so on a busy machine they exit minutes late."""
     deadline = time.time() + seconds
     while actor_processes(title) and time.time() < deadline:
         time.sleep(0.1)
