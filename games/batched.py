@@ -12,7 +12,7 @@ import numpy as np
 from numba import njit, prange
 
 from games import kernels
-from games.kernels import DONE, RNG, TO_PLAY
+from games.kernels import CHANCE, DONE, PLY, RNG, SIMULTANEOUS, TO_PLAY
 from games.rng import below, next_random, seed_for
 
 ERR_RANGE = 1  # action outside [0, num_actions)
@@ -35,32 +35,120 @@ def _legal(g, data, out):
         kernels.legal_row(g, data, i, out)
 
 
-def _step(g, data, actions, rewards, bad):
+def _step(g, data, actions, rewards, bad, scratch):
     """Check every live game's action, then play them all; returns the number of bad actions.
 
-    When any action is out of range or illegal, bad[i] marks the culprits and no game is
-    changed: a caller's mistake must never leave half a batch stepped.
+    actions is int64[B, 1] (one action or chance outcome per game) or int64[B, num_players]
+    (one per player: a decision node takes its mover's, a chance node column 0, and a
+    simultaneous node all of them, in player order). When any action is out of range or
+    illegal, bad[i] marks the culprits and no game is changed: a caller's mistake must never
+    leave half a batch stepped. `scratch` (int64[B, width], empty for games without
+    simultaneous nodes) holds a simultaneous node's row while its actions are checked.
     """
     num_bad = 0
+    joint = actions.shape[1] == rewards.shape[1] and actions.shape[1] > 1
     for i in prange(data.shape[0]):
-        a = actions[i]
-        bad[i] = data[i, DONE] == 0 and not kernels.is_legal(g, data, i, a)
+        bad[i] = False
+        if data[i, DONE]:
+            continue
+        mover = data[i, TO_PLAY]
+        if mover == SIMULTANEOUS:
+            # Played through on a copy: a later player's action may be legal only once the
+            # earlier ones are taken (the game buffers them), and nothing changes on error.
+            scratch[i, :] = data[i, :]
+            ok = joint
+            for p in range(actions.shape[1] if joint else 0):
+                if not kernels.is_legal(g, scratch, i, actions[i, p]):
+                    ok = False
+                    break
+                kernels.apply_row(g, scratch, i, actions[i, p], rewards)
+            bad[i] = not ok
+        else:
+            a = actions[i, mover] if joint and mover >= 0 else actions[i, 0]
+            bad[i] = not kernels.is_legal(g, data, i, a)
         num_bad += bad[i]
     if num_bad:
         return num_bad
     for i in prange(data.shape[0]):
-        if data[i, DONE] == 0:
-            kernels.apply_row(g, data, i, actions[i], rewards)
-        else:
+        mover = data[i, TO_PLAY]
+        if data[i, DONE]:
             for p in range(rewards.shape[1]):
                 rewards[i, p] = 0.0
+        elif mover == SIMULTANEOUS:
+            data[i, :] = scratch[i, :]  # played above; its rewards are the last action's
+        else:
+            a = actions[i, mover] if joint and mover >= 0 else actions[i, 0]
+            kernels.apply_row(g, data, i, a, rewards)
     return 0
 
 
-def _observe(g, data, player, out):
-    """Observations from `player`'s side in every game, or the mover's when player < 0."""
+def _sample_chance(g, data, probs, record, rewards, step_rewards):
+    """Resolve every pending chance node by sampling its outcome from the game's own random
+    state (data[:, RNG]), until each game is at a decision node or over. Each outcome is
+    written at its ply into record[i] (when record has that column: it is the caller's
+    table of the game's actions); rewards[i] sums the rewards of these steps. probs and
+    step_rewards are scratch. Returns how many outcomes were sampled."""
+    total = 0
     for i in prange(data.shape[0]):
-        kernels.observe_row(g, data, i, data[i, TO_PLAY] if player < 0 else player, out)
+        for p in range(rewards.shape[1]):
+            rewards[i, p] = 0.0
+        while data[i, DONE] == 0 and data[i, TO_PLAY] == CHANCE:
+            kernels.chance_row(g, data, i, probs)
+            data[i, RNG], bits = next_random(data[i, RNG])
+            u = np.float64(bits >> np.uint64(11)) * 2.0**-53  # uniform in [0, 1)
+            outcome = -1
+            for a in range(probs.shape[1]):
+                if probs[i, a] > 0.0:
+                    outcome = a  # the last possible outcome takes any rounding left over
+                    u -= probs[i, a]
+                    if u < 0.0:
+                        break
+            if data[i, PLY] < record.shape[1]:
+                record[i, data[i, PLY]] = outcome
+            kernels.apply_row(g, data, i, outcome, step_rewards)
+            for p in range(rewards.shape[1]):
+                rewards[i, p] += step_rewards[i, p]
+            total += 1
+    return total
+
+
+def _chance_probs(g, data, out):
+    """Outcome probabilities at every game's chance node (all zero elsewhere)."""
+    for i in prange(data.shape[0]):
+        if data[i, DONE] == 0 and data[i, TO_PLAY] == CHANCE:
+            kernels.chance_row(g, data, i, out)
+        else:
+            out[i, :] = 0.0
+
+
+def _legal_for(g, data, player, out):
+    """`player`'s legal actions in every game: at its decision nodes and at simultaneous
+    nodes; none elsewhere (chance nodes, the others' turns, finished games)."""
+    for i in prange(data.shape[0]):
+        mover = data[i, TO_PLAY]
+        if data[i, DONE]:
+            out[i, :] = False
+        elif mover == SIMULTANEOUS:
+            kernels.legal_player_row(g, data, i, player, out)
+        elif mover == player:
+            kernels.legal_row(g, data, i, out)
+        else:
+            out[i, :] = False
+
+
+def _info_keys(g, data, player, out):
+    """`player`'s information-state key in every game."""
+    for i in prange(data.shape[0]):
+        out[i] = kernels.info_key_row(g, data, i, player)
+
+
+def _observe(g, data, player, out):
+    """Observations from `player`'s side in every game, or the mover's when player < 0
+    (the caller makes sure that every live game then has a mover)."""
+    for i in prange(data.shape[0]):
+        who = data[i, TO_PLAY] if player < 0 else player
+        # A finished game may have ended at a chance or simultaneous node: player 0's view.
+        kernels.observe_row(g, data, i, max(who, 0), out)
 
 
 def _reset_done(g, data, seed):
@@ -141,6 +229,10 @@ init, init_parallel = builds(_init)
 init_seeded, init_seeded_parallel = builds(_init_seeded)
 legal, legal_parallel = builds(_legal)
 step, step_parallel = builds(_step)
+sample_chance, sample_chance_parallel = builds(_sample_chance)
+chance_probs, chance_probs_parallel = builds(_chance_probs)
+legal_for, legal_for_parallel = builds(_legal_for)
+info_keys, info_keys_parallel = builds(_info_keys)
 observe, observe_parallel = builds(_observe)
 reset_done, reset_done_parallel = builds(_reset_done)
 random_legal, random_legal_parallel = builds(_random_legal)

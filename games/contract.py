@@ -46,6 +46,17 @@ class Shape:
     obs_shape: tuple[int, ...]
     max_plies: int
     width: int  # int64 columns of a state row, header included
+    # Game classes beyond deterministic perfect information (DESIGN.md, the engine). Each
+    # asks for primitives of its own (games.registry.FEATURE_PRIMITIVES).
+    chance: bool = False  # chance nodes (to_play == CHANCE) with explicit outcome odds
+    simultaneous: bool = False  # simultaneous nodes (to_play == SIMULTANEOUS)
+    hidden: bool = False  # players hold private information (information-state keys)
+    zero_sum: bool = True  # returns sum to 0 in every outcome
+
+    @property
+    def perfect_information(self) -> bool:
+        """Deterministic, sequential and fully observed: what search and solvers assume."""
+        return not (self.chance or self.simultaneous or self.hidden)
 
 
 # The eight symmetries of a square (D4), as transforms of the last two axes of an array of

@@ -8,7 +8,7 @@ from types import ModuleType
 import numba
 import numpy as np
 
-from games import batched, kernels, spec
+from games import batched, kernels, registry, spec
 from games.layout import DONE, LAST_ACTION, PLY, TO_PLAY, WINNER
 
 # Below this batch size the parallel builds cost more in thread start-up than they save.
@@ -96,6 +96,8 @@ class Game:
             *(spec.kernel_value(p, values[key]) for key, p in module.PARAMS.items())
         )
         shape = module.shape(self.params)
+        registry.check_features(module, shape)
+        self.shape = shape
         self.num_players: int = shape.num_players
         self.num_actions: int = shape.num_actions
         self.obs_shape: tuple[int, ...] = tuple(shape.obs_shape)
@@ -107,6 +109,30 @@ class Game:
 
     def __repr__(self) -> str:
         return f"games.make({self.spec!r})"
+
+    @property
+    def chance(self) -> bool:
+        """Has chance nodes (to_play == -1): `chance_outcomes`, `sample_chance`."""
+        return self.shape.chance
+
+    @property
+    def simultaneous(self) -> bool:
+        """Has simultaneous nodes (to_play == -2): `legal_mask(state, player)`, joint steps."""
+        return self.shape.simultaneous
+
+    @property
+    def hidden(self) -> bool:
+        """Players hold private information: `information_keys`, `information_string`."""
+        return self.shape.hidden
+
+    @property
+    def zero_sum(self) -> bool:
+        return self.shape.zero_sum
+
+    @property
+    def perfect_information(self) -> bool:
+        """Deterministic, sequential, fully observed: what tree search and solvers assume."""
+        return self.shape.perfect_information
 
     @property
     def mirror_actions(self) -> np.ndarray | None:
@@ -146,38 +172,118 @@ class Game:
         self._kernel("init_seeded", seeds.size)(self.params, data, seeds.astype(np.int64))
         return State(self.spec, data)
 
-    def legal_mask(self, state: State, out: np.ndarray | None = None) -> np.ndarray:
-        """bool[B, num_actions]; all False for finished games."""
+    def legal_mask(
+        self, state: State, player: int | None = None, out: np.ndarray | None = None
+    ) -> np.ndarray:
+        """bool[B, num_actions]; all False for finished games.
+
+        Without `player`: the legal next entries of each game's history: the mover's
+        actions, a chance node's possible outcomes, or at a simultaneous node the actions of
+        the next player whose action `step`/`play_sequences` takes (player order). With
+        `player`: that player's legal actions, at its decision nodes and at simultaneous
+        nodes (what an agent in that seat may play), none elsewhere.
+        """
         self._check_state(state)
         if out is None:
             out = np.empty((len(state), self.num_actions), dtype=np.bool_)
-        self._kernel("legal", len(state))(self.params, state.data, out)
+        if player is None:
+            self._kernel("legal", len(state))(self.params, state.data, out)
+        else:
+            self._check_player(player)
+            self._kernel("legal_for", len(state))(self.params, state.data, int(player), out)
         return out
+
+    def chance_outcomes(self, state: State) -> np.ndarray:
+        """float64[B, num_actions]: each outcome's probability at a game's chance node (action
+        numbers as OpenSpiel's), all zero in games not at one."""
+        self._check_state(state)
+        out = np.empty((len(state), self.num_actions), dtype=np.float64)
+        self._kernel("chance_probs", len(state))(self.params, state.data, out)
+        return out
+
+    def sample_chance(self, state: State, record: np.ndarray | None = None) -> np.ndarray:
+        """Resolve every pending chance node, in place, by sampling each outcome from the
+        game's own random state (so a game is a function of its seed and its players'
+        actions); returns float32[B, num_players] rewards of these steps. When given,
+        record (int64[B, max_plies], a table of each game's actions) gets every outcome at
+        its ply, as the game's history holds it."""
+        self._check_state(state)
+        n = len(state)
+        if record is None:
+            record = np.empty((n, 0), dtype=np.int64)
+        elif record.dtype != np.int64 or record.ndim != 2 or record.shape[0] != n:
+            raise ValueError(f"record must be int64[{n}, plies], got {record.dtype} {record.shape}")
+        rewards = np.empty((n, self.num_players), dtype=np.float32)
+        if self.chance:
+            probs = np.empty((n, self.num_actions), dtype=np.float64)
+            scratch = np.empty_like(rewards)
+            self._kernel("sample_chance", n)(
+                self.params, state.data, probs, record, rewards, scratch
+            )
+        else:
+            rewards[:] = 0.0
+        return rewards
+
+    def information_keys(self, state: State, player: int) -> np.ndarray:
+        """int64[B]: `player`'s information-state key in each game; two states share one
+        exactly when OpenSpiel's information_state_string(player) is the same (-1 in
+        perfect-information games)."""
+        self._check_state(state)
+        self._check_player(player)
+        out = np.empty(len(state), dtype=np.int64)
+        self._kernel("info_keys", len(state))(self.params, state.data, int(player), out)
+        return out
+
+    def information_string(self, state: State, i: int, player: int) -> str:
+        """OpenSpiel's information_state_string(player) of game i (games of hidden
+        information or simultaneous moves)."""
+        self._check_state(state)
+        self._check_player(player)
+        if not hasattr(self.module, "info_string"):
+            raise ValueError(f"{self.spec} is a game of perfect information: no information states")
+        return self.module.info_string(self.params, state.data[self._index(state, i)], player)
+
+    def _check_player(self, player) -> None:
+        if isinstance(player, bool) or not isinstance(player, (int, np.integer)):
+            raise TypeError(f"player must be an int, got {type(player).__name__}")
+        if not 0 <= player < self.num_players:
+            raise ValueError(f"player must be in 0..{self.num_players - 1}, got {player}")
 
     def step(self, state: State, actions) -> np.ndarray:
         """Play one action per game, in place; returns float32[B, num_players] rewards.
 
-        Finished games ignore their action. An out-of-range or illegal action for a live
+        `actions` is int[B] (the mover's action, or a chance node's outcome) or
+        int[B, num_players], one per player: a simultaneous node takes the whole row (a
+        joint step), a decision node its mover's column, a chance node column 0. Chance
+        nodes are left pending: `sample_chance` resolves them. Finished games ignore their
+        action. An out-of-range or illegal action for a live
         game raises ValueError naming the games, before any game is changed.
         """
         self._check_state(state)
+        n = len(state)
         actions = np.asarray(actions)
         # dtype.kind rather than np.issubdtype: a microsecond less on every step call.
-        if actions.shape != (len(state),) or actions.dtype.kind not in "iu":
+        joint = (n, self.num_players)
+        if actions.shape not in ((n,), joint) or actions.dtype.kind not in "iu":
             raise ValueError(
-                f"actions must be integers of shape ({len(state)},), "
+                f"actions must be integers of shape ({n},) or {joint} (one per player), "
                 f"got {actions.dtype} {actions.shape}"
             )
-        actions = actions.astype(np.int64, copy=False)
-        rewards = np.empty((len(state), self.num_players), dtype=np.float32)
-        bad = np.empty(len(state), dtype=np.bool_)
-        if self._kernel("step", len(state))(self.params, state.data, actions, rewards, bad):
+        actions = actions.astype(np.int64, copy=False).reshape(n, actions.size // max(n, 1))
+        rewards = np.empty((n, self.num_players), dtype=np.float32)
+        bad = np.empty(n, dtype=np.bool_)
+        scratch = np.empty((n if self.simultaneous else 0, self.row_width), dtype=np.int64)
+        if self._kernel("step", n)(self.params, state.data, actions, rewards, bad, scratch):
             culprits = np.flatnonzero(bad)
-            shown = ", ".join(f"game {i}: action {actions[i]}" for i in culprits[:10])
+            given = actions[:, 0] if actions.shape[1] == 1 else actions.tolist()
+            shown = ", ".join(f"game {i}: action {given[i]}" for i in culprits[:10])
             more = f" and {culprits.size - 10} more" if culprits.size > 10 else ""
+            joint_note = ""
+            if self.simultaneous and actions.shape[1] == 1:
+                joint_note = f"; a simultaneous node takes one action per player, {joint}"
             raise ValueError(
                 f"illegal or out-of-range {self.spec} actions (valid: legal actions in "
-                f"0..{self.num_actions - 1}): {shown}{more}"
+                f"0..{self.num_actions - 1}{joint_note}): {shown}{more}"
             )
         return rewards
 
@@ -186,9 +292,14 @@ class Game:
         or of each game's player to move when `player` is None."""
         self._check_state(state)
         if player is None:
+            if (state.to_play[~state.done] < 0).any():
+                raise ValueError(
+                    "observe(state) needs a player: some games are at a chance or "
+                    "simultaneous node, where nobody in particular is to move"
+                )
             player = -1  # the kernels' "player to move"
-        elif not 0 <= player < self.num_players:
-            raise ValueError(f"player must be in 0..{self.num_players - 1}, got {player}")
+        else:
+            self._check_player(player)
         out = np.empty((len(state), *self.obs_shape), dtype=np.float32)
         self._kernel("observe", len(state))(self.params, state.data, int(player), out)
         return out

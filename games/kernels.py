@@ -30,8 +30,18 @@ from numba import types
 from numba.core.errors import NumbaIRAssumptionWarning
 from numba.extending import overload
 
-from games import layout, registry
-from games.layout import DONE, HEADER, LAST_ACTION, PLY, RNG, TO_PLAY, WINNER
+from games import defaults, layout, registry
+from games.layout import (
+    CHANCE,
+    DONE,
+    HEADER,
+    LAST_ACTION,
+    PLY,
+    RNG,
+    SIMULTANEOUS,
+    TO_PLAY,
+    WINNER,
+)
 
 MODULES = registry.load()  # NAME -> game module, in registry order
 PARAMS_CLASSES = {}  # NAME -> namedtuple class of the game's parameter tuple `g`
@@ -68,8 +78,31 @@ def null_move_row(g, data, i):
     raise TypeError("games.kernels primitives run inside Numba kernels only")
 
 
+def chance_row(g, data, i, probs):
+    """At a chance node of game i: each outcome's probability into probs[i] (float64[N, A],
+    zero for impossible ones); returns how many outcomes are possible."""
+    raise TypeError("games.kernels primitives run inside Numba kernels only")
+
+
+def legal_player_row(g, data, i, player, mask):
+    """At a simultaneous node of game i: `player`'s legal actions into mask[i]; their count."""
+    raise TypeError("games.kernels primitives run inside Numba kernels only")
+
+
+def actor_row(g, data, i):
+    """Whose action apply_row takes next in game i: the player to move, CHANCE, or at a
+    simultaneous node the next player in player order whose action it has not yet taken."""
+    raise TypeError("games.kernels primitives run inside Numba kernels only")
+
+
+def info_key_row(g, data, i, player):
+    """An int64 key of `player`'s information state in game i (-1 in perfect-information
+    games): two states share it exactly when OpenSpiel's information_state_string does."""
+    raise TypeError("games.kernels primitives run inside Numba kernels only")
+
+
 def _digest(module) -> str:
-    sources = (module.__file__, __file__, layout.__file__)
+    sources = (module.__file__, __file__, layout.__file__, defaults.__file__)
     return hashlib.sha256(b"".join(Path(p).read_bytes() for p in sources)).hexdigest()[:16]
 
 
@@ -107,6 +140,8 @@ def _register(cls, module) -> None:
     legal-moves kernel measured 7% slower on Connect Four)."""
     is_game = _is(cls)
     prim = {name: getattr(module, name) for name in registry.PRIMITIVES}
+    # A game without a feature gets the feature's do-nothing primitives (games.defaults).
+    prim |= {n: getattr(module, n, getattr(defaults, n)) for n in registry.FEATURE_PRIMITIVES}
 
     @overload(init_row, inline="always")
     def _init_row(g, data, i, seed):
@@ -138,6 +173,26 @@ def _register(cls, module) -> None:
         if is_game(g):
             return prim["null_move_row"].py_func
 
+    @overload(chance_row, inline="always")
+    def _chance_row(g, data, i, probs):
+        if is_game(g):
+            return prim["chance_row"].py_func
+
+    @overload(legal_player_row, inline="always")
+    def _legal_player_row(g, data, i, player, mask):
+        if is_game(g):
+            return prim["legal_player_row"].py_func
+
+    @overload(actor_row, inline="always")
+    def _actor_row(g, data, i):
+        if is_game(g):
+            return prim["actor_row"].py_func
+
+    @overload(info_key_row, inline="always")
+    def _info_key_row(g, data, i, player):
+        if is_game(g):
+            return prim["info_key_row"].py_func
+
 
 # Numba's SSA pass flags variables of IR-inlined overloads inside some loops (MCTS rollouts)
 # with this pedantic, internal warning; the compiled code is unaffected (Numba's own tests
@@ -152,6 +207,7 @@ for _name, _module in MODULES.items():
 
 
 __all__ = [
+    "CHANCE",
     "DONE",
     "HEADER",
     "LAST_ACTION",
@@ -159,11 +215,16 @@ __all__ = [
     "PARAMS_CLASSES",
     "PLY",
     "RNG",
+    "SIMULTANEOUS",
     "TO_PLAY",
     "WINNER",
+    "actor_row",
     "apply_row",
+    "chance_row",
+    "info_key_row",
     "init_row",
     "is_legal",
+    "legal_player_row",
     "legal_row",
     "null_move_row",
     "observe_row",

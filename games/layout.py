@@ -8,12 +8,16 @@ save and restore a state as a plain int64 vector.
 from numba import njit
 
 DONE = 0  # 1 once the game is over
-TO_PLAY = 1  # player index to move
+TO_PLAY = 1  # player index to move; CHANCE or SIMULTANEOUS at those nodes
 PLY = 2  # moves played so far
 WINNER = 3  # player index, -1 for a draw or an unfinished game
 LAST_ACTION = 4  # last action played, -1 before the first move
 RNG = 5  # per-game random state (chance events, hidden information)
 HEADER = 6
+
+# OpenSpiel's player ids for the nodes where no single player moves: `to_play` holds them.
+CHANCE = -1  # a chance node: the legal "actions" are its outcomes
+SIMULTANEOUS = -2  # a simultaneous node: every player acts, one joint step
 
 
 @njit(cache=True, inline="always")

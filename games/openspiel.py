@@ -30,6 +30,8 @@ EQUIVALENTS: dict[str, Equivalent] = {
     # OpenSpiel's own default board is 19x19: the table names the size.
     "go:size=9": Equivalent("go(board_size=9,komi=7.5)", 500),
     "go:size=5": Equivalent("go(board_size=5,komi=7.5)", 1000),
+    "kuhn_poker": Equivalent("kuhn_poker(players=2)", 1000),
+    "kuhn_poker:players=3": Equivalent("kuhn_poker(players=3)", 1000),
 }
 
 

@@ -9,9 +9,11 @@ from __future__ import annotations
 
 import importlib
 import inspect
+from collections import namedtuple
 from types import ModuleType
 
 from games.contract import Param
+from games.spec import kernel_value
 
 GAMES = (
     "connect_four",
@@ -19,6 +21,7 @@ GAMES = (
     "othello",
     "hex",
     "go",
+    "kuhn_poker",
 )
 
 # What a game module must define (see games.contract for the meaning of each).
@@ -31,7 +34,28 @@ PRIMITIVES = {
     "legal_row": ("g", "data", "i", "mask"),
     "apply_row": ("g", "data", "i", "action", "rewards"),
     "observe_row": ("g", "data", "i", "player", "out"),
+}
+# Primitives a game brings when it has the feature (a flag of its Shape, for its default
+# parameters); without it, the game gets games.defaults' versions.
+#   chance_row: outcome probabilities at a chance node into probs[i] (float64), their count.
+#   legal_player_row: `player`'s legal actions at a simultaneous node, their count.
+#   actor_row: whose action apply_row takes next; a simultaneous node takes one action per
+#     player, in player order, before it resolves (as OpenSpiel's history() lists them).
+#   info_key_row: an int64 key of `player`'s information state (equal exactly when
+#     OpenSpiel's information_state_string is); `info_string(g, row, player)` is that string.
+#   null_move_row: hand the move to the next player without a move (greedy's "block").
+FEATURE_PRIMITIVES = {
+    "chance_row": ("g", "data", "i", "probs"),
+    "legal_player_row": ("g", "data", "i", "player", "mask"),
+    "actor_row": ("g", "data", "i"),
+    "info_key_row": ("g", "data", "i", "player"),
     "null_move_row": ("g", "data", "i"),
+}
+FEATURES = {  # Shape flag -> (feature primitives, feature functions) a game must then define
+    "chance": (("chance_row",), ()),
+    "simultaneous": (("legal_player_row", "actor_row", "info_key_row"), ("info_string",)),
+    "hidden": (("info_key_row",), ("info_string",)),
+    "perfect_information": (("null_move_row",), ()),
 }
 
 
@@ -49,10 +73,11 @@ def check_module(module: ModuleType) -> ModuleType:
     if not_callable:
         raise ContractError(f"{where}: {', '.join(not_callable)} must be functions")
     # The primitives are inlined into the generic kernels, so they must be Numba functions.
-    not_jitted = [n for n in PRIMITIVES if not hasattr(getattr(module, n), "py_func")]
+    own = {**PRIMITIVES, **{n: p for n, p in FEATURE_PRIMITIVES.items() if hasattr(module, n)}}
+    not_jitted = [n for n in own if not hasattr(getattr(module, n), "py_func")]
     if not_jitted:
         raise ContractError(f"{where}: {', '.join(not_jitted)} must be @njit functions")
-    for name, params in PRIMITIVES.items():
+    for name, params in own.items():
         got = tuple(inspect.signature(getattr(module, name).py_func).parameters)
         if got != params:
             raise ContractError(f"{where}: {name} must take ({', '.join(params)}), got {got}")
@@ -63,7 +88,31 @@ def check_module(module: ModuleType) -> ModuleType:
         isinstance(k, str) and k.isidentifier() and isinstance(v, Param) for k, v in params.items()
     ):
         raise ContractError(f"{where}: PARAMS must map identifier names to games.contract.Param")
+    check_features(module, module.shape(default_params(module)))
     return module
+
+
+def check_features(module: ModuleType, shape) -> None:
+    """ContractError unless the game defines what the features of `shape` (a Shape of one
+    setting of its parameters) need: checked at registration for the default spec, and
+    by games.make for every other."""
+    needed = [
+        n
+        for flag, (prims, funcs) in FEATURES.items()
+        if getattr(shape, flag)
+        for n in (*prims, *funcs)
+        if not hasattr(module, n)
+    ]
+    if needed:
+        raise ContractError(
+            f"game module {module.__name__}: its features need {', '.join(dict.fromkeys(needed))}"
+        )
+
+
+def default_params(module: ModuleType) -> tuple:
+    """The parameter tuple of a game's default spec (what its primitives take as `g`)."""
+    defaults = namedtuple("defaults", list(module.PARAMS))
+    return defaults(*(kernel_value(p, p.default) for p in module.PARAMS.values()))
 
 
 def load(names: tuple[str, ...] = GAMES) -> dict[str, ModuleType]:

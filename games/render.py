@@ -124,3 +124,64 @@ def grid_pictures(cells: Callable, last_cell: Callable, connect_four: bool) -> t
         return rgb(cells(row), last_cell(row), discs=connect_four)
 
     return text_, svg_, rgb_
+
+
+PLAYER_COLOURS = ("#d62728", "#1f77b4", "#2ca02c", "#ff7f0e", "#9467bd") * 2  # up to 10 seats
+
+
+def card_pictures(text_of: Callable, hands: Callable) -> tuple[Callable, Callable]:
+    """The contract's (svg, rgb) functions for a card game: `text_of(g, row)` as lines under
+    every card face up, `hands(g, row)` the cards per player (a list of lists of ranks, -1
+    for a card not dealt yet), each hand framed in its player's colour."""
+
+    def svg_(g, row: np.ndarray) -> str:
+        held = hands(g, row)
+        lines = text_of(g, row).split("\n")
+        width = max(320, 60 * max(len(h) for h in held) + 120)
+        height = 70 * len(held) + 20 * len(lines) + 10
+        parts = [
+            f'<svg xmlns="http://www.w3.org/2000/svg" width="{width}" height="{height}" '
+            f'viewBox="0 0 {width} {height}">',
+            f'<rect width="{width}" height="{height}" fill="#1b5e20"/>',
+        ]
+        for p, cards in enumerate(held):
+            y = 10 + 70 * p
+            colour = PLAYER_COLOURS[p]
+            parts.append(f'<text x="8" y="{y + 35}" fill="#fff" font-size="16">player {p}</text>')
+            for k, card in enumerate(cards):
+                x = 100 + 60 * k
+                face = str(card) if card >= 0 else "?"
+                parts.append(
+                    f'<rect x="{x}" y="{y}" width="50" height="60" rx="6" fill="#fff" '
+                    f'stroke="{colour}" stroke-width="4"/><text x="{x + 25}" y="{y + 38}" '
+                    f'font-size="22" text-anchor="middle" fill="{colour}">{face}</text>'
+                )
+        for k, line in enumerate(lines):
+            y = 70 * len(held) + 20 * (k + 1)
+            parts.append(
+                f'<text x="8" y="{y}" fill="#fff" font-family="monospace" font-size="14">'
+                f"{line.replace('&', '&amp;').replace('<', '&lt;')}</text>"
+            )
+        return "".join(parts) + "</svg>"
+
+    def rgb_(g, row: np.ndarray) -> np.ndarray:
+        """A row of cards per player: the rank as a column of dots, framed in its colour."""
+        held = hands(g, row)
+        cell = RGB_CELL
+        longest = max(len(h) for h in held)
+        image = np.empty((len(held) * 2 * cell, (longest + 1) * cell, 3), dtype=np.uint8)
+        image[:] = (27, 94, 32)
+        for p, cards in enumerate(held):
+            colour = np.array(
+                [int(PLAYER_COLOURS[p][k : k + 2], 16) for k in (1, 3, 5)], dtype=np.uint8
+            )
+            for k, card in enumerate(cards):
+                top, left = p * 2 * cell + 4, k * cell + 4
+                image[top : top + 2 * cell - 8, left : left + cell - 8] = colour
+                image[top + 3 : top + 2 * cell - 11, left + 3 : left + cell - 11] = 255
+                for pip in range(max(card, 0) + 1 if card >= 0 else 0):
+                    y = top + 6 + 4 * pip
+                    image[y : y + 2, left + 10 : left + cell - 18] = colour
+        return image
+
+    return svg_, rgb_
