@@ -32,6 +32,16 @@ EQUIVALENTS: dict[str, Equivalent] = {
     "go:size=5": Equivalent("go(board_size=5,komi=7.5)", 1000),
     "kuhn_poker": Equivalent("kuhn_poker(players=2)", 1000),
     "kuhn_poker:players=3": Equivalent("kuhn_poker(players=3)", 1000),
+    # OpenSpiel's own Goofspiel defaults are imp_info=false, points_order=random.
+    "goofspiel:cards=4": Equivalent(
+        "goofspiel(num_cards=4,imp_info=true,points_order=descending)", 5000
+    ),
+    "goofspiel:cards=4,order=random": Equivalent(
+        "goofspiel(num_cards=4,imp_info=true,points_order=random)", 5000
+    ),
+    "goofspiel:cards=6": Equivalent(
+        "goofspiel(num_cards=6,imp_info=true,points_order=descending)", 5000
+    ),
 }
 
 

@@ -22,6 +22,7 @@ GAMES = (
     "hex",
     "go",
     "kuhn_poker",
+    "goofspiel",
 )
 
 # What a game module must define (see games.contract for the meaning of each).
