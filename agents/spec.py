@@ -1,8 +1,9 @@
 """Agent spec strings: `name[:args]` -> an agent.
 
 Forms: `random`, `greedy`, `mcts:sims=400,c=1.4`, `solver`, `checkpoint:PATH`,
-`az:PATH,sims=64`, and `package.module:ClassName[,key=value...]` for a user's own agent class
-(constructed as `ClassName(game, name=spec, **params)` with string parameter values).
+`az:PATH,sims=64`, `policy:PATH` (a tabular policy), and
+`package.module:ClassName[,key=value...]` for a user's own agent class (constructed as
+`ClassName(game, name=spec, **params)` with string parameter values).
 Every registered factory is called as `factory([path,] game=game, name=display, **params)`.
 
 A `package.module:ClassName` spec imports that module, which runs its code. So `make` does
@@ -51,6 +52,8 @@ class AgentKind:
     help: str
     params: dict[str, Param] = field(default_factory=dict)
     path: bool = False  # takes a positional PATH argument first
+    # "module:callable" giving the sha256 of the file PATH names (runs record it per PATH)
+    sha256: str = "agents.checkpoint:weights_sha256"
 
 
 def _positive(x) -> bool:
@@ -100,6 +103,12 @@ KINDS: dict[str, AgentKind] = {
             "device": _DEVICE,
         },
         path=True,
+    ),
+    "policy": AgentKind(
+        "agents.tabular.agent:load_policy_agent",
+        "tabular policy checkpoint (e.g. from arena solve), sampled per information state",
+        path=True,
+        sha256="agents.tabular.checkpoint:policy_sha256",
     ),
 }
 
@@ -167,12 +176,13 @@ def checkpoint_path(spec: str) -> str | None:
 
 def checkpoint_hashes(specs: Iterable[str]) -> dict[str, str]:
     """PATH -> sha256 of the weights of every checkpoint the specs load (PATH as written)."""
-    paths = sorted({p for p in map(checkpoint_path, specs) if p is not None})
-    if not paths:
-        return {}
-    from agents.checkpoint import weights_sha256  # imports torch: only when needed
-
-    return {path: weights_sha256(path) for path in paths}
+    hashers = {}
+    for spec in specs:
+        path = checkpoint_path(spec)
+        if path is not None:
+            hashers[path] = KINDS[parse(spec)[0]].sha256
+    # Imported on use: a network checkpoint's hasher imports torch.
+    return {path: _load(hashers[path])(path) for path in sorted(hashers)}
 
 
 def _load(target: str):

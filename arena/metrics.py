@@ -69,6 +69,16 @@ SCHEMAS: dict[str, pa.Schema] = {
             ("spec", pa.string()),  # agent spec to rebuild it (checkpoint path for networks)
         ]
     ),
+    # `arena solve`: the average policy after `iteration` iterations (one file per evaluation).
+    "exploitability": pa.schema(
+        [
+            ("round", pa.int32()),
+            ("iteration", pa.int64()),
+            ("nash_conv", pa.float64()),
+            ("exploitability", pa.float64()),  # nash_conv / number of players
+            ("elapsed_seconds", pa.float64()),  # solving time so far, evaluations excluded
+        ]
+    ),
 }
 
 _ROUND_FILE = re.compile(r"^round-(\d{6})\.parquet$")

@@ -14,6 +14,8 @@ from typing import NamedTuple
 class Equivalent(NamedTuple):
     openspiel: str  # pyspiel.load_game string
     random_games: int = 1000  # random games compared every ply against OpenSpiel
+    exhaustive: bool = False  # also compare every history of the game (small games)
+    tensor: bool = False  # our observation is OpenSpiel's information_state_tensor
 
 
 # Keys are game specs (any spelling; compared by canonical spec), e.g. "hex:size=5".
@@ -30,8 +32,15 @@ EQUIVALENTS: dict[str, Equivalent] = {
     # OpenSpiel's own default board is 19x19: the table names the size.
     "go:size=9": Equivalent("go(board_size=9,komi=7.5)", 500),
     "go:size=5": Equivalent("go(board_size=5,komi=7.5)", 1000),
-    "kuhn_poker": Equivalent("kuhn_poker(players=2)", 1000),
-    "kuhn_poker:players=3": Equivalent("kuhn_poker(players=3)", 1000),
+    "kuhn_poker": Equivalent("kuhn_poker(players=2)", 1000, exhaustive=True, tensor=True),
+    "kuhn_poker:players=3": Equivalent(
+        "kuhn_poker(players=3)", 1000, exhaustive=True, tensor=True
+    ),
+    # Our matrix observation is the observer's seat, OpenSpiel's a terminal flag.
+    "matrix:name=rps": Equivalent("matrix_rps", 200, exhaustive=True),
+    "matrix:name=mp": Equivalent("matrix_mp", 200, exhaustive=True),
+    "matrix:name=pd": Equivalent("matrix_pd", 200, exhaustive=True),
+    "matrix:name=shapleys_game": Equivalent("matrix_shapleys_game", 200, exhaustive=True),
     # OpenSpiel's own Goofspiel defaults are imp_info=false, points_order=random.
     "goofspiel:cards=4": Equivalent(
         "goofspiel(num_cards=4,imp_info=true,points_order=descending)", 5000

@@ -13,7 +13,7 @@ from collections import namedtuple
 from types import ModuleType
 
 from games.contract import Param
-from games.spec import kernel_value
+from games.spec import default_values, kernel_params
 
 GAMES = (
     "connect_four",
@@ -23,6 +23,7 @@ GAMES = (
     "go",
     "kuhn_poker",
     "goofspiel",
+    "matrix",
 )
 
 # What a game module must define (see games.contract for the meaning of each).
@@ -112,8 +113,8 @@ def check_features(module: ModuleType, shape) -> None:
 
 def default_params(module: ModuleType) -> tuple:
     """The parameter tuple of a game's default spec (what its primitives take as `g`)."""
-    defaults = namedtuple("defaults", list(module.PARAMS))
-    return defaults(*(kernel_value(p, p.default) for p in module.PARAMS.values()))
+    fields = kernel_params(module, default_values(module))
+    return namedtuple("defaults", list(fields))(**fields)
 
 
 def load(names: tuple[str, ...] = GAMES) -> dict[str, ModuleType]:
