@@ -51,6 +51,7 @@ EQUIVALENTS: dict[str, Equivalent] = {
     "goofspiel:cards=6": Equivalent(
         "goofspiel(num_cards=6,imp_info=true,points_order=descending)", 5000
     ),
+    "leduc_poker": Equivalent("leduc_poker", 5000, tensor=True),
 }
 
 

@@ -23,6 +23,7 @@ GAMES = (
     "go",
     "kuhn_poker",
     "goofspiel",
+    "leduc_poker",
     "matrix",
 )
 
