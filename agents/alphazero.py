@@ -8,6 +8,7 @@ import numpy as np
 import torch
 from torch import nn
 
+from agents.base import require_perfect_information
 from agents.checkpoint import load_checkpoint
 from agents.neural import NetworkEvaluator, policy_entropy
 from agents.puct import SearchConfig, SearchResult, search
@@ -38,6 +39,7 @@ class AlphaZeroAgent:
     ):
         if temperature < 0:
             raise ValueError(f"temperature must be >= 0, got {temperature}")
+        require_perfect_information(game, "az")
         self.name = name
         self.game = game
         self.temperature = float(temperature)
@@ -95,6 +97,7 @@ def load_alphazero_agent(
     device: str | torch.device = "auto",
 ) -> AlphaZeroAgent:
     """The `az:PATH,sims=..` agent: a checkpoint's network with search, for `game`."""
+    require_perfect_information(game, "az")
     model, _ = load_checkpoint(path, game=game, device=device)
     return AlphaZeroAgent(
         game,

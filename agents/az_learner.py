@@ -25,6 +25,7 @@ import torch
 import torch.nn.functional as F
 
 from agents.alphazero import AlphaZeroAgent
+from agents.base import require_perfect_information
 from agents.checkpoint import load_checkpoint, save_checkpoint
 from agents.device import resolve_device
 from agents.network import NetConfig, build_network
@@ -124,6 +125,7 @@ class AlphaZeroLearner:
         device: str = "auto",
         seed: int = 0,
     ):
+        require_perfect_information(game, "the AlphaZero learner")
         self.game = game
         self.name = name
         self.config = config or AlphaZeroConfig()

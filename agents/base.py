@@ -15,9 +15,18 @@ class Agent(Protocol):
 
     `act` returns one legal action (int64) per game of the batch; `legal_mask` is
     `game.legal_mask(state)`, passed in so that callers compute it once per ply. Finished
-    games may be in the batch; their action is ignored. Agents that can report beliefs also
-    implement `evaluate(game, state, legal_mask) -> (policy float32[B, A], value float32[B])`
-    (value from the point of view of the player to move). After `act`, an agent may expose
+    games may be in the batch; their action is ignored.
+
+    At a simultaneous node (to_play == -2, in games where `game.simultaneous`) every seat
+    moves and nobody in particular is to move: the match runner then passes the agent's seat
+    as a keyword, `act(game, state, legal_mask, rng, player=seat)`, with `legal_mask` =
+    `game.legal_mask(state, player=seat)`, and the agent observes `game.observe(state,
+    player)`. Agents for such games accept the keyword; the runner passes it nowhere else
+    (at a decision node the agent observes the mover, as in every game).
+
+    Agents that can report beliefs also implement
+    `evaluate(game, state, legal_mask) -> (policy float32[B, A], value float32[B])` (value
+    from the point of view of the player to move). After `act`, an agent may expose
     per-move annotations in `last_annotations`: a dict with any of `value` (float32[B]),
     `policy_entropy` (float32[B]) and `visits` (int32[B]); the match runner stores them.
     """
@@ -27,6 +36,25 @@ class Agent(Protocol):
     def act(
         self, game: Game, state: State, legal_mask: np.ndarray, rng: np.random.Generator
     ) -> np.ndarray: ...
+
+
+def require_perfect_information(game: Game, who: str) -> None:
+    """Refuse a game that tree search cannot read: `who` (an agent or learner) expands the
+    game tree from the state it is given, which assumes that state is the whole truth,
+    every node has one mover and nothing is left to chance."""
+    if game.perfect_information:
+        return
+    kinds = [
+        kind
+        for flag, kind in (
+            (game.chance, "chance"),
+            (game.simultaneous, "simultaneous moves"),
+            (game.hidden, "hidden information"),
+        )
+        if flag
+    ]
+    listed = kinds[0] if len(kinds) == 1 else ", ".join(kinds[:-1]) + " and " + kinds[-1]
+    raise ValueError(f"{who} searches games of perfect information; {game.name} has {listed}")
 
 
 def sample_legal(legal_mask: np.ndarray, rng: np.random.Generator) -> np.ndarray:

@@ -5,18 +5,20 @@ from __future__ import annotations
 import numpy as np
 from numba import njit
 
-from agents.base import sample_legal
+from agents.base import require_perfect_information, sample_legal
 from games import Game, State, kernels
 from games.kernels import DONE, TO_PLAY, WINNER
 
 
 class RandomAgent:
-    """Picks a uniformly random legal move."""
+    """Picks a uniformly random legal move (in any game: it needs no view of the state)."""
 
     def __init__(self, game: Game | None = None, name: str = "random"):
         self.name = name
 
-    def act(self, game: Game, state: State, legal_mask: np.ndarray, rng) -> np.ndarray:
+    def act(
+        self, game: Game, state: State, legal_mask: np.ndarray, rng, player: int | None = None
+    ) -> np.ndarray:
         return sample_legal(legal_mask, rng)
 
 
@@ -46,9 +48,12 @@ class GreedyAgent:
     """Wins at once if it can, else blocks the opponent's immediate win, else plays randomly."""
 
     def __init__(self, game: Game | None = None, name: str = "greedy"):
+        if game is not None:
+            require_perfect_information(game, "greedy")
         self.name = name
 
     def act(self, game: Game, state: State, legal_mask: np.ndarray, rng) -> np.ndarray:
+        require_perfect_information(game, "greedy")
         wins = np.empty_like(legal_mask)
         blocks = np.empty_like(legal_mask)
         _winning_moves(game.params, state.data, legal_mask, 0, wins)

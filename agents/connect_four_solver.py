@@ -19,7 +19,7 @@ from __future__ import annotations
 import numpy as np
 from numba import njit
 
-from agents.base import sample_legal
+from agents.base import require_perfect_information, sample_legal
 from games import Game, State, make
 from games.kernels import DONE, PLY, TO_PLAY, WINNER
 
@@ -364,6 +364,8 @@ class SolverAgent:
     loss; ties are broken at random."""
 
     def __init__(self, game: Game, name: str = "solver"):
+        if isinstance(game, Game):
+            require_perfect_information(game, "solver")
         if getattr(game, "name", None) != NAME:
             raise ValueError(
                 f"the solver agent plays only {NAME}, not {getattr(game, 'name', game)!r}"

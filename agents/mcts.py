@@ -14,7 +14,7 @@ from __future__ import annotations
 import numpy as np
 from numba import njit, prange
 
-from agents.base import sample_legal
+from agents.base import require_perfect_information, sample_legal
 from games import Game, State, get_threads, kernels
 from games.batched import builds
 from games.kernels import DONE, TO_PLAY
@@ -201,6 +201,8 @@ class MCTSAgent:
             raise ValueError(f"mcts: sims must be a positive integer, got {sims!r}")
         if not c > 0:
             raise ValueError(f"mcts: c (exploration constant) must be > 0, got {c!r}")
+        if game is not None:
+            require_perfect_information(game, "mcts")
         self.name = name
         self.sims = int(sims)
         self.c = float(c)
@@ -236,6 +238,7 @@ class MCTSAgent:
         The root value is the mean return of all simulations for the player to move (0 for
         finished games).
         """
+        require_perfect_information(game, "mcts")
         batch = len(state)
         seeds = rng.integers(0, 2**63 - 1, size=batch, dtype=np.int64)
         legal_mask = np.ascontiguousarray(legal_mask, dtype=np.bool_)

@@ -38,12 +38,15 @@ class NetworkEvaluator:
         self.model = model.to(self.device).eval()
         self.seconds = {"observe": 0.0, "forward": 0.0}
 
-    def run(self, rows: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        """(raw logits float32[L, A], priors float32[L, A], values float32[L])."""
+    def run(
+        self, rows: np.ndarray, player: int | None = None
+    ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """(raw logits float32[L, A], priors float32[L, A], values float32[L]) from the view
+        of `player` (an agent's seat at simultaneous nodes), or of each row's mover."""
         start = perf_counter()
         state = State(self.game.spec, rows)
-        obs = torch.from_numpy(self.game.observe(state))
-        legal = torch.from_numpy(self.game.legal_mask(state))
+        obs = torch.from_numpy(self.game.observe(state, player))
+        legal = torch.from_numpy(self.game.legal_mask(state, player))
         mid = perf_counter()
         with torch.inference_mode():
             logits, values = self.model(obs.to(self.device))
@@ -97,10 +100,15 @@ class NeuralAgent:
         return priors, values
 
     def act(
-        self, game: Game, state: State, legal_mask: np.ndarray, rng: np.random.Generator
+        self,
+        game: Game,
+        state: State,
+        legal_mask: np.ndarray,
+        rng: np.random.Generator,
+        player: int | None = None,
     ) -> np.ndarray:
         self.evaluator.check(state)
-        logits, priors, values = self.evaluator.run(state.data)
+        logits, priors, values = self.evaluator.run(state.data, player)
         scores = np.where(legal_mask, logits, -np.inf)
         if self.temperature > 0:
             # Gumbel-max trick: the argmax of logits / T plus Gumbel noise is a sample of

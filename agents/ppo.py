@@ -90,9 +90,14 @@ class PPOAgent:
         return np.exp(logprobs) * legal_mask, values
 
     def act(
-        self, game: Game, state: State, legal_mask: np.ndarray, rng: np.random.Generator
+        self,
+        game: Game,
+        state: State,
+        legal_mask: np.ndarray,
+        rng: np.random.Generator,
+        player: int | None = None,
     ) -> np.ndarray:
-        obs = game.observe(state)
+        obs = game.observe(state, player)
         logprobs, values = self.learner.forward_numpy(obs, legal_mask)
         # Gumbel-max: the argmax of log-probabilities plus Gumbel noise is a sample of the
         # policy, drawn from the match's rng so that seeded matches replay exactly.
@@ -105,6 +110,8 @@ class PPOAgent:
         }
         self.learner.last_act = {
             "rows": state.data.copy(),
+            # Whose move each was: the seat asked at simultaneous nodes, else the mover.
+            "player": state.to_play.copy() if player is None else np.full(len(state), player),
             "obs": obs,
             "mask": legal_mask.copy(),
             "action": actions,
@@ -208,8 +215,7 @@ class PPOLearner:
         self.moves.append(
             {
                 "game": np.array(game_indices, dtype=np.int64),
-                "player": state.to_play.copy(),
-                **{k: last[k] for k in ("obs", "mask", "action", "logprob", "value")},
+                **{k: last[k] for k in ("player", "obs", "mask", "action", "logprob", "value")},
             }
         )
 

@@ -1,9 +1,13 @@
-"""The match runner: many games between two agents in one batched engine state.
+"""The match runner: many games between agents in one batched engine state.
 
-Each ply, every agent is asked once, for all the games where it is to move. An agent that
-raises, or returns an illegal action, forfeits exactly the games concerned (the reason is
-kept) and the other games go on. The result is one replay row per game, as columns ready
-for `replays.build_table`.
+Each ply, pending chance nodes are resolved first (sampled from each game's own random
+state, the outcomes recorded with the actions at their ply), then every agent is asked
+once, for all the games where it is to move. At a simultaneous node every seat moves: each
+seat's agent is asked for its own action (`act(..., player=seat)`, with that seat's legal
+mask) and the game takes one joint step, recorded as one action per seat in seat order.
+An agent that raises, or returns an illegal action, forfeits exactly the games concerned
+(the reason is kept; its seat gets -1, the others +1) and the other games go on. The
+result is one replay row per game, as columns ready for `replays.build_table`.
 """
 
 from __future__ import annotations
@@ -17,9 +21,12 @@ import pyarrow as pa
 
 from agents import Agent
 from games import Game, State
+from games.layout import SIMULTANEOUS
 
 # observer(agent_index, game_indices, state_before, legal_mask, actions): called after every
 # successful batched act with the games it covered (learners record training data this way).
+# At a simultaneous node it is called once per seat, with that seat's legal mask; the seat
+# is the `player` the agent's act was given (state_before.to_play is then -2).
 Observer = Callable[[int, np.ndarray, State, np.ndarray, np.ndarray], None]
 
 _ANNOTATIONS = {"value": "values", "policy_entropy": "policy_entropy", "visits": "visits"}
@@ -66,55 +73,82 @@ def play_games(
     reasons: list[str | None] = [None] * n
     ended = np.full(n, started)
     live = ~state.done
+    seats = np.arange(game.num_players)
+
+    def finish(now: np.datetime64) -> None:
+        ended[live & state.done] = now
+        live[:] &= ~state.done
 
     while live.any():
-        mask = game.legal_mask(state)
-        mover = plan.seat_agent[np.arange(n), state.to_play]
-        chosen = np.full(n, -1, dtype=np.int64)
-        for k, agent in enumerate(agents):
-            idx = np.flatnonzero(live & (mover == k))
-            if idx.size == 0:
-                continue
-            sub = state.take(idx)
-            try:
-                picked = np.asarray(agent.act(game, sub, mask[idx], rng))
-                if picked.shape != idx.shape or not np.issubdtype(picked.dtype, np.integer):
-                    raise ValueError(
-                        f"act returned {picked.dtype} {picked.shape}, expected ({idx.size},) ints"
-                    )
-            except Exception as err:  # any agent failure forfeits its games, never the run
-                _forfeit(idx, f"{ids[k]} raised {type(err).__name__}: {err}", forfeited, reasons)
-                continue
-            legal = mask[idx, np.clip(picked, 0, game.num_actions - 1)] & (picked >= 0)
-            legal &= picked < game.num_actions
-            for i, a in zip(idx[~legal], picked[~legal], strict=True):
-                _forfeit(np.array([i]), f"{ids[k]} played illegal action {a}", forfeited, reasons)
-            chosen[idx[legal]] = picked[legal]
-            if observer is not None and legal.any():
-                keep = np.flatnonzero(legal)
-                observer(k, idx[keep], sub.take(keep), mask[idx[keep]], picked[keep])
-            _record_annotations(agent, idx, legal, state.ply[idx], values, entropy, visits)
-            annotated[idx[legal]] |= bool(getattr(agent, "last_annotations", None))
+        if game.chance:  # outcomes go into `actions` at their ply, as the game's history
+            returns[live] += game.sample_chance(state, record=actions)[live]
+            plies[live] = state.ply[live]
+            finish(_now())
+            if not live.any():
+                break
+        to_play = state.to_play
+        simultaneous = live & (to_play == SIMULTANEOUS)
+        # The seat each game's single mover sits in; -1 where no single player moves (a
+        # negative to_play must never index the seats, where it would pick the last one).
+        mover_seat = np.where(live & (to_play >= 0), to_play, -1)
+        chosen = np.full((n, game.num_players), -1, dtype=np.int64)
+        loser = np.full(n, -1, dtype=np.int64)  # the seat that forfeited each game
+        # (games, the seat moving in each, the player keyword): the single movers, then at
+        # simultaneous nodes each seat in turn, each with its own legal actions.
+        requests = [(mover_seat >= 0, mover_seat, None)]
+        if simultaneous.any():
+            requests += [(simultaneous, np.full(n, s), s) for s in seats]
+        mover_mask = game.legal_mask(state)
+        for games_mask, seat, player in requests:
+            seat_agent = plan.seat_agent[np.arange(n), np.maximum(seat, 0)]
+            mask = mover_mask if player is None else game.legal_mask(state, player)
+            for k, agent in enumerate(agents):
+                idx = np.flatnonzero(games_mask & (seat_agent == k) & ~forfeited)
+                if idx.size == 0:
+                    continue
+                picked = _ask(agent, ids[k], game, state.take(idx), mask[idx], rng, player)
+                if isinstance(picked, str):  # the agent failed: it forfeits these games
+                    _forfeit(idx, picked, seat[idx], forfeited, reasons, loser)
+                    continue
+                legal = mask[idx, np.clip(picked, 0, game.num_actions - 1)] & (picked >= 0)
+                legal &= picked < game.num_actions
+                for i, a in zip(idx[~legal], picked[~legal], strict=True):
+                    reason = f"{ids[k]} played illegal action {a}"
+                    _forfeit(np.array([i]), reason, seat[[i]], forfeited, reasons, loser)
+                chosen[idx[legal], seat[idx[legal]]] = picked[legal]
+                if observer is not None and legal.any():
+                    keep = np.flatnonzero(legal)
+                    observer(k, idx[keep], state.take(idx[keep]), mask[idx[keep]], picked[keep])
+                # A seat's entry in the history of a simultaneous node is at ply + seat.
+                at = state.ply[idx] + (seat[idx] if player is not None else 0)
+                _record_annotations(agent, idx, legal, at, values, entropy, visits)
+                annotated[idx[legal]] |= bool(getattr(agent, "last_annotations", None))
         now = _now()
         for i in np.flatnonzero(forfeited & live):
-            loser = state.to_play[i]
             returns[i] = 1.0
-            returns[i, loser] = -1.0
+            returns[i, loser[i]] = -1.0
         ended[forfeited & live] = now
         live &= ~forfeited
-        moving = np.flatnonzero(live)
-        if moving.size == 0:
+        if not live.any():
             break
-        actions[moving, state.ply[moving]] = chosen[moving]
         # Forfeited and finished games stay in the batch; a finished game ignores its action,
         # a forfeited one is given any legal move and is no longer recorded.
-        step_actions = np.where(live, chosen, mask.argmax(axis=1))
+        single = np.flatnonzero(live & (mover_seat >= 0))
+        actions[single, state.ply[single]] = chosen[single, mover_seat[single]]
+        if game.simultaneous:  # joint steps: a decision node takes its mover's column
+            sim = np.flatnonzero(live & simultaneous)
+            actions[sim[:, None], state.ply[sim][:, None] + seats] = chosen[sim]
+            fallback = np.stack([game.legal_mask(state, s).argmax(axis=1) for s in seats], 1)
+            step_actions = np.where(live[:, None], chosen, fallback)
+        else:
+            step_actions = np.where(
+                live, chosen[np.arange(n), np.maximum(mover_seat, 0)], mover_mask.argmax(axis=1)
+            )
         returns[live] += game.step(state, step_actions)[live]
-        plies[moving] += 1
-        ended[live & state.done] = now
-        live &= ~state.done
+        plies[live] = state.ply[live]
+        finish(now)
 
-    winner = np.where(returns.max(axis=1) > 0, returns.argmax(axis=1), -1)
+    winner = winners(returns)
     return {
         "game": game.spec,
         "agents": _id_lists(ids, plan.seat_agent),
@@ -133,11 +167,51 @@ def play_games(
     }
 
 
-def _forfeit(idx: np.ndarray, reason: str, forfeited: np.ndarray, reasons: list) -> None:
-    for i in idx:
+def winners(returns: np.ndarray) -> np.ndarray:
+    """int64[N]: the player with the unique highest return in each game, -1 on a tie (in
+    general-sum games too: mutual cooperation is nobody's win)."""
+    best = returns.max(axis=1, keepdims=True)
+    unique = (returns == best).sum(axis=1) == 1
+    return np.where(unique, returns.argmax(axis=1), -1)
+
+
+def _ask(
+    agent: Agent,
+    agent_id: str,
+    game: Game,
+    state: State,
+    mask: np.ndarray,
+    rng: np.random.Generator,
+    player: int | None,
+) -> np.ndarray | str:
+    """The agent's actions for these games, or why it failed (any failure forfeits its
+    games, never the run). `player` (its seat) is passed only at simultaneous nodes."""
+    try:
+        seat = {} if player is None else {"player": player}
+        picked = np.asarray(agent.act(game, state, mask, rng, **seat))
+        if picked.shape != (len(state),) or not np.issubdtype(picked.dtype, np.integer):
+            raise ValueError(
+                f"act returned {picked.dtype} {picked.shape}, expected ({len(state)},) ints"
+            )
+    except Exception as err:
+        return f"{agent_id} raised {type(err).__name__}: {err}"
+    return picked
+
+
+def _forfeit(
+    idx: np.ndarray,
+    reason: str,
+    seats: np.ndarray,
+    forfeited: np.ndarray,
+    reasons: list,
+    loser: np.ndarray,
+) -> None:
+    """Game idx[j] is forfeited by the agent in seat seats[j] (the first failure stands)."""
+    for i, seat in zip(idx, seats, strict=True):
         if not forfeited[i]:
             forfeited[i] = True
             reasons[i] = reason
+            loser[i] = seat
 
 
 def _record_annotations(agent, idx, legal, ply, values, entropy, visits) -> None:

@@ -3,6 +3,12 @@
 Games are sorted by length so the games still running at ply p are the first k rows of
 one batched state; each ply is then one `legal_mask` and one `step` call on a slice,
 whatever the number of games.
+
+A stored game is its history, as the engine's `play_sequences` takes it: chance outcomes
+are entries of their own, and a simultaneous node is one entry per player, in player
+order. Those entries are played one at a time like any other, except at a simultaneous
+node, whose actions the engine takes only together: the positions between its entries are
+replayed from the start, and the node is stepped jointly once its last entry is reached.
 """
 
 from __future__ import annotations
@@ -14,7 +20,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 import games
-from games.kernels import RNG
+from games.kernels import RNG, SIMULTANEOUS
 from replays.errors import ReplayFormatError
 
 
@@ -56,6 +62,8 @@ def resimulate(table: pa.Table) -> Positions:
     state.data[:, RNG] = table["seed"].to_numpy()[order]
     out = np.empty((offsets[-1], state.data.shape[1]), dtype=np.int64)
     sorted_returns = np.zeros((len(table), game.num_players), dtype=np.float32)
+    # Entries of the current simultaneous node taken so far, per row (sorted order).
+    buffered = np.zeros(len(table), dtype=np.int64)
     for ply in range(int(lengths.max(initial=0)) + 1):
         live = int(np.count_nonzero(sorted_lengths >= ply))
         out[sorted_offsets[:live] + ply] = state.data[:live]
@@ -73,12 +81,56 @@ def resimulate(table: pa.Table) -> Positions:
                 f"{_name(table, k)}: stored action {moves[starts[k] + ply]} at ply {ply} "
                 f"is illegal in {game.spec}"
             )
-        sorted_returns[:moving] += game.step(batch, chosen)
+        if game.simultaneous:
+            played = (out, sorted_offsets, moves, sorted_starts, table["seed"].to_numpy()[order])
+            sorted_returns[:moving] += _step_entries(game, batch, chosen, ply, buffered, played)
+        else:
+            sorted_returns[:moving] += game.step(batch, chosen)
     engine_returns = np.empty_like(sorted_returns)
     engine_returns[order] = sorted_returns
     positions = Positions(game, games.State(game.spec, out), offsets)
     _check_outcomes(table, positions, engine_returns)
     return positions
+
+
+def _step_entries(
+    game: games.Game,
+    batch: games.State,
+    chosen: np.ndarray,
+    ply: int,
+    buffered: np.ndarray,
+    played: tuple[np.ndarray, ...],
+) -> np.ndarray:
+    """Play history entry `ply` of every row of `batch`, in place; returns the rewards.
+
+    Rows at a simultaneous node take one player's action per entry: the engine takes them
+    only as one joint step, so a row in the middle of the node is replayed from its start
+    (`play_sequences`), and the node's last entry steps jointly from the position stored
+    before the node (rewards come with that step)."""
+    out, offsets, moves, starts, seeds = played
+    n = len(batch)
+    players = game.num_players
+    at_node = np.flatnonzero(batch.to_play == SIMULTANEOUS)
+    single = np.setdiff1d(np.arange(n), at_node)
+    rewards = np.zeros((n, players), dtype=np.float32)
+    if single.size:
+        part = batch.take(single)
+        rewards[single] = game.step(part, chosen[single])
+        batch.data[single] = part.data
+    last = at_node[buffered[at_node] == players - 1]
+    if last.size:  # the node's whole joint action, from the position before it
+        node = games.State(game.spec, out[offsets[last] + ply - (players - 1)])
+        joint = moves[starts[last, None] + ply - (players - 1) + np.arange(players)]
+        rewards[last] = game.step(node, joint)
+        batch.data[last] = node.data
+    middle = np.setdiff1d(at_node, last)
+    if middle.size:
+        history = [moves[starts[r] : starts[r] + ply + 1] for r in middle]
+        batch.data[middle] = game.play_sequences(history, seeds=seeds[middle]).data
+    taken = np.zeros(n, dtype=np.int64)
+    taken[middle] = buffered[middle] + 1
+    buffered[:n] = taken
+    return rewards
 
 
 def per_seat(table: pa.Table, column: str, num_players: int) -> np.ndarray:
