@@ -229,3 +229,16 @@ def _enumerate(
         if actor[n] != TERMINAL:
             returns[n, :] = 0.0
     return count
+
+
+@njit(cache=True, inline="always")
+def node_value(n, actor, info, first, nchild, action, chance_prob, policy, value):
+    """value[n] (float64[N, P], every player's) of a chance or decision node n: its
+    children's values weighted by their chance probabilities or by the actor's strategy
+    policy[info[n]] (float64[I, A]). Backward sweeps (children first) call it."""
+    i = info[n]
+    value[n, :] = 0.0
+    for c in range(first[n], first[n] + nchild[n]):
+        w = chance_prob[c] if actor[n] == CHANCE else policy[i, action[c]]
+        for q in range(value.shape[1]):
+            value[n, q] += w * value[c, q]
