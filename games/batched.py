@@ -40,7 +40,7 @@ def _step(g, data, actions, rewards, bad, scratch):
 
     actions is int64[B, 1] (one action or chance outcome per game) or int64[B, num_players]
     (one per player: a decision node takes its mover's, a chance node column 0, and a
-    simultaneous node all of them, in player order). When any action is out of range or
+    simultaneous node those of the players yet to act there, in player order). When any action is out of range or
     illegal, bad[i] marks the culprits and no game is changed: a caller's mistake must never
     leave half a batch stepped. `scratch` (int64[B, width], empty for games without
     simultaneous nodes) holds a simultaneous node's row while its actions are checked.
@@ -57,7 +57,9 @@ def _step(g, data, actions, rewards, bad, scratch):
             # earlier ones are taken (the game buffers them), and nothing changes on error.
             scratch[i, :] = data[i, :]
             ok = joint
-            for p in range(actions.shape[1] if joint else 0):
+            # From the first player yet to act: a node half played by play_sequences
+            # already holds the earlier players' actions.
+            for p in range(kernels.actor_row(g, data, i), actions.shape[1] if joint else 0):
                 if not kernels.is_legal(g, scratch, i, actions[i, p]):
                     ok = False
                     break

@@ -1,0 +1,239 @@
+"""Goofspiel against OpenSpiel's goofspiel(imp_info=true), node by node, and the engine's
+simultaneous-move path (joint steps, half-played turns, recorded histories) on it."""
+
+import xml.etree.ElementTree as ElementTree
+
+import numpy as np
+import pyspiel
+import pytest
+
+import games
+from games.layout import CHANCE, RNG, SIMULTANEOUS
+from games.openspiel import EQUIVALENTS
+
+SPECS = [spec for spec in EQUIVALENTS if spec.startswith("goofspiel")]
+
+
+def _reference(spec: str):
+    return pyspiel.load_game(EQUIVALENTS[spec].openspiel)
+
+
+class Partition:
+    """Checks that information keys split states exactly as OpenSpiel's strings do."""
+
+    def __init__(self):
+        self.string_of: dict[tuple[int, int], str] = {}
+        self.key_of: dict[tuple[int, str], int] = {}
+
+    def add(self, player: int, key: int, string: str) -> None:
+        assert key >= 0
+        assert self.string_of.setdefault((player, key), string) == string, (key, string)
+        assert self.key_of.setdefault((player, string), key) == key, (key, string)
+
+
+def _joint_random(spiel_states, rng):
+    """A random legal joint action (int64[B, 2]) per OpenSpiel state: both bids at a
+    simultaneous node, the outcome in column 0 at a chance node, zeros once over."""
+    actions = np.zeros((len(spiel_states), 2), dtype=np.int64)
+    for i, spiel in enumerate(spiel_states):
+        if spiel.is_terminal():
+            continue
+        if spiel.is_chance_node():
+            actions[i, 0] = rng.choice(spiel.legal_actions())
+        else:
+            actions[i] = [rng.choice(spiel.legal_actions(p)) for p in range(2)]
+    return actions
+
+
+def test_default_spec_is_small_and_spec_errors_are_clear():
+    game = games.make("goofspiel")
+    assert game.spec == "goofspiel:cards=4,order=descending"
+    assert game.simultaneous and game.hidden and not game.chance and game.zero_sum
+    assert games.make("goofspiel:order=random").chance
+    with pytest.raises(ValueError, match="cards must be int 3..13"):
+        games.make("goofspiel:cards=14")
+    with pytest.raises(ValueError, match="order must be one of descending, random"):
+        games.make("goofspiel:order=ascending")
+
+
+@pytest.mark.parametrize("spec", SPECS)
+def test_random_games_match_openspiel_at_every_node(spec):
+    """Every node of 5,000 random games: whose move, each player's legal bids, chance odds,
+    information strings and their key partition, observations, returns."""
+    game, reference = games.make(spec), _reference(spec)
+    count = EQUIVALENTS[spec].random_games
+    state = game.init(count, seed=11)
+    spiel_states = [reference.new_initial_state() for _ in range(count)]
+    returns = np.zeros((count, 2), dtype=np.float32)
+    partition = Partition()
+    rng = np.random.default_rng(5)
+    seen = {CHANCE: 0, SIMULTANEOUS: 0}
+    while True:
+        masks = [game.legal_mask(state, p) for p in range(2)]
+        probs = game.chance_outcomes(state)
+        keys = [game.information_keys(state, p) for p in range(2)]
+        observations = [game.observe(state, p) for p in range(2)]
+        for i, spiel in enumerate(spiel_states):
+            assert bool(state.done[i]) == spiel.is_terminal(), spiel.history()
+            for p in range(2):
+                string = spiel.information_state_string(p)
+                assert game.information_string(state, i, p) == string
+                partition.add(p, int(keys[p][i]), string)
+                np.testing.assert_array_equal(observations[p][i], spiel.information_state_tensor(p))
+            if spiel.is_terminal():
+                np.testing.assert_array_equal(returns[i], spiel.returns())
+                best = np.flatnonzero(returns[i] == returns[i].max())
+                assert state.winner[i] == (best[0] if best.size == 1 else -1)
+                continue
+            assert state.to_play[i] == spiel.current_player()
+            seen[spiel.current_player()] += 1
+            if spiel.is_chance_node():
+                expected = np.zeros(game.num_actions)
+                for outcome, p in spiel.chance_outcomes():
+                    expected[outcome] = p
+                np.testing.assert_allclose(probs[i], expected)
+                assert not masks[0][i].any() and not masks[1][i].any()
+            else:
+                assert not probs[i].any()
+                for p in range(2):
+                    assert np.flatnonzero(masks[p][i]).tolist() == spiel.legal_actions(p)
+        if state.done.all():
+            break
+        actions = _joint_random(spiel_states, rng)
+        returns += game.step(state, actions)
+        for i, spiel in enumerate(spiel_states):
+            if spiel.is_terminal():
+                continue
+            if spiel.is_chance_node():
+                spiel.apply_action(int(actions[i, 0]))
+            else:
+                spiel.apply_actions(actions[i].tolist())
+    assert seen[SIMULTANEOUS] == count * (game.num_actions - 1)
+    assert seen[CHANCE] == (count * (game.num_actions - 1) if game.chance else 0)
+    assert {0, 1, -1} <= set(state.winner.tolist())  # wins both ways, and draws
+
+
+@pytest.mark.parametrize(
+    "spec",
+    ["goofspiel:cards=10,order=random", "goofspiel:cards=13", "goofspiel:cards=13,order=random"],
+)
+def test_information_keys_partition_large_decks(spec):
+    """The keys' packing near its limits: 10 cards in random order (the largest exact one),
+    13 in descending order, and 13 in random order (a hash of the exact pair)."""
+    n = games.make(spec).num_actions
+    order = "random" if "random" in spec else "descending"
+    reference = pyspiel.load_game(f"goofspiel(num_cards={n},imp_info=true,points_order={order})")
+    rng = np.random.default_rng(1)
+    histories, strings = [], []
+    for _ in range(300):
+        spiel = reference.new_initial_state()
+        while not spiel.is_terminal():
+            histories.append(spiel.history())
+            strings.append([spiel.information_state_string(p) for p in range(2)])
+            actions = _joint_random([spiel], rng)[0]
+            if spiel.is_chance_node():
+                spiel.apply_action(int(actions[0]))
+            else:
+                spiel.apply_actions(actions.tolist())
+    game = games.make(spec)
+    state = game.play_sequences(histories)
+    partition = Partition()
+    for p in range(2):
+        for key, string in zip(game.information_keys(state, p), strings, strict=True):
+            partition.add(p, int(key), string[p])
+
+
+def test_a_half_played_turn_looks_like_the_turn_before_it():
+    """OpenSpiel's history lists player 0's bid before player 1's: a replay that stops
+    between them is still at the simultaneous node, with player 1's bid next, and neither
+    player's information state shows player 0's bid yet."""
+    game = games.make("goofspiel:cards=4,order=random")
+    before = game.play_sequences([[2]])  # point card 3 is up
+    half = game.play_sequences([[2, 3]])  # player 0 bid 4
+    assert half.to_play[0] == SIMULTANEOUS
+    assert np.flatnonzero(game.legal_mask(half)[0]).tolist() == [0, 1, 2, 3]  # player 1's
+    for p in range(2):
+        assert game.information_string(half, 0, p) == game.information_string(before, 0, p)
+        assert game.information_keys(half, p)[0] == game.information_keys(before, p)[0]
+        np.testing.assert_array_equal(game.observe(half, p), game.observe(before, p))
+    # A joint step there takes the bid of the player yet to act (player 1: column 1).
+    rewards = game.step(half, np.array([[0, 1]]))
+    np.testing.assert_array_equal(half.data, game.play_sequences([[2, 3, 1]]).data)
+    assert not rewards.any()
+
+
+def test_joint_step_with_an_illegal_bid_leaves_the_batch_unchanged():
+    game = games.make("goofspiel:cards=4")
+    state = game.play_sequences([[3, 0], [3, 0], [1, 2]])
+    before = state.data.copy()
+    # Game 1: player 1 bids card 1 again (played at the first turn).
+    with pytest.raises(ValueError, match=r"game 1: action \[2, 0\]") as error:
+        game.step(state, np.array([[2, 1], [2, 0], [2, 1]]))
+    assert "game 0" not in str(error.value) and "game 2" not in str(error.value)
+    np.testing.assert_array_equal(state.data, before)
+    with pytest.raises(ValueError, match="one action per player"):
+        game.step(state, np.array([2, 2, 2]))  # a simultaneous node needs both bids
+    np.testing.assert_array_equal(state.data, before)
+    game.step(state, np.array([[2, 1], [2, 1], [3, 0]]))
+    np.testing.assert_array_equal(state.ply, [4, 4, 4])
+    assert game.information_string(state, 2, 1).startswith("P1 hand: 2 4 \n")
+
+
+def test_sampled_chance_histories_replay_in_openspiel():
+    """A batched run resolving chance with sample_chance and recording every history
+    entry: each recorded history replays in OpenSpiel (both bids of a turn, player 0's
+    first) to the same returns, and in play_sequences to the same rows."""
+    spec = "goofspiel:cards=4,order=random"
+    game, reference = games.make(spec), _reference(spec)
+    count = 500
+    state = game.init(count, seed=3)
+    seeds = state.data[:, RNG].copy()
+    record = np.full((count, game.max_plies), -1, dtype=np.int64)
+    returns = np.zeros((count, 2), dtype=np.float32)
+    rng = np.arange(count, dtype=np.int64)
+    while not state.done.all():
+        returns += game.sample_chance(state, record)
+        live = np.flatnonzero(~state.done)
+        joint = np.stack([game.random_legal(game.legal_mask(state, p), rng) for p in range(2)], 1)
+        record[live, state.ply[live]] = joint[live, 0]
+        record[live, state.ply[live] + 1] = joint[live, 1]
+        returns += game.step(state, np.maximum(joint, 0))
+    histories = [[int(a) for a in row if a >= 0] for row in record]
+    assert all(len(h) == game.max_plies for h in histories)
+    for history, got in zip(histories, returns, strict=True):
+        spiel = reference.new_initial_state()
+        k = 0
+        while not spiel.is_terminal():
+            if spiel.is_chance_node():
+                spiel.apply_action(history[k])
+                k += 1
+            else:
+                spiel.apply_actions(history[k : k + 2])
+                k += 2
+        assert spiel.history() == history
+        np.testing.assert_array_equal(got, spiel.returns())
+    replayed = game.play_sequences(histories, seeds=seeds)
+    columns = np.arange(game.row_width) != RNG  # sampling advanced the RNG
+    np.testing.assert_array_equal(replayed.data[:, columns], state.data[:, columns])
+
+
+def test_pictures_show_both_hands_the_point_cards_and_the_bids():
+    game = games.make("goofspiel:cards=4")
+    state = game.play_sequences([[3, 0, 1, 2], [3, 0, 1, 2, 0]])
+    text = game.render_text(state, 0)
+    assert text.splitlines() == [
+        "p0 hand: 1 3 (points 4)",
+        "p1 hand: 2 4 (points 3)",
+        "turn 1: point card 4; p0 bid 4, p1 bid 1: p0 takes it",
+        "turn 2: point card 3; p0 bid 2, p1 bid 3: p1 takes it",
+        "turn 3: point card 2",
+        "both players to bid",
+    ]
+    assert "turn 3: point card 2; p0 bid 1, p1 to bid" in game.render_text(state, 1)
+    svg = ElementTree.fromstring(game.render_svg(state, 0))
+    faces = [t.text for t in svg.iter("{http://www.w3.org/2000/svg}text")]
+    assert faces[:6] == ["player 0", "1", "3", "player 1", "2", "4"]
+    image = game.render_rgb(state, 0)
+    assert image.dtype == np.uint8 and image.ndim == 3 and image.shape[2] == 3
+    over = game.play_sequences([[3, 0, 2, 1, 1, 2]])
+    assert game.render_text(over).splitlines()[-1] == "player 0 wins"
