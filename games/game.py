@@ -92,9 +92,7 @@ class Game:
         self.spec: str = canonical
         # The parameter values of the spec (bools as bools, choices as strings).
         self.values = values
-        self.params = kernels.PARAMS_CLASSES[module.NAME](
-            *(spec.kernel_value(p, values[key]) for key, p in module.PARAMS.items())
-        )
+        self.params = kernels.PARAMS_CLASSES[module.NAME](**spec.kernel_params(module, values))
         shape = module.shape(self.params)
         registry.check_features(module, shape)
         self.shape = shape

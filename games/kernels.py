@@ -30,7 +30,7 @@ from numba import types
 from numba.core.errors import NumbaIRAssumptionWarning
 from numba.extending import overload
 
-from games import defaults, layout, registry
+from games import defaults, layout, registry, spec
 from games.layout import (
     CHANCE,
     DONE,
@@ -107,7 +107,9 @@ def _digest(module) -> str:
 
 
 def _params_class(name: str, module) -> type:
-    cls = namedtuple(f"{name}_params", list(module.PARAMS))
+    # The fields of `g` (games.spec.kernel_params: the parameters, then any hook's fields).
+    fields = spec.kernel_params(module, spec.default_values(module))
+    cls = namedtuple(f"{name}_params", list(fields))
     cls.__module__ = __name__
     cls.__qualname__ = f"{name}_params_{_digest(module)}"
     globals()[cls.__qualname__] = cls
