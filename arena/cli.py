@@ -663,6 +663,157 @@ def eval_positions(
     console.print(table)
 
 
+@eval_app.command("exploitability")
+def eval_exploitability(
+    game: str = typer.Option(..., help=GAME_HELP + " Small enough to enumerate its tree."),
+    agent: str = typer.Option(..., help="Agent spec, e.g. random or policy:PATH."),
+    samples: int = typer.Option(
+        1000, help="For agents without `evaluate`: act calls per information state."
+    ),
+    seed: int = typer.Option(0, help="Seed for the agent's randomness."),
+) -> None:
+    """NashConv of an agent's strategy and each player's best-response gain against it.
+
+    The agent is asked at every information state: its `evaluate` probabilities when it
+    has them, else the empirical distribution of `samples` `act` calls (agents.tabular.query).
+    """
+    import agents
+    import games
+    from agents.tabular.exploitability import evaluate as measure
+    from agents.tabular.query import agent_policy, query_method
+    from agents.tabular.tree import build_tree
+
+    if samples < 1:
+        fail(f"--samples must be positive, got {samples}")
+    tree = build_tree(games.make(game))
+    player = agents.make(agent, tree.game, allow_import=True)  # typed by the user
+    result = measure(tree, agent_policy(player, tree, samples, seed))
+    how = "evaluate" if query_method(player) == "evaluate" else f"act, {samples:,} samples"
+    table = Table(title=f"{agent} on {tree.spec}: {tree.num_info:,} information states ({how})")
+    for column in ("player", "value", "best response", "gain"):
+        table.add_column(column, justify="right")
+    for p in range(tree.num_players):
+        table.add_row(
+            str(p),
+            f"{result.on_policy[p]:.6g}",
+            f"{result.best_response[p]:.6g}",
+            f"{result.gains[p]:.6g}",
+        )
+    console.print(table)
+    console.print(f"NashConv {result.nash_conv:.6g}; exploitability {result.exploitability:.6g}")
+
+
+@app.command("solve")
+def solve_command(
+    game: str = typer.Option(..., help=GAME_HELP),
+    algorithm: str = typer.Option("cfr+", help="cfr, cfr+ or mccfr (external sampling)."),
+    iterations: int = typer.Option(..., help="Iterations in all (a resumed run goes on to this)."),
+    out: str = typer.Option(..., help="Run directory."),
+    seed: int = typer.Option(0, help="Seed of mccfr's sampling."),
+    eval_every: int = typer.Option(100, help="Iterations between exploitability evaluations."),
+    resume: bool = typer.Option(False, help="Continue the solve run in --out."),
+    progress: bool = typer.Option(True, help="Show a live progress bar."),
+) -> None:
+    """Solve a game of imperfect information with CFR, CFR+ or MCCFR, as a resumable run:
+    the exploitability curve in OUT/metrics/, the average policy as the checkpoint OUT/policy
+    (play it with the agent spec policy:OUT/policy)."""
+    from arena.solve import run_solve
+
+    with _progress_bar("iterations", enabled=progress) as on_progress:
+        report = run_solve(
+            game,
+            algorithm,
+            iterations,
+            out,
+            seed=seed,
+            eval_every=eval_every,
+            resume=resume,
+            on_progress=on_progress,
+        )
+    console.print(
+        f"{report.iterations_run:,} iterations in {report.seconds:.2f} s "
+        f"({report.iterations:,} in all); exploitability of the average policy "
+        f"{report.exploitability:.6g}"
+    )
+    console.print(f"policy checkpoint: {report.policy} (agent spec policy:{report.policy})")
+    console.print(f"run directory: {report.run_dir}")
+
+
+policy_app = typer.Typer(help="Export and import tabular policies.", no_args_is_help=True)
+app.add_typer(policy_app, name="policy")
+
+
+@policy_app.command("export")
+def policy_export(
+    source: str = typer.Argument(..., help="A solve run directory or a policy checkpoint."),
+    format: str = typer.Option("openspiel", "--format", help="openspiel (the only format)."),
+    out: str = typer.Option(..., help="JSON file to write."),
+) -> None:
+    """Write a policy as OpenSpiel JSON: {information_state_string: [probability of each
+    legal action, in ascending action order]} (a solve run: its final average policy)."""
+    from arena.solve import export_openspiel
+
+    if format != "openspiel":
+        fail(f"--format must be openspiel, got {format!r}")
+    spec, count = export_openspiel(source, out)
+    console.print(f"wrote {out}: {count:,} information states of {spec}")
+
+
+@policy_app.command("import")
+def policy_import(
+    file: str = typer.Argument(..., help="OpenSpiel JSON policy file."),
+    game: str = typer.Option(..., help=GAME_HELP),
+    out: str = typer.Option(..., help="Checkpoint stem to write (STEM.parquet + STEM.json)."),
+) -> None:
+    """Read an OpenSpiel JSON policy of GAME into a policy checkpoint (agent spec policy:)."""
+    from arena.solve import import_openspiel
+
+    spec, count = import_openspiel(file, game, out)
+    console.print(f"wrote {out}: {count:,} information states of {spec} (agent spec policy:{out})")
+
+
+@bench_app.command("cfr")
+def bench_cfr_command(
+    game: str = typer.Option("leduc_poker", help=GAME_HELP),
+    iterations: int = typer.Option(1000, help="CFR+ iterations of each solver."),
+) -> None:
+    """CFR+ iterations/s, ours against OpenSpiel's C++ CFRPlusSolver, and the time of an
+    exact exploitability (pin one core with taskset -c 0)."""
+    from arena import bench_cfr
+    from arena.machine import describe
+    from games.openspiel import openspiel_name
+
+    if iterations < 1:
+        fail(f"--iterations must be positive, got {iterations}")
+    console.print(f"machine: {describe()}")
+    ours = bench_cfr.bench_ours(game, iterations)
+    console.print(
+        f"arena CFR+: {ours.iterations_per_second:,.1f} iterations/s ({iterations:,} "
+        f"iterations; tree {ours.tree_seconds:.2f} s, first iteration {ours.warmup_seconds:.2f} s)"
+    )
+    console.print(
+        f"arena exploitability: {ours.exploitability:.6g} in {ours.exploitability_seconds:.3f} s"
+    )
+    name = openspiel_name(game)
+    try:
+        import pyspiel  # noqa: F401  (optional: only this comparison needs it)
+    except ImportError:
+        console.print("OpenSpiel: not installed, no comparison (pip install open_spiel)")
+        return
+    if name is None:
+        console.print(f"OpenSpiel: no OpenSpiel equivalent of {game}, no comparison")
+        return
+    theirs = bench_cfr.bench_openspiel(name, iterations)
+    console.print(
+        f"OpenSpiel CFRPlusSolver: {theirs.iterations_per_second:,.1f} iterations/s; arena is "
+        f"{ours.iterations_per_second / theirs.iterations_per_second:.1f}x as fast"
+    )
+    console.print(
+        f"OpenSpiel exploitability: {theirs.exploitability:.6g} in "
+        f"{theirs.exploitability_seconds:.3f} s"
+    )
+
+
 @bench_app.command("query")
 def bench_query_command(
     run_dir: str = typer.Argument(..., help="Run directory with stored games."),

@@ -78,8 +78,9 @@ class PolicyAgent:
     def evaluate(
         self, game: Game, state: State, legal_mask: np.ndarray, player: int | None = None
     ) -> tuple[np.ndarray, np.ndarray]:
-        """(the policy's probabilities, NaN values: a tabular policy holds no values)."""
-        probs = self.probabilities(game, state, player).astype(np.float32)
+        """(the policy's probabilities, NaN values: a tabular policy holds no values). The
+        probabilities stay float64, so that measuring this agent measures its policy exactly."""
+        probs = self.probabilities(game, state, player)
         return probs, np.full(len(state), np.nan, dtype=np.float32)
 
 
