@@ -6,12 +6,13 @@ without edits here.
 """
 
 import numpy as np
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import games
 from games.contract import transform_planes
-from games.kernels import RNG, TO_PLAY
+from games.kernels import RNG, SIMULTANEOUS, TO_PLAY
 from games.openspiel import covered_specs
 
 NAMES = covered_specs()
@@ -20,16 +21,61 @@ NAMES = covered_specs()
 PLACEMENT_GAMES = ["connect_four", "tic_tac_toe"]
 
 
+def random_actions(game, state, rng) -> np.ndarray:
+    """A random legal step for every game of `state`, as `step` takes it: int[B], or in
+    games with simultaneous nodes int[B, num_players] (a random action per player at those
+    nodes; elsewhere every column holds the mover's action or the chance outcome). Chance
+    outcomes are drawn uniformly: every possible one is a valid history."""
+
+    def pick(mask):
+        noise = rng.random(mask.shape)
+        noise[~mask] = -1.0
+        return noise.argmax(axis=1)
+
+    single = pick(game.legal_mask(state))
+    if not game.simultaneous:
+        return single
+    joint = np.stack([pick(game.legal_mask(state, p)) for p in range(game.num_players)], 1)
+    at_node = state.to_play == SIMULTANEOUS
+    return np.where(at_node[:, None], joint, single[:, None])
+
+
+def history_entries(game, state, actions: np.ndarray) -> list[int]:
+    """The history entries a `step` with `actions` adds to game 0 (one per player at a
+    simultaneous node, in player order)."""
+    if actions.ndim == 1:
+        return [int(actions[0])]
+    if state.to_play[0] == SIMULTANEOUS:
+        return [int(a) for a in actions[0]]
+    return [int(actions[0, 0])]
+
+
 def random_sequence(game, seed: int, max_len: int) -> list[int]:
-    """A random legal action list (possibly ending the game) from a fixed seed."""
+    """A random legal history (possibly ending the game) from a fixed seed, about max_len
+    entries long (a simultaneous node's entries are never cut apart)."""
     rng = np.random.default_rng(seed)
     state = game.init(1)
     actions: list[int] = []
     while not state.done[0] and len(actions) < max_len:
-        action = int(rng.choice(np.flatnonzero(game.legal_mask(state)[0])))
-        game.step(state, np.array([action]))
-        actions.append(action)
+        step = random_actions(game, state, rng)
+        actions += history_entries(game, state, step)
+        game.step(state, step)
     return actions
+
+
+def step_history(game, actions: list[int], state=None):
+    """Game 0 stepped through a history entry by entry (a simultaneous node's entries as
+    one joint step), as the match runner plays; returns the state."""
+    state = game.init(1) if state is None else state
+    k = 0
+    while k < len(actions):
+        if state.to_play[0] == SIMULTANEOUS:
+            step = np.array([actions[k : k + game.num_players]])
+        else:
+            step = np.array([actions[k]])
+        game.step(state, step)
+        k += step.size
+    return state
 
 
 sequence_args = st.tuples(st.sampled_from(NAMES), st.integers(0, 2**31), st.integers(0, 400))
@@ -42,10 +88,7 @@ def test_play_sequences_equals_stepping_one_by_one(cases):
         game = games.make(name)
         actions = random_sequence(game, seed, length)
         played = game.play_sequences([actions])
-        stepped = game.init(1)
-        for action in actions:
-            game.step(stepped, np.array([action]))
-        np.testing.assert_array_equal(played.data, stepped.data)
+        np.testing.assert_array_equal(played.data, step_history(game, actions).data)
 
 
 @settings(max_examples=40, deadline=None)
@@ -62,8 +105,18 @@ def test_batch_equals_games_played_alone(name, cases):
         # Rows agree except for the per-game random seed, which depends on the index.
         columns = np.arange(batch.data.shape[1]) != RNG
         np.testing.assert_array_equal(batch.data[i, columns], alone.data[0, columns])
-        np.testing.assert_array_equal(game.observe(batch)[i], game.observe(alone)[0])
         np.testing.assert_array_equal(game.legal_mask(batch)[i], game.legal_mask(alone)[0])
+        np.testing.assert_array_equal(
+            game.chance_outcomes(batch)[i], game.chance_outcomes(alone)[0]
+        )
+        for p in range(game.num_players):
+            np.testing.assert_array_equal(game.observe(batch, p)[i], game.observe(alone, p)[0])
+            np.testing.assert_array_equal(
+                game.legal_mask(batch, p)[i], game.legal_mask(alone, p)[0]
+            )
+            np.testing.assert_array_equal(
+                game.information_keys(batch, p)[i], game.information_keys(alone, p)[0]
+            )
 
 
 @settings(max_examples=40, deadline=None)
@@ -73,10 +126,7 @@ def test_reset_done_restarts_finished_games_only(name, seed, batch, reset_seed):
     rng = np.random.default_rng(seed)
     state = game.init(batch, seed)
     for _ in range(int(rng.integers(0, game.max_plies + 1))):
-        mask = game.legal_mask(state)
-        noise = rng.random(mask.shape)
-        noise[~mask] = -1
-        game.step(state, noise.argmax(axis=1))
+        game.step(state, random_actions(game, state, rng))
     before = state.copy()
     count = game.reset_done(state, reset_seed)
     assert count == int(before.done.sum())
@@ -98,9 +148,16 @@ def test_observe_defaults_to_the_mover_and_takes_any_player(name, seed, lengths)
         [random_sequence(game, seed + k, n) for k, n in enumerate(lengths)] or [[]]
     )
     by_player = [game.observe(state, p) for p in range(game.num_players)]
-    mover = game.observe(state)
-    for i, p in enumerate(state.to_play):
-        np.testing.assert_array_equal(mover[i], by_player[p][i])
+    # At a chance or simultaneous node nobody in particular is to move: no default.
+    nobody = ~state.done & (state.to_play < 0)
+    if nobody.any():
+        with pytest.raises(ValueError, match="needs a player"):
+            game.observe(state)
+    movers = np.flatnonzero(~nobody)
+    mover = game.observe(state.take(movers)) if movers.size else []
+    for k, i in enumerate(movers):
+        # A finished game may have stopped at a chance or simultaneous node: player 0's view.
+        np.testing.assert_array_equal(mover[k], by_player[max(state.to_play[i], 0)][i])
 
 
 @settings(max_examples=60, deadline=None)
@@ -155,9 +212,10 @@ def test_symmetric_game_gives_symmetric_planes_moves_and_outcome(name, data, see
     actions = random_sequence(game, seed, length)
     state = game.play_sequences([actions])
     image = game.play_sequences([[int(perm[a]) for a in actions]])
-    np.testing.assert_array_equal(
-        game.observe(image)[0], transform_planes(game.observe(state)[0], transform)
-    )
+    for p in range(game.num_players):
+        np.testing.assert_array_equal(
+            game.observe(image, p)[0], transform_planes(game.observe(state, p)[0], transform)
+        )
     legal, legal_image = game.legal_mask(state)[0], game.legal_mask(image)[0]
     np.testing.assert_array_equal(legal_image[perm], legal)
     assert (image.done[0], image.winner[0]) == (state.done[0], state.winner[0])
@@ -165,7 +223,8 @@ def test_symmetric_game_gives_symmetric_planes_moves_and_outcome(name, data, see
 
 def start_symmetries(game) -> list:
     start = game.init(1)
-    obs, legal = game.observe(start)[0], game.legal_mask(start)[0]
+    # Player 0's view: at the start of a game of perfect information, the mover's.
+    obs, legal = game.observe(start, 0)[0], game.legal_mask(start)[0]
     return [
         (transform, perm)
         for transform, perm in game.symmetries
@@ -197,7 +256,11 @@ def test_reading_a_state_never_changes_it(name, seed, length):
     state = game.play_sequences([random_sequence(game, seed, length)])
     before = state.data.copy()
     game.legal_mask(state)
+    game.chance_outcomes(state)
     for player in range(game.num_players):
         game.observe(state, player)
-    game.observe(state)
+        game.legal_mask(state, player)
+        game.information_keys(state, player)
+    if state.done[0] or state.to_play[0] >= 0:
+        game.observe(state)
     np.testing.assert_array_equal(state.data, before)

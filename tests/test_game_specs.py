@@ -100,10 +100,12 @@ def test_openspiel_table_keys_are_valid_specs():
 
 
 def fake_module(**drop):
-    """A module with the whole contract (Tic-tac-toe's), minus the names in `drop`."""
+    """A module with the whole contract (Tic-tac-toe's, with the feature primitives its
+    features need), minus the names in `drop`."""
     module = types.ModuleType("games.fake_game")
     source = games.make("tic_tac_toe").module
-    for name in (*registry.CONSTANTS, *registry.FUNCTIONS, *registry.PRIMITIVES):
+    features = [n for n in registry.FEATURE_PRIMITIVES if hasattr(source, n)]
+    for name in (*registry.CONSTANTS, *registry.FUNCTIONS, *registry.PRIMITIVES, *features):
         if name not in drop:
             setattr(module, name, getattr(source, name))
     return module
