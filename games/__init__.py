@@ -43,11 +43,13 @@ def canonical(spec: str) -> str:
     return make(spec).spec
 
 
-def pettingzoo_env(spec: str, render_mode: str | None = None):
-    """A PettingZoo AECEnv for the game `spec` (render modes: None, 'ansi', 'rgb_array')."""
-    from games.pettingzoo import ArenaAECEnv
+def pettingzoo_env(spec: str, render_mode: str | None = None, parallel: bool = False):
+    """A PettingZoo AECEnv for the game `spec` (render modes: None, 'ansi', 'rgb_array'), or
+    with `parallel` a ParallelEnv (games with simultaneous moves only)."""
+    from games.pettingzoo import ArenaAECEnv, ArenaParallelEnv
 
-    return ArenaAECEnv(make(spec), render_mode=render_mode)
+    env_class = ArenaParallelEnv if parallel else ArenaAECEnv
+    return env_class(make(spec), render_mode=render_mode)
 
 
 __all__ = [
