@@ -223,32 +223,22 @@ def _mccfr(
                         v = returns[n, p]
                         entering = False
                         continue
+                    if who != CHANCE:
+                        i = info[n]
+                        _match(regrets, legal, i, policy, d)
+                        if who == p:  # walk all of the player's own actions
+                            mode[d] = 0
+                            d += 1
+                            node[d] = first[n]
+                            continue
+                        if who == (p + 1) % num_players:  # simple averaging, as OpenSpiel
+                            for a in range(regrets.shape[1]):
+                                sums[i, a] += policy[d, a]
                     rng, bits = next_random(rng)
                     u = np.float64(bits >> np.uint64(11)) * 2.0**-53
-                    if who == CHANCE:
-                        pick = first[n] + nchild[n] - 1  # rounding left over: the last
-                        for c in range(first[n], first[n] + nchild[n]):
-                            u -= chance_prob[c]
-                            if u < 0.0:
-                                pick = c
-                                break
-                        mode[d] = sampled
-                        d += 1
-                        node[d] = pick
-                        continue
-                    i = info[n]
-                    _match(regrets, legal, i, policy, d)
-                    if who == p:
-                        mode[d] = 0
-                        d += 1
-                        node[d] = first[n]
-                        continue
-                    if who == (p + 1) % num_players:  # simple averaging, as OpenSpiel
-                        for a in range(regrets.shape[1]):
-                            sums[i, a] += policy[d, a]
-                    pick = first[n] + nchild[n] - 1
+                    pick = first[n] + nchild[n] - 1  # rounding left over: the last
                     for c in range(first[n], first[n] + nchild[n]):
-                        u -= policy[d, action[c]]
+                        u -= chance_prob[c] if who == CHANCE else policy[d, action[c]]
                         if u < 0.0:
                             pick = c
                             break
