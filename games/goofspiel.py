@@ -358,8 +358,8 @@ def text(g, row: np.ndarray) -> str:
 
 
 def hands(g, row: np.ndarray) -> list[list[int]]:
-    """Each player's cards in hand, by value."""
-    return [_hand(row, p, int(g.cards)) for p in range(2)]
+    """Each player's cards in hand, as ranks from 0 (a card's value is its rank + 1)."""
+    return [[v - 1 for v in _hand(row, p, int(g.cards))] for p in range(2)]
 
 
-svg, rgb = render.card_pictures(text, hands)
+svg, rgb = render.card_pictures(text, hands, face=lambda rank: str(rank + 1))

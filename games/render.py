@@ -129,15 +129,19 @@ def grid_pictures(cells: Callable, last_cell: Callable, connect_four: bool) -> t
 PLAYER_COLOURS = ("#d62728", "#1f77b4", "#2ca02c", "#ff7f0e", "#9467bd") * 2  # up to 10 seats
 
 
-def card_pictures(text_of: Callable, hands: Callable) -> tuple[Callable, Callable]:
+def card_pictures(
+    text_of: Callable, hands: Callable, face: Callable[[int], str] = str
+) -> tuple[Callable, Callable]:
     """The contract's (svg, rgb) functions for a card game: `text_of(g, row)` as lines under
-    every card face up, `hands(g, row)` the cards per player (a list of lists of ranks, -1
-    for a card not dealt yet), each hand framed in its player's colour."""
+    every card face up, `hands(g, row)` the cards per player (a list of lists of ranks from
+    0, -1 for a card not dealt yet), each hand framed in its player's colour; `face(rank)`
+    is what a card shows (its rank, unless the game numbers its cards otherwise)."""
 
     def svg_(g, row: np.ndarray) -> str:
         held = hands(g, row)
         lines = text_of(g, row).split("\n")
-        width = max(320, 60 * max(len(h) for h in held) + 120)
+        # Wide enough for the cards and for the text lines (monospace 14 px: ~8.4 px a char).
+        width = max(320, 60 * max(len(h) for h in held) + 120, 9 * max(map(len, lines)) + 16)
         height = 70 * len(held) + 20 * len(lines) + 10
         parts = [
             f'<svg xmlns="http://www.w3.org/2000/svg" width="{width}" height="{height}" '
@@ -150,11 +154,11 @@ def card_pictures(text_of: Callable, hands: Callable) -> tuple[Callable, Callabl
             parts.append(f'<text x="8" y="{y + 35}" fill="#fff" font-size="16">player {p}</text>')
             for k, card in enumerate(cards):
                 x = 100 + 60 * k
-                face = str(card) if card >= 0 else "?"
+                shown = face(card) if card >= 0 else "?"
                 parts.append(
                     f'<rect x="{x}" y="{y}" width="50" height="60" rx="6" fill="#fff" '
                     f'stroke="{colour}" stroke-width="4"/><text x="{x + 25}" y="{y + 38}" '
-                    f'font-size="22" text-anchor="middle" fill="{colour}">{face}</text>'
+                    f'font-size="22" text-anchor="middle" fill="{colour}">{shown}</text>'
                 )
         for k, line in enumerate(lines):
             y = 70 * len(held) + 20 * (k + 1)
@@ -179,8 +183,10 @@ def card_pictures(text_of: Callable, hands: Callable) -> tuple[Callable, Callabl
                 top, left = p * 2 * cell + 4, k * cell + 4
                 image[top : top + 2 * cell - 8, left : left + cell - 8] = colour
                 image[top + 3 : top + 2 * cell - 11, left + 3 : left + cell - 11] = 255
+                # Pips 4 px apart, closer for high ranks (13) to stay inside the card.
+                gap = min(4, (2 * cell - 18) // max(card + 1, 1))
                 for pip in range(max(card, 0) + 1 if card >= 0 else 0):
-                    y = top + 6 + 4 * pip
+                    y = top + 6 + gap * pip
                     image[y : y + 2, left + 10 : left + cell - 18] = colour
         return image
 
