@@ -97,7 +97,7 @@ def play_games(
         # simultaneous nodes each seat in turn, each with its own legal actions.
         requests = [(mover_seat >= 0, mover_seat, None)]
         if simultaneous.any():
-            requests += [(simultaneous, np.full(n, s), s) for s in seats]
+            requests += [(simultaneous, np.full(n, s), int(s)) for s in seats]
         mover_mask = game.legal_mask(state)
         for games_mask, seat, player in requests:
             seat_agent = plan.seat_agent[np.arange(n), np.maximum(seat, 0)]

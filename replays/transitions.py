@@ -9,6 +9,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 import games
+from games.layout import SIMULTANEOUS
 from replays.reader import ReplayDataset, as_dataset
 from replays.simulate import per_seat, resimulate
 
@@ -16,13 +17,15 @@ from replays.simulate import per_seat, resimulate
 def transitions(
     source: str | os.PathLike | ReplayDataset | pa.Table, *, skip_forfeits: bool = False
 ) -> dict[str, np.ndarray]:
-    """One transition per stored move, in game order then ply order.
+    """One transition per stored move of a player (chance outcomes are not moves: they are
+    left out), in game order then ply order.
 
     `source` is a run directory, a `ReplayDataset` or a replay table (e.g. from
     `ReplayDataset.filter`), holding games of a single game. Keys, each with N rows:
 
     - `observations` float32[N, *obs_shape]: the position before the move, from the
-      mover's point of view (what the mover saw)
+      mover's point of view (what the mover saw; at a simultaneous node, where each
+      player's action is an entry of its own, the player of that entry)
     - `legal_masks` bool[N, num_actions], `actions` int64[N], `players` int64[N] (mover)
     - `rewards` float32[N]: the mover's return on the mover's last move of the game, 0
       on its other moves (each player's reward arrives with its final transition, as in
@@ -44,9 +47,12 @@ def transitions(
     game = positions.game
     is_final = np.zeros(len(positions.states), dtype=bool)
     is_final[positions.final_rows()] = True
-    moves = games.State(game.spec, positions.states.data[~is_final])
-    players = moves.to_play.astype(np.int64)
+    before = games.State(game.spec, positions.states.data[~is_final])
     game_ids = np.repeat(np.arange(len(table)), np.diff(positions.offsets) - 1)
+    players = _entry_players(before, game_ids, game.num_players)
+    moved = players >= 0  # not a chance outcome
+    moves = before.take(np.flatnonzero(moved))
+    players, game_ids = players[moved], game_ids[moved]
 
     # The last move of each (game, player): first occurrence of its key in reverse order.
     key = game_ids * game.num_players + players
@@ -58,13 +64,34 @@ def transitions(
     returns = per_seat(table, "returns", game.num_players)
     rewards[last] = returns[game_ids[last], players[last]]
 
+    observations = np.empty((len(moves), *game.obs_shape), dtype=np.float32)
+    legal_masks = np.empty((len(moves), game.num_actions), dtype=np.bool_)
+    for p in range(game.num_players):
+        rows = np.flatnonzero(players == p)
+        observations[rows] = game.observe(moves.take(rows), p)
+        legal_masks[rows] = game.legal_mask(moves.take(rows), p)
     return {
-        "observations": game.observe(moves),
-        "legal_masks": game.legal_mask(moves),
-        "actions": pc.list_flatten(table["actions"]).to_numpy().astype(np.int64),
+        "observations": observations,
+        "legal_masks": legal_masks,
+        "actions": pc.list_flatten(table["actions"]).to_numpy().astype(np.int64)[moved],
         "rewards": rewards,
         "dones": dones,
         "players": players,
         "game_ids": game_ids,
         "plies": moves.ply.astype(np.int64),
     }
+
+
+def _entry_players(before: games.State, game_ids: np.ndarray, num_players: int) -> np.ndarray:
+    """int64[N]: whose entry of the history each stored action is: the mover, at a
+    simultaneous node the player in turn (a node's entries are one per player in player
+    order, so a run of such positions counts through the players), -1 for chance."""
+    players = before.to_play.astype(np.int64)
+    at_node = players == SIMULTANEOUS
+    if at_node.any():
+        index = np.arange(len(players))
+        first = np.ones(len(players), dtype=bool)
+        first[1:] = (game_ids[1:] != game_ids[:-1]) | ~at_node[:-1]
+        run_start = np.maximum.accumulate(np.where(at_node & first, index, 0))
+        players[at_node] = (index - run_start)[at_node] % num_players
+    return players

@@ -20,3 +20,6 @@ def fast_spec(name: str) -> str:
 
 
 FAST_SPECS = [fast_spec(name) for name in games.names()]
+# The games that tree search, greedy and AlphaZero can play: deterministic, sequential,
+# fully observed (the others they refuse).
+PERFECT_INFORMATION_SPECS = [s for s in FAST_SPECS if games.make(s).perfect_information]

@@ -33,7 +33,7 @@ def self_play(game, learner, seed: int) -> np.ndarray:
     """GAMES self-play games of the learner's exploring agent, recorded; their returns."""
     plan = MatchGames(
         seeds=np.arange(GAMES, dtype=np.int64) + seed,
-        seat_agent=np.zeros((GAMES, 2), np.int64),
+        seat_agent=np.zeros((GAMES, game.num_players), np.int64),
         openings=[[] for _ in range(GAMES)],
     )
 
