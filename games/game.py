@@ -252,7 +252,8 @@ class Game:
 
         `actions` is int[B] (the mover's action, or a chance node's outcome) or
         int[B, num_players], one per player: a simultaneous node takes the whole row (a
-        joint step), a decision node its mover's column, a chance node column 0. Chance
+        joint step; at one half played by `play_sequences`, the columns of the players yet
+        to act), a decision node its mover's column, a chance node column 0. Chance
         nodes are left pending: `sample_chance` resolves them. Finished games ignore their
         action. An out-of-range or illegal action for a live
         game raises ValueError naming the games, before any game is changed.
