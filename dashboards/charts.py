@@ -107,13 +107,13 @@ def lineage_dot(population: pa.Table, highlight: str | None = None) -> str:
 
 
 def annotation_frame(replay: Replay) -> pd.DataFrame:
-    """One row per move: mover, agent, action and whatever annotations were stored."""
+    """One row per move: mover (or chance), agent, action and whatever annotations were
+    stored."""
     plies = replay.plies
-    movers = replay.states.to_play[:plies].astype(int)
     frame = pd.DataFrame(
         {
             "move": np.arange(1, plies + 1),
-            "player": [f"{m}: {replay.agents[m]}" for m in movers],
+            "player": [f"{m}: {replay.agents[m]}" if m >= 0 else "chance" for m in replay.movers],
             "action": replay.actions.astype(int),
         }
     )

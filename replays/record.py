@@ -9,7 +9,7 @@ import numpy as np
 import pyarrow as pa
 
 import games
-from replays.simulate import resimulate
+from replays.simulate import entry_players, resimulate
 
 
 @dataclass
@@ -35,6 +35,13 @@ class Replay:
     policy_entropy: np.ndarray | None  # float32[plies]
     visits: np.ndarray | None  # int32[plies], -1 where the mover gave none
     states: games.State
+
+    @property
+    def movers(self) -> np.ndarray:
+        """int64[plies]: who made each move: a player, or -1 for a chance outcome (at a
+        simultaneous node each player's action is a move of its own, in player order)."""
+        before = self.states.take(np.arange(self.plies))
+        return entry_players(before, np.zeros(self.plies, dtype=np.int64), len(self.agents))
 
 
 def replay_from_row(row: pa.Table) -> Replay:

@@ -133,6 +133,22 @@ def _step_entries(
     return rewards
 
 
+def entry_players(before: games.State, game_ids: np.ndarray, num_players: int) -> np.ndarray:
+    """int64[N]: whose entry of its game's history each action taken from the positions
+    `before` (game_ids[k]: the game of row k, rows in ply order) is: the mover; at a
+    simultaneous node the player in turn (a node's entries are one per player, in player
+    order, so a run of such positions counts through the players); -1 for chance."""
+    players = before.to_play.astype(np.int64)
+    at_node = players == SIMULTANEOUS
+    if at_node.any():
+        index = np.arange(len(players))
+        first = np.ones(len(players), dtype=bool)
+        first[1:] = (game_ids[1:] != game_ids[:-1]) | ~at_node[:-1]
+        run_start = np.maximum.accumulate(np.where(at_node & first, index, 0))
+        players[at_node] = (index - run_start)[at_node] % num_players
+    return players
+
+
 def per_seat(table: pa.Table, column: str, num_players: int) -> np.ndarray:
     """A per-seat list column as a [rows, num_players] numpy array."""
     flat = pc.list_flatten(table[column]).to_numpy(zero_copy_only=False)

@@ -9,9 +9,8 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 import games
-from games.layout import SIMULTANEOUS
 from replays.reader import ReplayDataset, as_dataset
-from replays.simulate import per_seat, resimulate
+from replays.simulate import entry_players, per_seat, resimulate
 
 
 def transitions(
@@ -49,7 +48,7 @@ def transitions(
     is_final[positions.final_rows()] = True
     before = games.State(game.spec, positions.states.data[~is_final])
     game_ids = np.repeat(np.arange(len(table)), np.diff(positions.offsets) - 1)
-    players = _entry_players(before, game_ids, game.num_players)
+    players = entry_players(before, game_ids, game.num_players)
     moved = players >= 0  # not a chance outcome
     moves = before.take(np.flatnonzero(moved))
     players, game_ids = players[moved], game_ids[moved]
@@ -80,18 +79,3 @@ def transitions(
         "game_ids": game_ids,
         "plies": moves.ply.astype(np.int64),
     }
-
-
-def _entry_players(before: games.State, game_ids: np.ndarray, num_players: int) -> np.ndarray:
-    """int64[N]: whose entry of the history each stored action is: the mover, at a
-    simultaneous node the player in turn (a node's entries are one per player in player
-    order, so a run of such positions counts through the players), -1 for chance."""
-    players = before.to_play.astype(np.int64)
-    at_node = players == SIMULTANEOUS
-    if at_node.any():
-        index = np.arange(len(players))
-        first = np.ones(len(players), dtype=bool)
-        first[1:] = (game_ids[1:] != game_ids[:-1]) | ~at_node[:-1]
-        run_start = np.maximum.accumulate(np.where(at_node & first, index, 0))
-        players[at_node] = (index - run_start)[at_node] % num_players
-    return players

@@ -18,6 +18,7 @@ from agents.spec import make as make_agent
 from arena.match import MatchGames, play_games, winners
 from games.layout import CHANCE, SIMULTANEOUS
 from replays.errors import ReplayFormatError
+from replays.record import replay_from_row
 from replays.simulate import resimulate
 
 GAMES = 24
@@ -100,6 +101,11 @@ def test_kuhn_deals_are_recorded_and_the_stored_games_re_simulate():
     stored = table(columns)
     positions = resimulate(stored)  # raises unless the engine gets the stored returns
     assert (positions.states.to_play == CHANCE).sum() == 3 * GAMES
+    # Who made each move (what the replay viewer names): chance for the deal, then players.
+    replay = replay_from_row(stored.slice(0, 1))
+    movers = replay.movers.tolist()
+    assert movers[:3] == [-1, -1, -1] and movers[3:] == [p % 3 for p in range(len(movers) - 3)]
+    assert "p0:" in game.render_svg(replay.states, replay.plies)  # every card, face up
 
 
 def test_a_changed_deal_or_return_does_not_re_simulate():
@@ -180,7 +186,11 @@ def test_goofspiel_annotations_land_on_each_seats_entry():
     columns = play_games(game, agents, plan(GAMES), np.random.default_rng(8))
     # Two bidding turns (the last card plays itself), each bid an entry in player order.
     assert columns["values"] == [[0.0, 1.0, 0.0, 1.0]] * GAMES
-    resimulate(table(columns))
+    stored = table(columns)
+    resimulate(stored)
+    assert replay_from_row(stored.slice(0, 1)).movers.tolist() == [0, 1, 0, 1]
+    samples = replays.transitions(stored)
+    np.testing.assert_array_equal(samples["players"], [0, 1, 0, 1] * GAMES)
 
 
 def test_ppo_records_each_seats_moves_from_that_seats_side():

@@ -141,10 +141,14 @@ def stepper(game: games.Game, replay: replays.Replay) -> None:
         svg = game.render_svg(replay.states, ply)
         shown = f'data-game="{replay.match_id} #{replay.game_index}" data-ply="{ply}"'
         st.markdown(f'<div class="arena-board" {shown}>{svg}</div>', unsafe_allow_html=True)
+        movers = replay.movers
         if ply == 0:
-            st.caption(f"Start position; {replay.agents[0]} moves first.")
+            first = "chance" if last and movers[0] < 0 else replay.agents[0]
+            st.caption(f"Start position; {first} moves first.")
+        elif movers[ply - 1] < 0:  # a deal: the pictures show every card face up
+            st.caption(f"After move {ply} of {last}: chance drew {int(replay.actions[ply - 1])}.")
         else:
-            mover = int(replay.states.to_play[ply - 1])
+            mover = int(movers[ply - 1])
             st.caption(
                 f"After move {ply} of {last}: {replay.agents[mover]} (player {mover}) played "
                 f"{int(replay.actions[ply - 1])}; the last move is ringed."
