@@ -237,3 +237,38 @@ def test_pictures_show_both_hands_the_point_cards_and_the_bids():
     assert image.dtype == np.uint8 and image.ndim == 3 and image.shape[2] == 3
     over = game.play_sequences([[3, 0, 2, 1, 1, 2]])
     assert game.render_text(over).splitlines()[-1] == "player 0 wins"
+
+
+@pytest.mark.parametrize("spec", ["goofspiel:cards=4", "goofspiel:cards=4,order=random"])
+def test_exact_nash_conv_of_a_random_policy_equals_openspiels(spec):
+    """The whole tree through the simultaneous nodes' sub-steps, keyed by information
+    state: a random policy's NashConv equals OpenSpiel's on its turn-based form, where
+    the policy is looked up by OpenSpiel's own information strings."""
+    from open_spiel.python import policy as openspiel_policy
+    from open_spiel.python.algorithms import exploitability as openspiel_exploitability
+
+    from agents.tabular.checkpoint import information_strings
+    from agents.tabular.exploitability import nash_conv
+    from agents.tabular.policy import TabularPolicy
+    from agents.tabular.tree import build_tree
+
+    game = games.make(spec)
+    tree = build_tree(game)
+    probs = tree.info_legal * np.random.default_rng(0).random(tree.info_legal.shape)
+    probs /= probs.sum(axis=1, keepdims=True)
+    ours = nash_conv(tree, TabularPolicy(game.spec, tree.info_player, tree.info_key, probs))
+    turn_based = pyspiel.load_game_as_turn_based(EQUIVALENTS[spec].openspiel)
+    strings = information_strings(tree)
+    by_string = {
+        f"Current player: {player}\n{string}": row
+        for player, string, row in zip(tree.info_player, strings, probs, strict=True)
+    }
+
+    class Lookup(openspiel_policy.Policy):
+        def action_probabilities(self, state, player_id=None):
+            row = by_string[state.information_state_string(state.current_player())]
+            return {a: row[a] for a in state.legal_actions()}
+
+    theirs = openspiel_exploitability.nash_conv(turn_based, Lookup(turn_based, [0, 1]))
+    assert ours == pytest.approx(theirs, abs=1e-9)
+    assert ours > 0.1  # a random policy is far from an equilibrium: the check has teeth
