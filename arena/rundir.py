@@ -17,6 +17,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
+import games
 from arena.config import ConfigError, dumps
 
 # The lock primitive lives in `replays` because compaction takes the same lock and
@@ -120,6 +121,7 @@ def open_run(
     existing = read_run(path)
     _check_fresh_or_resumable(path, existing, resume)
     if existing is None:
+        games.store_run_files(game, path)  # e.g. a matrix game's table: the run keeps it
         run_id = uuid.uuid4().hex[:16]
         record = {
             "run_id": run_id,

@@ -7,6 +7,8 @@
 >>> rewards = game.step(state, game.random_legal(game.legal_mask(state), rng))
 """
 
+import os
+
 from games import spec as _spec
 from games.contract import Param
 from games.game import Game, State, get_threads, set_threads
@@ -43,6 +45,22 @@ def canonical(spec: str) -> str:
     return make(spec).spec
 
 
+def store_run_files(spec: str, run_dir: str | os.PathLike) -> None:
+    """Copy the files a game spec reads (a matrix game's payoff table) into the run folder
+    `run_dir`, so that the run never depends on a file outside it."""
+    game = make(spec)
+    if hasattr(game.module, "store_files"):
+        game.module.store_files(game.values, run_dir)
+
+
+def use_run_files(run_dir: str | os.PathLike) -> None:
+    """Let `make` find the files of specs whose originals have gone among the copies that
+    `store_run_files` made in the run folder `run_dir` (for reading a run's replays)."""
+    for module in MODULES.values():
+        if hasattr(module, "use_files"):
+            module.use_files(run_dir)
+
+
 def pettingzoo_env(spec: str, render_mode: str | None = None, parallel: bool = False):
     """A PettingZoo AECEnv for the game `spec` (render modes: None, 'ansi', 'rgb_array'), or
     with `parallel` a ParallelEnv (games with simultaneous moves only)."""
@@ -63,4 +81,6 @@ __all__ = [
     "parameters",
     "pettingzoo_env",
     "set_threads",
+    "store_run_files",
+    "use_run_files",
 ]

@@ -4,8 +4,8 @@
 Spec: `matrix:name=rps|mp|pd|shapleys_game` (default rps), or `matrix:file=PATH`. A file
 spec's canonical form names the file by its absolute path and its sha256
 (`matrix:file=/abs/t.csv,sha256=...`): a run copies the table into its folder
-(`store_table`), and a spec whose file has gone is read from such a copy (`use_tables`),
-so a stored game never depends on a file outside its run.
+(`store_files`, under `tables/` by sha256), and a spec whose file has gone is read from
+such a copy (`use_files`), so a stored game never depends on a file outside its run.
 
 One simultaneous node (to_play == SIMULTANEOUS), then the end. Player 0 picks a row,
 player 1 a column (actions numbered from 0 as in OpenSpiel); the history holds both, in
@@ -59,7 +59,8 @@ SUFFIXES = (".toml", ".csv")
 ROW = HEADER  # player 0's action while player 1's is awaited (then kept), -1 before
 WIDTH = HEADER + 1
 
-_table_dirs: list[Path] = []  # folders of stored tables, <sha256>.<toml|csv> (use_tables)
+TABLES = "tables"  # a run folder's copies of its tables, <sha256>.<toml|csv>
+_table_dirs: list[Path] = []  # folders of stored tables (use_files)
 
 
 # ---- reading tables ---------------------------------------------------------------------
@@ -189,19 +190,19 @@ def _read(path: str, sha256: str | None) -> tuple[str, bytes]:
     raise ValueError(f"matrix: no payoff table file {path}")
 
 
-def use_tables(folder: str | Path) -> None:
-    """Also look for tables whose file has gone in `folder` (a run's copies, by sha256)."""
-    folder = Path(folder).resolve()
+def use_files(run_dir: str | Path) -> None:
+    """Also look for tables whose file has gone among the copies in the run folder `run_dir`."""
+    folder = (Path(run_dir) / TABLES).resolve()
     if folder not in _table_dirs:
         _table_dirs.append(folder)
 
 
-def store_table(values: dict[str, object], folder: str | Path) -> Path | None:
-    """Copy the table of a file spec's `values` into `folder` as <sha256>.<suffix> (None for
-    a built-in game), and look for tables there from now on."""
+def store_files(values: dict[str, object], run_dir: str | Path) -> Path | None:
+    """Copy the table of a file spec's `values` into the run folder `run_dir` (tables/
+    <sha256>.<suffix>; None for a built-in game), and look for tables there from now on."""
     if values["file"] is None:
         return None
-    folder = Path(folder)
+    folder = Path(run_dir) / TABLES
     target = folder / f"{values['sha256']}{Path(values['file']).suffix.lower()}"
     if not target.is_file():
         folder.mkdir(parents=True, exist_ok=True)
@@ -209,7 +210,7 @@ def store_table(values: dict[str, object], folder: str | Path) -> Path | None:
         temp = target.with_name(f".{target.name}.tmp")
         temp.write_bytes(data)
         temp.replace(target)
-    use_tables(folder)
+    use_files(run_dir)
     return target
 
 

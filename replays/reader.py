@@ -14,6 +14,7 @@ import pyarrow.compute as pc
 import pyarrow.dataset as ds
 import pyarrow.parquet as pq
 
+import games
 from replays import duplicates
 from replays.errors import DuplicateGamesWarning, GameNotFoundError, ReplayFormatError
 from replays.files import Part, replays_dir, scan
@@ -137,6 +138,7 @@ def open_replays(run_dir: str | os.PathLike) -> ReplayDataset:
     run_dir = Path(run_dir)
     if not run_dir.is_dir():
         raise FileNotFoundError(f"no run directory at {run_dir}")
+    games.use_run_files(run_dir)  # its games may read files the run keeps (matrix tables)
     live, _ = scan(replays_dir(run_dir))
     found = duplicates.resolve(live)
     if found.conflict:

@@ -169,21 +169,53 @@ def test_every_table_shares_one_compiled_kernel(tmp_path):
 def test_a_stored_copy_stands_in_for_a_deleted_file(tmp_path):
     path = write(tmp_path, "t.csv", "2 1,0 0\n0 0,1 2\n")
     game = games.make(f"matrix:file={path}")
-    copy = matrix.store_table(game.values, tmp_path / "run" / "tables")
+    copy = matrix.store_files(game.values, tmp_path / "run")
     assert copy.read_bytes() == path.read_bytes()
     path.unlink()
     # A fresh process, so that nothing parsed before the deletion is remembered.
     script = (
         "import sys, games, games.matrix as m\n"
         "try:\n    games.make(sys.argv[1])\nexcept ValueError as e:\n    print('refused:', e)\n"
-        "m.use_tables(sys.argv[2])\n"
+        "m.use_files(sys.argv[2])\n"
         "print(games.make(sys.argv[1]).params.payoffs.tolist())\n"
     )
     out = subprocess.run(
-        [sys.executable, "-c", script, game.spec, str(copy.parent)],
+        [sys.executable, "-c", script, game.spec, str(tmp_path / "run")],
         capture_output=True,
         text=True,
         check=True,
     ).stdout.splitlines()
     assert out[0].startswith("refused: matrix: no payoff table file")
     assert out[1] == str([[[2.0, 0.0], [0.0, 1.0]], [[1.0, 0.0], [0.0, 2.0]]])
+
+
+def test_a_run_keeps_its_table_and_replays_after_the_file_is_deleted(tmp_path):
+    from arena.tournament import run_tournament
+
+    path = write(tmp_path, "pd.csv", "5 5,0 10\n10 0,1 1\n")
+    config = {
+        "game": f"matrix:file={path}",
+        "agents": ["random", "again=random"],
+        "games_per_pair": 6,
+        "seed": 5,
+        "out": str(tmp_path / "run"),
+    }
+    run = run_tournament(config).run_dir
+    spec = games.make(f"matrix:file={path}").spec
+    assert (run / "tables" / f"{spec.rsplit('=', 1)[1]}.csv").read_bytes() == path.read_bytes()
+    path.unlink()
+    match_id = replays_match(run)
+    # A fresh process: nothing read before the deletion is remembered.
+    shown = subprocess.run(
+        [sys.executable, "-m", "arena", "replays", "show", str(run), match_id, "0"],
+        capture_output=True,
+        text=True,
+    )
+    assert shown.returncode == 0, shown.stderr
+    assert spec in shown.stdout and "payoffs" in shown.stdout
+
+
+def replays_match(run) -> str:
+    import replays
+
+    return replays.open(run).to_table()["match_id"][0].as_py()
