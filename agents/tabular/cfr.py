@@ -88,6 +88,10 @@ class Solver:
 
     def run(self, iterations: int) -> None:
         """`iterations` more iterations, in place."""
+        if isinstance(iterations, bool) or not isinstance(iterations, (int, np.integer)):
+            raise TypeError(f"iterations must be an int, got {type(iterations).__name__}")
+        if iterations < 0:
+            raise ValueError(f"iterations must be at least 0, got {iterations}")
         t = self.tree
         if self.algorithm == "mccfr":
             self.rng = _mccfr(

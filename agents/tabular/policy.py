@@ -11,7 +11,7 @@ from agents.tabular.tree import GameTree
 TOLERANCE = 1e-6  # how far a row's sum may stray from 1 (float32 stores, long sums)
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)  # arrays: compared by identity
 class TabularPolicy:
     """Action probabilities per information state of the game `spec` (canonical): row r is
     player players[r]'s strategy in its information state keys[r] (the game's

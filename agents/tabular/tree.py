@@ -25,7 +25,7 @@ TERMINAL = -3  # actor of a finished game (CHANCE is -1, players are 0..P-1)
 MAX_NODES = 2_000_000  # default limit: rows alone are 8 * width bytes per node
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)  # arrays: compared by identity
 class GameTree:
     """Every history of `game`: N nodes in breadth-first order, I information sets.
 
