@@ -239,3 +239,6 @@ def test_solver_bad_input():
     other = Solver(tree_of("kuhn_poker:players=3"), "cfr").state()
     with pytest.raises(ValueError, match="a solver state of another game"):
         Solver.restore(tree, "cfr", other)
+    del other["rng"]
+    with pytest.raises(ValueError, match="the saved solver state lacks rng"):
+        Solver.restore(tree, "cfr", other)

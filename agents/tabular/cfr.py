@@ -72,6 +72,9 @@ class Solver:
     ) -> Solver:
         """The solver `state()` saved, on the same game's tree."""
         solver = cls(tree, algorithm, alternating=alternating)
+        missing = [name for name in solver.state() if name not in state]
+        if missing:
+            raise ValueError(f"the saved solver state lacks {', '.join(missing)}")
         expected = solver.regrets.shape
         for name in ("regrets", "strategy_sums"):
             got = np.asarray(state[name]).shape
