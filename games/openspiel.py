@@ -33,9 +33,7 @@ EQUIVALENTS: dict[str, Equivalent] = {
     "go:size=9": Equivalent("go(board_size=9,komi=7.5)", 500),
     "go:size=5": Equivalent("go(board_size=5,komi=7.5)", 1000),
     "kuhn_poker": Equivalent("kuhn_poker(players=2)", 1000, exhaustive=True, tensor=True),
-    "kuhn_poker:players=3": Equivalent(
-        "kuhn_poker(players=3)", 1000, exhaustive=True, tensor=True
-    ),
+    "kuhn_poker:players=3": Equivalent("kuhn_poker(players=3)", 1000, exhaustive=True, tensor=True),
     # Our matrix observation is the observer's seat, OpenSpiel's a terminal flag.
     "matrix:name=rps": Equivalent("matrix_rps", 200, exhaustive=True),
     "matrix:name=mp": Equivalent("matrix_mp", 200, exhaustive=True),
@@ -43,13 +41,16 @@ EQUIVALENTS: dict[str, Equivalent] = {
     "matrix:name=shapleys_game": Equivalent("matrix_shapleys_game", 200, exhaustive=True),
     # OpenSpiel's own Goofspiel defaults are imp_info=false, points_order=random.
     "goofspiel:cards=4": Equivalent(
-        "goofspiel(num_cards=4,imp_info=true,points_order=descending)", 5000
+        "goofspiel(num_cards=4,imp_info=true,points_order=descending)",
+        5000,
+        exhaustive=True,
+        tensor=True,
     ),
     "goofspiel:cards=4,order=random": Equivalent(
-        "goofspiel(num_cards=4,imp_info=true,points_order=random)", 5000
+        "goofspiel(num_cards=4,imp_info=true,points_order=random)", 5000, tensor=True
     ),
     "goofspiel:cards=6": Equivalent(
-        "goofspiel(num_cards=6,imp_info=true,points_order=descending)", 5000
+        "goofspiel(num_cards=6,imp_info=true,points_order=descending)", 5000, tensor=True
     ),
     "leduc_poker": Equivalent("leduc_poker", 5000, tensor=True),
 }
