@@ -51,9 +51,7 @@ def describe(params: dict[str, Param]) -> str:
     if not params:
         return "none"
     return ", ".join(
-        f"{key} ({p.describe()}, default "
-        f"{'unset' if p.default is None else format_value(p, p.default)})"
-        for key, p in params.items()
+        f"{key} ({p.describe()}, default {format_value(p, p.default)})" for key, p in params.items()
     )
 
 
@@ -84,6 +82,8 @@ def parse_value(name: str, key: str, param: Param, text: str) -> object:
 
 
 def format_value(param: Param, value: object) -> str:
+    if value is None:
+        return "unset"
     if param.kind is bool:
         return "true" if value else "false"
     return str(value)

@@ -219,3 +219,21 @@ def replays_match(run) -> str:
     import replays
 
     return replays.open(run).to_table()["match_id"][0].as_py()
+
+
+@pytest.mark.parametrize(
+    ("table", "error"),
+    [(None, "no payoff table file"), ("1,2\n3\n", "line 2: ragged rows")],
+)
+def test_a_run_with_a_missing_or_malformed_table_writes_nothing(tmp_path, table, error):
+    from arena.config import ConfigError
+    from arena.tournament import run_tournament
+
+    path = tmp_path / "t.csv"
+    if table is not None:
+        path.write_text(table)
+    out = tmp_path / "run"
+    config = {"game": f"matrix:file={path}", "agents": ["random", "again=random"], "out": str(out)}
+    with pytest.raises(ConfigError, match=error):
+        run_tournament(config)
+    assert not out.exists()
