@@ -1,6 +1,6 @@
 """Deciding moves: the Agent protocol, baselines, search, solvers, networks and checkpoints."""
 
-from agents.base import Agent, sample_legal
+from agents.base import Agent, random_step, sample_legal
 from agents.spec import KINDS, make
 
-__all__ = ["Agent", "KINDS", "make", "sample_legal"]
+__all__ = ["Agent", "KINDS", "make", "random_step", "sample_legal"]

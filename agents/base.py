@@ -7,6 +7,7 @@ from typing import Protocol, runtime_checkable
 import numpy as np
 
 from games import Game, State
+from games.layout import SIMULTANEOUS
 
 
 @runtime_checkable
@@ -26,7 +27,8 @@ class Agent(Protocol):
 
     Agents that can report beliefs also implement
     `evaluate(game, state, legal_mask) -> (policy float32[B, A], value float32[B])` (value
-    from the point of view of the player to move). After `act`, an agent may expose
+    from the point of view of the player to move; in simultaneous games with the same
+    `player` keyword as `act`). After `act`, an agent may expose
     per-move annotations in `last_annotations`: a dict with any of `value` (float32[B]),
     `policy_entropy` (float32[B]) and `visits` (int32[B]); the match runner stores them.
     """
@@ -62,3 +64,17 @@ def sample_legal(legal_mask: np.ndarray, rng: np.random.Generator) -> np.ndarray
     noise = rng.random(legal_mask.shape)
     noise[~legal_mask] = -1.0
     return noise.argmax(axis=1).astype(np.int64)
+
+
+def random_step(game: Game, state: State, rng: np.random.Generator) -> np.ndarray:
+    """Uniformly random legal actions for every game of `state`, as `game.step` takes them:
+    int64[B], or in games with simultaneous nodes int64[B, num_players] (each player's own
+    random action at those nodes; elsewhere every column holds the mover's action or a
+    chance outcome, which is then uniform, not weighted by its probability)."""
+    single = sample_legal(game.legal_mask(state), rng)
+    if not game.simultaneous:
+        return single
+    joint = np.stack(
+        [sample_legal(game.legal_mask(state, p), rng) for p in range(game.num_players)], axis=1
+    )
+    return np.where((state.to_play == SIMULTANEOUS)[:, None], joint, single[:, None])

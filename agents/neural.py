@@ -92,11 +92,12 @@ class NeuralAgent:
         self.last_annotations: dict[str, np.ndarray] = {}
 
     def evaluate(
-        self, game: Game, state: State, legal_mask: np.ndarray
+        self, game: Game, state: State, legal_mask: np.ndarray, player: int | None = None
     ) -> tuple[np.ndarray, np.ndarray]:
-        """(policy float32[B, A] over legal moves, value float32[B] from the mover's view)."""
+        """(policy float32[B, A] over legal moves, value float32[B]) from the view of the
+        mover, or of `player` (a seat at simultaneous nodes, as in `act`)."""
         self.evaluator.check(state)
-        _, priors, values = self.evaluator.run(state.data)
+        _, priors, values = self.evaluator.run(state.data, player)
         return priors, values
 
     def act(

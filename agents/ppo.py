@@ -83,10 +83,11 @@ class PPOAgent:
         self.last_annotations: dict[str, np.ndarray] = {}
 
     def evaluate(
-        self, game: Game, state: State, legal_mask: np.ndarray
+        self, game: Game, state: State, legal_mask: np.ndarray, player: int | None = None
     ) -> tuple[np.ndarray, np.ndarray]:
-        """(policy float32[B, A] over legal moves, value float32[B] from the mover's view)."""
-        logprobs, values = self.learner.forward_numpy(game.observe(state), legal_mask)
+        """(policy float32[B, A] over legal moves, value float32[B]) from the view of the
+        mover, or of `player` (a seat at simultaneous nodes, as in `act`)."""
+        logprobs, values = self.learner.forward_numpy(game.observe(state, player), legal_mask)
         return np.exp(logprobs) * legal_mask, values
 
     def act(

@@ -33,8 +33,9 @@ import numpy as np
 from scipy import optimize, special
 from scipy.spatial import distance
 
-from agents import Agent, sample_legal
+from agents import Agent, random_step
 from games import Game, State
+from games.layout import SIMULTANEOUS
 
 # Equilibrium accuracy: a returned p is never beaten by more than this by any agent.
 NASH_TOL = 1e-6
@@ -214,7 +215,9 @@ def probe_positions(game: Game, count: int, seed: int, plies: tuple[int, int] = 
 
     Each probe plays a target number of random moves drawn uniformly from
     ``plies[0]..plies[1]`` (inclusive, capped at ``game.max_plies - 1``); a game that ends
-    before its target starts over.
+    before its target starts over. Probes are decision points, never chance nodes (chance
+    is sampled as in play); in games with simultaneous moves, decision points of player 0
+    (its turn, or a simultaneous node), whose view `action_distributions` then asks for.
     """
     if count <= 0:
         raise ValueError(f"count must be positive, got {count}")
@@ -229,11 +232,18 @@ def probe_positions(game: Game, count: int, seed: int, plies: tuple[int, int] = 
     # expected number of rounds and only stops a game where no such position exists.
     for _ in range(100 * (high + 1)):
         game.reset_done(state, seed=int(rng.integers(2**62)))
-        moving = np.flatnonzero(state.ply < target)
+        game.sample_chance(state)
+        at_node = state.to_play == SIMULTANEOUS
+        wrong_seat = game.simultaneous & ~at_node & (state.to_play != 0)
+        # A simultaneous node's step is one entry per player: stop short of overshooting.
+        width = np.where(at_node, game.num_players, 1)
+        moving = np.flatnonzero((state.ply + width <= target) | (wrong_seat & ~state.done))
         if moving.size == 0:
-            return state
+            if not state.done.any():
+                return state
+            continue  # games that chance ended start over
         sub = state.take(moving)
-        game.step(sub, sample_legal(game.legal_mask(sub), rng))
+        game.step(sub, random_step(game, sub, rng))
         state.data[moving] = sub.data
     raise RuntimeError(f"no non-terminal {game.name} positions found at plies {low}..{high}")
 
@@ -259,9 +269,11 @@ def action_distributions(
         raise ValueError("every probe position needs a legal move (use probe_positions)")
     rows = np.arange(probes)
     out = np.zeros((len(agents), probes, actions))
+    # Simultaneous games are probed where player 0 decides (probe_positions): its view.
+    seat = {"player": 0} if game.simultaneous else {}
     for i, agent in enumerate(agents):
         if hasattr(agent, "evaluate"):
-            policy, _ = agent.evaluate(game, probe_state.copy(), legal)
+            policy, _ = agent.evaluate(game, probe_state.copy(), legal, **seat)
             policy = np.where(legal, np.asarray(policy, dtype=np.float64), 0.0)
             mass = policy.sum(axis=1, keepdims=True)
             if not (mass > 0).all():
@@ -270,7 +282,7 @@ def action_distributions(
             continue
         for s in range(samples):
             rng = np.random.default_rng([seed, s])
-            moves = agent.act(game, probe_state.copy(), legal, rng)
+            moves = agent.act(game, probe_state.copy(), legal, rng, **seat)
             np.add.at(out[i], (rows, moves), 1.0 / samples)
     return out
 

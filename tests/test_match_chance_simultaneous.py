@@ -15,6 +15,7 @@ from agents.az_learner import AlphaZeroLearner
 from agents.baselines import RandomAgent
 from agents.ppo import PPOLearner
 from agents.spec import make as make_agent
+from arena.diversity import action_distributions, probe_positions
 from arena.match import MatchGames, play_games, winners
 from games.layout import CHANCE, SIMULTANEOUS
 from replays.errors import ReplayFormatError
@@ -238,3 +239,18 @@ def test_the_alphazero_learner_refuses_and_the_ppo_learner_plays():
     ppo = PPOLearner(game, "main", device="cpu")
     columns = play_games(game, [ppo.agent()], plan(4, [[0, 0]] * 4), np.random.default_rng(7))
     assert set(columns["termination"].to_pylist()) == {"normal"}
+
+
+@pytest.mark.parametrize("spec", ["kuhn_poker:players=3", "goofspiel:cards=4,order=random"])
+def test_diversity_probes_are_decision_points_the_agents_can_be_asked_at(spec):
+    game = games.make(spec)
+    probes = probe_positions(game, 16, seed=0, plies=(2, 6))
+    assert not probes.done.any() and (probes.to_play != CHANCE).all()
+    if game.simultaneous:  # asked from player 0's side: its turns and simultaneous nodes
+        assert np.isin(probes.to_play, (SIMULTANEOUS, 0)).all()
+    mask = game.legal_mask(probes)
+    assert mask.any(axis=1).all()
+    agents = [RandomAgent(name="r"), PPOLearner(game, "ppo", device="cpu").agent()]
+    dists = action_distributions(agents, game, probes, mask, samples=4)
+    np.testing.assert_allclose(dists.sum(axis=2), 1.0, rtol=1e-5)
+    assert (dists[:, ~mask] == 0).all()
