@@ -14,19 +14,20 @@ The history (OpenSpiel's `history()`) lists each turn's chance outcome, then pla
 then player 1's: the row buffers player 0's bid (`actor_row` says whose is next) and resolves
 the turn at player 1's, so a half-bid turn looks to both players like the turn before it.
 
-The default is 4 cards: small enough for the exact solvers to enumerate (576 histories
-with the point cards in descending order, 13,824 with random ones; 5 cards already make
-1.7 million with random ones).
+The default is 4 cards: small enough for the exact solvers to enumerate. With the point
+cards in descending order it has 576 complete games and 162 information states where a
+player acts; with random ones 13,824 games and 3,608 states. Five cards in random order
+already make 1.7 million games.
 
 Information keys (`info_key_row`) are exact, i.e. equal exactly when OpenSpiel's
 information_state_string is, for every N in descending order and for N <= 10 in random
 order: the key ranks the player's own bids and the point cards (permutation prefixes,
 Lehmer digits), whether a point card is up, and the turn winners (a ternary string, its
-length the turns played), in 63 bits. With random order and N >= 11 the information states
-outnumber 2**63, so no int64 can name them all: the key is then a 63-bit hash of the exact
-pair (equal strings still give equal keys; two distinct states share one with odds about
-n**2 / 2**64 among n states), fine for sampled methods. Games that large are far beyond
-what the exact solvers enumerate.
+length the turns played), in 63 bits. With random order and N >= 11 that packing needs
+about 2 * log2(N!) + N * log2(3) > 63 bits (the point cards alone take log2(N!)), so
+the key is a 63-bit hash of its two exact halves: equal strings still give equal keys, and
+two distinct states share one with odds about n**2 / 2**64 among n states, fine for
+sampled methods. Games that large are far beyond what the exact solvers enumerate.
 """
 
 import numpy as np
