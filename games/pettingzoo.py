@@ -42,7 +42,7 @@ class _Table:
             warnings.warn(
                 f"render mode {render_mode!r} is not supported (supported: {RENDER_MODES}); "
                 "render() will return None",
-                stacklevel=4,  # point at the caller of games.pettingzoo_env
+                stacklevel=5,  # point at the caller of games.pettingzoo_env
             )
         self.game = game
         self.render_mode = render_mode
@@ -149,7 +149,37 @@ def _copy(space: spaces.Box) -> spaces.Box:
     return spaces.Box(space.low, space.high, space.shape, dtype=space.dtype)
 
 
-class ArenaAECEnv(AECEnv):
+class _OneGame:
+    """What both envs expose of their `_Table`: the game, agents, spaces and pictures."""
+
+    def _attach(self, game: Game, render_mode: str | None, parallel: bool) -> None:
+        self._table = _Table(game, render_mode, parallel)
+        self.game = game
+        self.render_mode = render_mode
+        self.metadata = self._table.metadata
+        self.possible_agents = self._table.agents[:]
+        self.observation_spaces = self._table.observation_spaces
+        self.action_spaces = self._table.action_spaces
+
+    @property
+    def engine_state(self):
+        """The engine's state of the game (a batch of one)."""
+        return self._table.state
+
+    def observation_space(self, agent: str) -> spaces.Space:
+        return self.observation_spaces[agent]
+
+    def action_space(self, agent: str) -> spaces.Space:
+        return self.action_spaces[agent]
+
+    def render(self) -> str | np.ndarray | None:
+        return self._table.render()
+
+    def close(self) -> None:
+        """Nothing to release (no window); api_test requires close() next to render()."""
+
+
+class ArenaAECEnv(_OneGame, AECEnv):
     """One game of `game` as a PettingZoo AECEnv; get one with `games.pettingzoo_env(spec)`.
 
     At a simultaneous node the players are selected in player order; each one's action is
@@ -168,26 +198,9 @@ class ArenaAECEnv(AECEnv):
 
     def __init__(self, game: Game, render_mode: str | None = None):
         super().__init__()
-        self._table = _Table(game, render_mode, parallel=False)
-        self.game = game
-        self.render_mode = render_mode
-        self.metadata = self._table.metadata
-        self.possible_agents = self._table.agents[:]
+        self._attach(game, render_mode, parallel=False)
         self._player = {agent: i for i, agent in enumerate(self.possible_agents)}
-        self.observation_spaces = self._table.observation_spaces
-        self.action_spaces = self._table.action_spaces
         self.reset()
-
-    @property
-    def engine_state(self):
-        """The engine's state of the game (a batch of one)."""
-        return self._table.state
-
-    def observation_space(self, agent: str) -> spaces.Space:
-        return self.observation_spaces[agent]
-
-    def action_space(self, agent: str) -> spaces.Space:
-        return self.action_spaces[agent]
 
     def reset(self, seed: int | None = None, options: dict[str, Any] | None = None) -> None:
         """Start a new game; the same seed gives the same game (chance included)."""
@@ -245,14 +258,8 @@ class ArenaAECEnv(AECEnv):
             self.terminations[other] = True
         self.agent_selection = self.possible_agents[(player + 1) % len(self.possible_agents)]
 
-    def render(self) -> str | np.ndarray | None:
-        return self._table.render()
 
-    def close(self) -> None:
-        """Nothing to release (no window); api_test requires close() next to render()."""
-
-
-class ArenaParallelEnv(ParallelEnv):
+class ArenaParallelEnv(_OneGame, ParallelEnv):
     """One game of a game with simultaneous moves as a PettingZoo ParallelEnv; get one with
     `games.pettingzoo_env(spec, parallel=True)`. Every `step` takes the actions of the
     players who act at the node (all of them at a simultaneous node; at a sequential
@@ -266,25 +273,8 @@ class ArenaParallelEnv(ParallelEnv):
                 f"{game.spec} has no simultaneous moves: use its AEC env "
                 "(games.pettingzoo_env(spec)) instead of parallel=True"
             )
-        self._table = _Table(game, render_mode, parallel=True)
-        self.game = game
-        self.render_mode = render_mode
-        self.metadata = self._table.metadata
-        self.possible_agents = self._table.agents[:]
-        self.observation_spaces = self._table.observation_spaces
-        self.action_spaces = self._table.action_spaces
+        self._attach(game, render_mode, parallel=True)
         self.agents = self.possible_agents[:]
-
-    @property
-    def engine_state(self):
-        """The engine's state of the game (a batch of one)."""
-        return self._table.state
-
-    def observation_space(self, agent: str) -> spaces.Space:
-        return self.observation_spaces[agent]
-
-    def action_space(self, agent: str) -> spaces.Space:
-        return self.action_spaces[agent]
 
     def reset(
         self, seed: int | None = None, options: dict[str, Any] | None = None
@@ -335,12 +325,6 @@ class ArenaParallelEnv(ParallelEnv):
             dict.fromkeys(agents, False),
             infos,
         )
-
-    def render(self) -> str | np.ndarray | None:
-        return self._table.render()
-
-    def close(self) -> None:
-        """Nothing to release."""
 
 
 def pettingzoo_steps_per_second(
