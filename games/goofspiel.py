@@ -72,7 +72,8 @@ WINNERS = BIDS + 2 * MAX_CARDS  # MAX_CARDS columns: each turn's winner, or TIE
 WIDTH = WINNERS + MAX_CARDS
 
 
-def _point_slots(n: int) -> int:
+@njit(cache=True, inline="always")
+def _point_slots(n):
     """Possible point totals 0..1+2+...+N (OpenSpiel's one-hot width per player)."""
     return n * (n + 1) // 2 + 1
 
@@ -83,7 +84,7 @@ def shape(g) -> Shape:
     # Observation: OpenSpiel's information-state tensor (fixed size): both point totals
     # (one-hot, the observer's first), the observer's hand, the turn winners (one-hot per
     # turn, none on a tie), the point cards in order and the observer's own bids.
-    obs = 2 * _point_slots(n) + n + 2 * n + 2 * n * n
+    obs = 2 * int(_point_slots(n)) + n + 2 * n + 2 * n * n
     plies = (3 if random else 2) * (n - 1)  # (a deal and) two bids per turn but the last
     return Shape(n, 2, (obs,), plies, WIDTH, chance=random, simultaneous=True, hidden=True)
 
@@ -287,7 +288,7 @@ def info_key_row(g, data, i, player):
 def observe_row(g, data, i, player, out):
     n = g.cards
     out[i, :] = 0.0
-    slots = n * (n + 1) // 2 + 1
+    slots = _point_slots(n)
     for k in range(2):  # the observer's points first
         out[i, k * slots + data[i, SCORE + (player + k) % 2]] = 1.0
     base = 2 * slots
