@@ -1,8 +1,9 @@
 """Engine throughput: the loop a self-play system runs, and the same game elsewhere.
 
 The loop per step: legal mask -> a random legal action per game -> step -> reset finished
-games. Every game of the batch is live at each step (finished ones restart at once), so a
-step of a batch of B games counts as B env steps.
+games -> resolve chance nodes. Every game of the batch is live at each step (finished ones
+restart at once), so a step of a batch of B games counts as B env steps. Steps are decisions:
+chance outcomes are sampled within the step that leads to them, as Pgx's step does.
 """
 
 from __future__ import annotations
@@ -29,7 +30,11 @@ def engine_steps_per_second(spec: str, batch: int, seconds: float = 1.0, seed: i
         game.legal_mask(state, out=mask)
         game.step(state, game.random_legal(mask, rng))
         game.reset_done(state, k)
+        if game.chance:
+            game.sample_chance(state)
 
+    if game.chance:
+        game.sample_chance(state)
     for k in range(3):  # compile or load kernels outside the timing
         one_step(k)
     steps, start = 0, time.perf_counter()
@@ -42,7 +47,8 @@ def engine_steps_per_second(spec: str, batch: int, seconds: float = 1.0, seed: i
 
 def openspiel_steps_per_second(name: str, seconds: float = 1.0, seed: int = 0) -> float:
     """Env steps per second of OpenSpiel's Python API in the same random-play loop (`name`:
-    a `pyspiel.load_game` string, see games.openspiel)."""
+    a `pyspiel.load_game` string, see games.openspiel); chance outcomes are sampled, not
+    counted as steps."""
     import pyspiel
 
     game = pyspiel.load_game(name)
@@ -51,6 +57,14 @@ def openspiel_steps_per_second(name: str, seconds: float = 1.0, seed: int = 0) -
     steps, start = 0, time.perf_counter()
     while (elapsed := time.perf_counter() - start) < seconds:
         for _ in range(1000):
+            if state.is_chance_node():
+                outcomes = state.chance_outcomes()
+                u, k = rng.random(), 0
+                while k + 1 < len(outcomes) and u >= outcomes[k][1]:
+                    u -= outcomes[k][1]
+                    k += 1
+                state.apply_action(outcomes[k][0])
+                continue
             legal = state.legal_actions()
             state.apply_action(legal[int(rng.integers(len(legal)))])
             steps += 1
@@ -105,6 +119,8 @@ PGX_IDS = {
     "hex:size=11,swap=false": "hex",
     "hex:size=11,swap=true": "hex",
     "go:size=9,komi=7.5": "go_9x9",
+    "kuhn_poker:players=2": "kuhn_poker",
+    "leduc_poker": "leduc_holdem",
 }
 # XLA reads these when jax starts: one thread, as the engine's default of one Numba thread.
 XLA_ONE_THREAD = "--xla_cpu_multi_thread_eigen=false intra_op_parallelism_threads=1"

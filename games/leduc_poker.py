@@ -70,111 +70,106 @@ def init_row(g, data, i, seed):
     data[i, TO_PLAY] = CHANCE
 
 
+# The primitives below have one exit and no branches on the action (selects and 0/1
+# arithmetic instead). Random play makes such branches unpredictable; and Numba keeps a
+# reference count increment and decrement of `data` around each call of a primitive with
+# several exits, inlined into a batched kernel, which cost more than the rest of the step.
+
+
 @njit(cache=True, inline="always")
 def is_legal(g, data, i, action):
-    if data[i, DONE] or action < 0:
-        return False
-    if data[i, TO_PLAY] == CHANCE:
-        return action < DECK and not (data[i, DEALT] >> action) & 1
-    if action == FOLD:  # only when facing a raise
-        return data[i, STAKES] > data[i, ANTE + data[i, TO_PLAY]]
-    if action == RAISE:
-        return data[i, RAISES] < MAX_RAISES
-    return action == CALL
+    player = data[i, TO_PLAY]
+    dealt = data[i, DEALT]
+    facing_raise = data[i, STAKES] > data[i, ANTE + (player & 1)]
+    may_raise = data[i, RAISES] < MAX_RAISES
+    bet = (action == CALL) | ((action == RAISE) & may_raise) | ((action == FOLD) & facing_raise)
+    deal = (action < DECK) & ((dealt >> (action & 7)) & 1 == 0)
+    return (data[i, DONE] == 0) & (action >= 0) & (deal if player == CHANCE else bet)
 
 
 @njit(cache=True, inline="always")
 def legal_row(g, data, i, mask):
-    if data[i, DONE]:
-        mask[i, :] = False
-        return 0
-    if data[i, TO_PLAY] == CHANCE:
-        dealt = data[i, DEALT]
-        for card in range(DECK):
-            mask[i, card] = not (dealt >> card) & 1
-        return DECK - data[i, PLY] + data[i, LEN] + data[i, LEN + 1]
-    mask[i, :] = False
-    fold = data[i, STAKES] > data[i, ANTE + data[i, TO_PLAY]]
+    live = data[i, DONE] == 0
+    player = data[i, TO_PLAY]
+    chance = player == CHANCE
+    dealt = data[i, DEALT]
+    fold = data[i, STAKES] > data[i, ANTE + (player & 1)]
     raise_ = data[i, RAISES] < MAX_RAISES
-    mask[i, FOLD] = fold
-    mask[i, CALL] = True
-    mask[i, RAISE] = raise_
-    return 1 + fold + raise_
+    count = 0
+    for a in range(DECK):
+        bet = (a == CALL) | ((a == RAISE) & raise_) | ((a == FOLD) & fold)
+        legal = live & (((dealt >> a) & 1 == 0) if chance else bet)
+        mask[i, a] = legal
+        count += legal
+    return count
 
 
 @njit(cache=True, inline="always")
 def chance_row(g, data, i, probs):
     dealt = data[i, DEALT]
-    left = DECK - (data[i, PLY] - data[i, LEN] - data[i, LEN + 1])  # cards still in the deck
+    # Cards still in the deck, each equally likely: two private cards, then the public one.
+    left = DECK - (data[i, CARDS] >= 0) - (data[i, CARDS + 1] >= 0) - (data[i, PUBLIC] >= 0)
+    odds = 1.0 / left
     for card in range(DECK):
-        probs[i, card] = 0.0 if (dealt >> card) & 1 else 1.0 / left
+        probs[i, card] = odds * (1 - ((dealt >> card) & 1))
     return left
 
 
 @njit(cache=True, inline="always")
 def apply_row(g, data, i, action, rewards):
-    rewards[i, 0] = 0.0
-    rewards[i, 1] = 0.0
     data[i, PLY] += 1
     data[i, LAST_ACTION] = action
     player = data[i, TO_PLAY]
     if player == CHANCE:
+        # The next card: player 0's, player 1's, then the public card (PUBLIC == CARDS + 2).
+        dealt = (data[i, CARDS] >= 0) + (data[i, CARDS + 1] >= 0)
+        data[i, CARDS + dealt] = action
         data[i, DEALT] |= np.int64(1) << action
-        if data[i, CARDS] < 0:
-            data[i, CARDS] = action
-        elif data[i, CARDS + 1] < 0:
-            data[i, CARDS + 1] = action
-            data[i, TO_PLAY] = 0
-        else:
-            data[i, PUBLIC] = action
-            data[i, TO_PLAY] = 0
-        return
-    r = data[i, ROUND] - 1
-    data[i, SEQ + r] |= np.int64(action + 1) << (2 * data[i, LEN + r])
-    data[i, LEN + r] += 1
-    if action == FOLD:  # the other player takes the pot
-        _finish(data, i, 1 - player, rewards)
-        return
-    if action == RAISE:
-        data[i, STAKES] += FIRST_RAISE << r
-        data[i, ANTE + player] = data[i, STAKES]
-        data[i, RAISES] += 1
-        data[i, CALLS] = 0
-        data[i, TO_PLAY] = 1 - player
-        return
-    data[i, ANTE + player] = data[i, STAKES]  # a call (a check when nothing is owed)
-    data[i, CALLS] += 1
-    if data[i, CALLS] < (1 if data[i, RAISES] else 2):
-        data[i, TO_PLAY] = 1 - player
-    elif r == 1:  # the second round is over: showdown
-        first, second = _rank(data, i, 0), _rank(data, i, 1)
-        _finish(data, i, 0 if first > second else 1 if second > first else -1, rewards)
-    else:  # on to the public card and the second round
-        data[i, ROUND] = 2
-        data[i, RAISES] = 0
-        data[i, CALLS] = 0
-        data[i, TO_PLAY] = CHANCE
+        data[i, TO_PLAY] = CHANCE if dealt == 0 else 0
+        rewards[i, 0] = 0.0
+        rewards[i, 1] = 0.0
+    else:
+        r = data[i, ROUND] - 1
+        bets = data[i, LEN + r]
+        data[i, SEQ + r] |= np.int64(action + 1) << (2 * bets)
+        data[i, LEN + r] = bets + 1
+        fold = np.int64(action == FOLD)
+        raise_ = np.int64(action == RAISE)
+        stakes = data[i, STAKES] + raise_ * (FIRST_RAISE << r)
+        data[i, STAKES] = stakes
+        # A call or raise brings the player's chips in the pot up to the stakes.
+        ante = data[i, ANTE + player]
+        data[i, ANTE + player] = ante + (stakes - ante) * (1 - fold)
+        raises = data[i, RAISES] + raise_
+        calls = (data[i, CALLS] + 1) * (1 - raise_)
+        # The round ends when both checked, or when the last raise was called.
+        over = (action == CALL) & (calls >= 2 - (raises > 0))
+        next_round = over & (r == 0)
+        done = fold | (over & (r == 1))
+        data[i, RAISES] = 0 if next_round else raises
+        data[i, CALLS] = 0 if next_round else calls
+        data[i, ROUND] = r + 1 + next_round
+        # The player who acted last stays in TO_PLAY once the game is over, as in OpenSpiel.
+        data[i, TO_PLAY] = CHANCE if next_round else (player if done else 1 - player)
+        # The winner: the other player after a fold, else the stronger hand (-1: split pot).
+        public = data[i, PUBLIC] >> 1
+        first = _strength(data[i, CARDS] >> 1, public)
+        second = _strength(data[i, CARDS + 1] >> 1, public)
+        showdown = np.int64(second > first) - np.int64(first == second)
+        winner = showdown + fold * (1 - player - showdown)
+        data[i, DONE] = done
+        data[i, WINNER] = winner if done else -1
+        # The loser's chips go to the winner: the folder's, or at a showdown either (equal).
+        won = data[i, ANTE + player] * (done * ((winner == 0) * 1 - (winner == 1) * 1))
+        rewards[i, 0] = won
+        rewards[i, 1] = -won
 
 
 @njit(cache=True, inline="always")
-def _rank(data, i, player):
-    """OpenSpiel's RankHand: a pair beats every other hand, else the higher rank decides."""
-    a, b = data[i, CARDS + player], data[i, PUBLIC]
-    low, high = min(a, b), max(a, b)
-    if low // 2 == high // 2:
-        return DECK * DECK + low
-    return (high // 2) * DECK + low // 2
-
-
-@njit(cache=True, inline="always")
-def _finish(data, i, winner, rewards):
-    """End the game: the winner takes the pot (-1: the tied players split it). The player
-    who acted last stays in TO_PLAY, as OpenSpiel's strings show it."""
-    if winner >= 0:
-        rewards[i, winner] = data[i, ANTE + 1 - winner]
-        rewards[i, 1 - winner] = -data[i, ANTE + 1 - winner]
-    data[i, DONE] = 1
-    data[i, WINNER] = winner
+def _strength(rank, public):
+    """Orders hands as OpenSpiel's RankHand does: a pair with the public card beats every
+    other hand, else the higher rank then the lower one decides (ranks 0..2)."""
+    return (rank == public) * 64 + max(rank, public) * 8 + min(rank, public)
 
 
 @njit(cache=True, inline="always")
