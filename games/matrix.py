@@ -5,37 +5,23 @@ Spec: `matrix:name=rps|mp|pd|shapleys_game` (default rps), or `matrix:file=PATH`
 spec's canonical form names the file by its absolute path and its sha256
 (`matrix:file=/abs/t.csv,sha256=...`): a run copies the table into its folder
 (`store_files`, under `tables/` by sha256), and a spec whose file has gone is read from
-such a copy (`use_files`), so a stored game never depends on a file outside its run.
+such a copy (`use_files`), so a stored game never depends on a file outside its run. The
+file formats: games/payoff_tables.py.
 
 One simultaneous node (to_play == SIMULTANEOUS), then the end. Player 0 picks a row,
 player 1 a column (actions numbered from 0 as in OpenSpiel); the history holds both, in
 player order. The engine takes them one at a time: the row is held in the state until the
 column arrives, and that first step gives zero rewards.
-
-Files. TOML: `row_utilities` (rows of player 0's payoffs), optionally `col_utilities`
-(player 1's, same shape; zero-sum `-row_utilities` when left out), as OpenSpiel's
-matrix games name them. CSV: one line per row action; each cell is player 0's payoff (a
-zero-sum game) or both players' payoffs separated by a space, e.g. `5 5,0 10`. Lines
-starting with `#` are comments.
 """
 
 from __future__ import annotations
 
-import csv
-import hashlib
-import math
-import sys
 from pathlib import Path
 
 import numpy as np
 from numba import njit
 
-if sys.version_info >= (3, 11):
-    import tomllib
-else:  # pragma: no cover - Python 3.10
-    import tomli as tomllib
-
-from games import render
+from games import payoff_tables, render
 from games.contract import Param, Shape
 from games.layout import DONE, HEADER, LAST_ACTION, PLY, SIMULTANEOUS, TO_PLAY, WINNER, start_row
 
@@ -53,179 +39,9 @@ PARAMS = {
     "file": Param(str, None, "a payoff table in a .toml or .csv file (instead of name)"),
     "sha256": Param(str, None, "the table file's sha256 (filled in from the file)"),
 }
-MAX_ACTIONS = 256  # per player: a table larger than this is surely a mistake
-SUFFIXES = (".toml", ".csv")
 
 ROW = HEADER  # player 0's action while player 1's is awaited (then kept), -1 before
 WIDTH = HEADER + 1
-
-TABLES = "tables"  # a run folder's copies of its tables, <sha256>.<toml|csv>
-_table_dirs: list[Path] = []  # folders of stored tables (use_files)
-
-
-# ---- reading tables ---------------------------------------------------------------------
-
-
-def _number(where: str, value: object) -> float:
-    if isinstance(value, bool) or not isinstance(value, (int, float, str)):
-        raise ValueError(f"{where}: {value!r} is not a number")
-    try:
-        number = float(value)
-    except ValueError:
-        raise ValueError(f"{where}: {value!r} is not a number") from None
-    if not math.isfinite(number):
-        raise ValueError(f"{where}: {value!r} is not a finite number")
-    return number
-
-
-def _grid(where: str, rows: object) -> np.ndarray:
-    """float64[rows, cols] of a TOML list of equally long lists of numbers."""
-    if not isinstance(rows, list) or not rows or not all(isinstance(r, list) for r in rows):
-        raise ValueError(f"{where} must be a non-empty list of rows (lists of numbers)")
-    width = len(rows[0])
-    for r, row in enumerate(rows):
-        if len(row) != width or not row:
-            raise ValueError(
-                f"{where}: ragged rows: row {r + 1} has {len(row)} entries, row 1 has {width}"
-            )
-    return np.array(
-        [
-            [_number(f"{where}, row {r + 1}, column {c + 1}", v) for c, v in enumerate(row)]
-            for r, row in enumerate(rows)
-        ],
-        dtype=np.float64,
-    )
-
-
-def _parse_toml(path: str, text: str) -> np.ndarray:
-    try:
-        doc = tomllib.loads(text)
-    except tomllib.TOMLDecodeError as err:
-        raise ValueError(f"{path}: not valid TOML ({err})") from None
-    unknown = sorted(set(doc) - {"row_utilities", "col_utilities"})
-    if unknown:
-        raise ValueError(f"{path}: unknown key {unknown[0]!r} (keys: row_utilities, col_utilities)")
-    if "row_utilities" not in doc:
-        raise ValueError(f"{path}: no row_utilities (player 0's payoffs, a list of rows)")
-    row = _grid(f"{path}: row_utilities", doc["row_utilities"])
-    col = -row
-    if "col_utilities" in doc:
-        col = _grid(f"{path}: col_utilities", doc["col_utilities"])
-        if col.shape != row.shape:
-            raise ValueError(
-                f"{path}: col_utilities is {col.shape[0]}x{col.shape[1]}, "
-                f"row_utilities {row.shape[0]}x{row.shape[1]}: they must have the same shape"
-            )
-    return np.array([row, col])
-
-
-def _parse_csv(path: str, text: str) -> np.ndarray:
-    lines = [
-        (n, line)
-        for n, line in enumerate(text.splitlines(), 1)
-        if line.strip() and not line.lstrip().startswith("#")
-    ]
-    if not lines:
-        raise ValueError(f"{path}: no payoff rows")
-    cells = []  # per row: per cell, (player 0's, player 1's or None)
-    for (n, _), row in zip(lines, csv.reader(line for _, line in lines), strict=True):
-        parsed = []
-        for c, cell in enumerate(row):
-            where = f"{path}: line {n}, cell {c + 1}"
-            parts = cell.split()
-            if len(parts) not in (1, 2):
-                raise ValueError(f"{where}: expected one or two numbers, got {cell.strip()!r}")
-            numbers = [_number(where, p) for p in parts]
-            parsed.append((numbers[0], numbers[1] if len(numbers) == 2 else None))
-        if len(parsed) != len(cells[0] if cells else parsed):
-            raise ValueError(
-                f"{path}: line {n}: ragged rows: {len(parsed)} cells, the first row has "
-                f"{len(cells[0])}"
-            )
-        cells.append(parsed)
-    pairs = {cell[1] is not None for row in cells for cell in row}
-    if len(pairs) > 1:
-        raise ValueError(
-            f"{path}: mixed cells: give every cell one number (zero-sum) or two (both players)"
-        )
-    row = np.array([[cell[0] for cell in r] for r in cells], dtype=np.float64)
-    col = -row if pairs == {False} else np.array([[cell[1] for cell in r] for r in cells])
-    return np.array([row, col], dtype=np.float64)
-
-
-def parse_table(path: str, data: bytes) -> np.ndarray:
-    """The payoffs float64[2, rows, cols] (player, row action, column action) in the bytes
-    of a .toml or .csv file; ValueError saying what and where."""
-    suffix = Path(path).suffix.lower()
-    if suffix not in SUFFIXES:
-        raise ValueError(f"{path}: a payoff table must be a .toml or .csv file")
-    try:
-        text = data.decode("utf-8")
-    except UnicodeDecodeError:
-        raise ValueError(f"{path}: not a UTF-8 text file") from None
-    payoffs = (_parse_toml if suffix == ".toml" else _parse_csv)(path, text)
-    rows, cols = payoffs.shape[1:]
-    if max(rows, cols) > MAX_ACTIONS:
-        raise ValueError(f"{path}: {rows}x{cols} table; at most {MAX_ACTIONS} actions per player")
-    return payoffs
-
-
-def _read(path: str, sha256: str | None) -> tuple[str, bytes]:
-    """(sha256, bytes) of the table `path`, or of the stored copy of `sha256` when the
-    file has gone; a file whose content no longer has the digest the spec names is refused."""
-    file = Path(path)
-    if file.is_file():
-        data = file.read_bytes()
-        digest = hashlib.sha256(data).hexdigest()
-        if sha256 is not None and digest != sha256:
-            raise ValueError(
-                f"matrix: {path} has changed: its sha256 is {digest}, the spec names {sha256}"
-            )
-        return digest, data
-    if sha256 is not None:
-        for folder in _table_dirs:
-            copy = folder / f"{sha256}{file.suffix.lower()}"
-            if copy.is_file():
-                return sha256, copy.read_bytes()
-    raise ValueError(f"matrix: no payoff table file {path}")
-
-
-def use_files(run_dir: str | Path) -> None:
-    """Also look for tables whose file has gone among the copies in the run folder `run_dir`."""
-    folder = (Path(run_dir) / TABLES).resolve()
-    if folder not in _table_dirs:
-        _table_dirs.append(folder)
-
-
-def store_files(values: dict[str, object], run_dir: str | Path) -> Path | None:
-    """Copy the table of a file spec's `values` into the run folder `run_dir` (tables/
-    <sha256>.<suffix>; None for a built-in game), and look for tables there from now on."""
-    if values["file"] is None:
-        return None
-    folder = Path(run_dir) / TABLES
-    target = folder / f"{values['sha256']}{Path(values['file']).suffix.lower()}"
-    if not target.is_file():
-        folder.mkdir(parents=True, exist_ok=True)
-        _, data = _read(values["file"], values["sha256"])
-        temp = target.with_name(f".{target.name}.tmp")
-        temp.write_bytes(data)
-        temp.replace(target)
-    use_files(run_dir)
-    return target
-
-
-_tables: dict[str, np.ndarray] = {}  # sha256 -> parsed payoffs: a spec reads its file once
-
-
-def payoffs(values: dict[str, object]) -> np.ndarray:
-    """The payoffs float64[2, rows, cols] of resolved spec values."""
-    if values["file"] is None:
-        return np.array(BUILT_IN[values["name"]], dtype=np.float64)
-    digest = values["sha256"]
-    if digest not in _tables:
-        _, data = _read(values["file"], digest)
-        _tables[digest] = parse_table(values["file"], data)
-    return _tables[digest]
 
 
 # ---- the contract's hooks ------------------------------------------------------------------
@@ -240,10 +56,27 @@ def resolve_values(values: dict[str, object], given: set[str]) -> dict[str, obje
     if "name" in given:
         raise ValueError("matrix: give name= (a built-in game) or file=PATH, not both")
     path = str(Path(values["file"]).expanduser().absolute())
-    digest, data = _read(path, values["sha256"])
-    if digest not in _tables:
-        _tables[digest] = parse_table(path, data)
+    digest, _ = payoff_tables.load(path, values["sha256"])
     return {"name": None, "file": path, "sha256": digest}
+
+
+def payoffs(values: dict[str, object]) -> np.ndarray:
+    """The payoffs float64[2, rows, cols] (player, row, column) of resolved spec values."""
+    if values["file"] is None:
+        return np.array(BUILT_IN[values["name"]], dtype=np.float64)
+    return payoff_tables.load(values["file"], values["sha256"])[1]
+
+
+def store_files(values: dict[str, object], run_dir: str | Path) -> Path | None:
+    """Keep a file spec's table in the run folder `run_dir` (None for a built-in game)."""
+    if values["file"] is None:
+        return None
+    return payoff_tables.store(values["file"], values["sha256"], run_dir)
+
+
+def use_files(run_dir: str | Path) -> None:
+    """Find tables whose file has gone among the copies kept in the run folder `run_dir`."""
+    payoff_tables.use_run(run_dir)
 
 
 def kernel_fields(values: dict[str, object]) -> dict[str, object]:
