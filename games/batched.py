@@ -40,10 +40,11 @@ def _step(g, data, actions, rewards, bad, scratch):
 
     actions is int64[B, 1] (one action or chance outcome per game) or int64[B, num_players]
     (one per player: a decision node takes its mover's, a chance node column 0, and a
-    simultaneous node those of the players yet to act there, in player order). When any action is out of range or
-    illegal, bad[i] marks the culprits and no game is changed: a caller's mistake must never
-    leave half a batch stepped. `scratch` (int64[B, width], empty for games without
-    simultaneous nodes) holds a simultaneous node's row while its actions are checked.
+    simultaneous node those of the players yet to act there, in player order). When any
+    action is out of range or illegal, bad[i] marks the culprits and no game is changed: a
+    caller's mistake must never leave half a batch stepped. `scratch` (int64[B, width],
+    empty for games without simultaneous nodes) holds a simultaneous node's row while its
+    actions are checked.
     """
     num_bad = 0
     joint = actions.shape[1] == rewards.shape[1] and actions.shape[1] > 1
