@@ -166,13 +166,20 @@ def test_every_table_shares_one_compiled_kernel(tmp_path):
     assert len(signatures) == 1
 
 
-def test_a_stored_copy_stands_in_for_a_deleted_file(tmp_path):
+@pytest.mark.parametrize(
+    ("change", "refusal"),
+    [("delete", "no payoff table file"), ("edit", "has changed: its sha256 is")],
+)
+def test_a_stored_copy_stands_in_for_a_deleted_or_changed_file(tmp_path, change, refusal):
     path = write(tmp_path, "t.csv", "2 1,0 0\n0 0,1 2\n")
     game = games.make(f"matrix:file={path}")
     copy = matrix.store_files(game.values, tmp_path / "run")
     assert copy.read_bytes() == path.read_bytes()
-    path.unlink()
-    # A fresh process, so that nothing parsed before the deletion is remembered.
+    if change == "delete":
+        path.unlink()
+    else:
+        path.write_text("9,9\n9,9\n")
+    # A fresh process, so that nothing parsed before the change is remembered.
     script = (
         "import sys, games, games.matrix as m\n"
         "try:\n    games.make(sys.argv[1])\nexcept ValueError as e:\n    print('refused:', e)\n"
@@ -185,7 +192,7 @@ def test_a_stored_copy_stands_in_for_a_deleted_file(tmp_path):
         text=True,
         check=True,
     ).stdout.splitlines()
-    assert out[0].startswith("refused: matrix: no payoff table file")
+    assert out[0].startswith("refused: matrix:") and refusal in out[0]
     assert out[1] == str([[[2.0, 0.0], [0.0, 1.0]], [[1.0, 0.0], [0.0, 2.0]]])
 
 
