@@ -46,7 +46,7 @@ from arena.backends import (
     RolloutJob,
 )
 from arena.config import ConfigError, Key, check, loads_toml
-from arena.match import MatchGames
+from arena.match import MatchGames, alternating_seats
 from arena.ratings import fit_ratings, win_rate_matrix
 from arena.rundir import atomic_write, lock_run, open_run, write_config
 from arena.tournament import random_openings
@@ -362,9 +362,9 @@ class League:
 
     def training_job(self, slot, opponent, match_id: str, n: int, seed: int) -> RolloutJob:
         if opponent is None:  # self-play: the learner takes both seats
-            seat_agent = np.zeros((n, 2), np.int64)
+            seat_agent = np.zeros((n, self.game.num_players), np.int64)
         else:
-            seat_agent = np.stack([np.arange(n) % 2, 1 - np.arange(n) % 2], axis=1)
+            seat_agent = alternating_seats(n, self.game.num_players)
         plan = MatchGames(
             seeds=np.random.default_rng([seed, 1]).integers(0, 2**62, n, dtype=np.int64),
             seat_agent=seat_agent,
@@ -495,10 +495,9 @@ class League:
                     if cfg["opening_plies"]
                     else [[] for _ in range(n // 2)]
                 )
-                seat = np.arange(n) % 2
                 plan = MatchGames(
                     seeds=rng.integers(0, 2**62, n, dtype=np.int64),
-                    seat_agent=np.stack([seat, 1 - seat], axis=1),
+                    seat_agent=alternating_seats(n, self.game.num_players),
                     openings=[openings[g // 2] for g in range(n)],
                 )
                 jobs.append(MatchJob(match_id, (recipes[a], recipes[b]), plan, seed))

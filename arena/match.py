@@ -167,6 +167,13 @@ def play_games(
     }
 
 
+def alternating_seats(games: int, num_players: int) -> np.ndarray:
+    """seat_agent for a match between agents 0 and 1: they alternate around the table, and
+    the first seat alternates from game to game (game i, seat s: agent (i + s) % 2), so in
+    two-player games each agent moves first in every other game."""
+    return (np.arange(games)[:, None] + np.arange(num_players)) % 2
+
+
 def winners(returns: np.ndarray) -> np.ndarray:
     """int64[N]: the player with the unique highest return in each game, -1 on a tie (in
     general-sum games too: mutual cooperation is nobody's win)."""

@@ -15,12 +15,16 @@ import replays
 from arena.ratings import Ratings, fit_ratings, win_rate_matrix
 
 # Games aggregated per ordered pair (first mover, second mover), as arena.ratings expects.
-# Forfeits count like any other result: the forfeiting seat lost.
+# Forfeits count like any other result: the forfeiting seat lost. In games of more than two
+# players the two agents alternate around the table (arena.match.alternating_seats): a win
+# in any seat is its agent's.
 PAIR_QUERY = """
 SELECT agents[1] AS first, agents[2] AS second,
-       count(*) FILTER (WHERE winner = 0) AS first_wins,
+       count(*) FILTER (WHERE winner = 0 OR (winner > 1 AND agents[winner + 1] = agents[1]))
+           AS first_wins,
        count(*) FILTER (WHERE winner = -1) AS draws,
-       count(*) FILTER (WHERE winner = 1) AS second_wins
+       count(*) FILTER (WHERE winner = 1 OR (winner > 1 AND agents[winner + 1] = agents[2]))
+           AS second_wins
 FROM games {where} GROUP BY ALL ORDER BY first, second
 """
 

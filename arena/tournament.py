@@ -23,7 +23,7 @@ import replays
 from agents.spec import checkpoint_hashes
 from arena.backends import AgentRecipe, Backend, LocalBackend, MatchJob
 from arena.config import ConfigError, Key, check
-from arena.match import MatchGames
+from arena.match import MatchGames, alternating_seats
 from arena.rundir import lock_run, open_run, write_config
 
 FORMATS = ("round-robin", "gauntlet")
@@ -113,9 +113,7 @@ def plan_match(game: games.Game, match: Match, opening_plies: int) -> MatchGames
     """Seats, per-game seeds and openings of one match (a pure function of the match)."""
     rng = np.random.default_rng(match.seed)
     n = match.games
-    seat_agent = np.zeros((n, 2), dtype=np.int64)
-    seat_agent[1::2, 0] = 1
-    seat_agent[0::2, 1] = 1
+    seat_agent = alternating_seats(n, game.num_players)
     seeds = rng.integers(0, 2**62, size=n, dtype=np.int64)
     openings: list[list[int]] = [[] for _ in range(n)]
     if opening_plies:

@@ -17,6 +17,8 @@ from agents.ppo import PPOLearner
 from agents.spec import make as make_agent
 from arena.diversity import action_distributions, probe_positions
 from arena.match import MatchGames, play_games, winners
+from arena.results import pair_table
+from arena.tournament import run_tournament
 from games.layout import CHANCE, SIMULTANEOUS
 from replays.errors import ReplayFormatError
 from replays.record import replay_from_row
@@ -254,3 +256,24 @@ def test_diversity_probes_are_decision_points_the_agents_can_be_asked_at(spec):
     dists = action_distributions(agents, game, probes, mask, samples=4)
     np.testing.assert_allclose(dists.sum(axis=2), 1.0, rtol=1e-5)
     assert (dists[:, ~mask] == 0).all()
+
+
+def test_a_three_player_tournament_seats_both_agents_and_rates_every_game(tmp_path):
+    """Two agents in a game of three: they alternate around the table, and every game's
+    win (in any seat) or tie is counted for the pair."""
+    config = {
+        "game": "kuhn_poker:players=3",
+        "agents": ["a=random", "b=random"],
+        "games_per_pair": 8,
+        "out": str(tmp_path / "run"),
+    }
+    run_tournament(config)
+    stored = replays.open(tmp_path / "run").to_table()
+    seats = stored["agents"].to_pylist()
+    assert sorted(map(tuple, seats)) == [("a", "b", "a")] * 4 + [("b", "a", "b")] * 4
+    resimulate(stored)
+    pairs = pair_table(tmp_path / "run").to_pylist()
+    counted = sum(p["first_wins"] + p["draws"] + p["second_wins"] for p in pairs)
+    assert counted == 8
+    third_seat_wins = sum(w == 2 for w in stored["winner"].to_pylist())
+    assert third_seat_wins > 0  # seat 2's wins are among those counted
