@@ -169,7 +169,7 @@ def imports_code(spec: str) -> bool:
 
 
 def checkpoint_path(spec: str) -> str | None:
-    """The PATH of an `az:` or `checkpoint:` spec (None for other specs)."""
+    """The PATH of an `az:`, `checkpoint:` or `policy:` spec (None for other specs)."""
     kind_name, path, _ = parse(spec)
     return path if kind_name in KINDS and KINDS[kind_name].path else None
 
