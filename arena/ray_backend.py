@@ -57,6 +57,8 @@ MAX_RETRIES = 5
 CONNECT_SECONDS = 5.0
 # GPU share a learner actor asks for when the cluster has GPUs: four learners per GPU.
 LEARNER_GPUS = 0.25
+# The label every Ray node carries with its own id (placement constraints use it).
+NODE_ID_LABEL = "ray.io/node-id"
 
 # State of one worker process (a task worker or a rollout actor), kept between calls.
 _agents = Cache()
@@ -403,21 +405,22 @@ class RayBackend:
 
     @staticmethod
     def _placed(actor_class, index: int):
-        """`actor_class` bound for the index-th node with CPUs, in turn (anywhere if that node
-        is gone). An actor that reserves no CPU could go anywhere, a head node started with
-        `--num-cpus 0` (kept free of work on purpose) included; rollouts and training are
-        work."""
-        from ray.util.scheduling_strategies import NodeAffinitySchedulingStrategy
-
-        nodes = sorted(
-            node["NodeID"]
-            for node in _ray().nodes()
-            if node["Alive"] and node["Resources"].get("CPU", 0) > 0
-        )
-        if not nodes:
+        """`actor_class` bound for the index-th node with CPUs, in turn, and never for a node
+        without CPUs. An actor that reserves no CPU could go anywhere, a head node started
+        with `--num-cpus 0` (kept free of work on purpose) included; rollouts and training
+        are work. When that node is gone (a restart after a lost node), any other node with
+        CPUs at the time of placing will do. Ray's label selectors say so; its soft node
+        affinity did not hold on a loaded machine (rollout actors started on the head)."""
+        alive = [node for node in _ray().nodes() if node["Alive"]]
+        with_cpus = sorted(n["NodeID"] for n in alive if n["Resources"].get("CPU", 0) > 0)
+        if not with_cpus:
             return actor_class
-        node = nodes[index % len(nodes)]
-        return actor_class.options(scheduling_strategy=NodeAffinitySchedulingStrategy(node, True))
+        without_cpus = [n["NodeID"] for n in alive if n["Resources"].get("CPU", 0) <= 0]
+        fallback = {NODE_ID_LABEL: f"!in({','.join(without_cpus)})"} if without_cpus else {}
+        return actor_class.options(
+            label_selector={NODE_ID_LABEL: with_cpus[index % len(with_cpus)]},
+            fallback_strategy=[{"label_selector": fallback}],
+        )
 
     def _host(self, learner: RemoteLearner) -> RemoteLearner:
         self._learners.add(learner)  # weakly: a dropped learner's actor exits with its handle
