@@ -142,6 +142,19 @@ def test_a_policy_plays_a_tournament(kuhn_run, tmp_path):
     assert list(run["checkpoints"]) == [f"{kuhn_run}/policy"]
 
 
+def test_a_policy_plays_simultaneous_moves_in_a_tournament(tmp_path):
+    """Goofspiel's turns are simultaneous nodes: the runner asks each seat (player=seat)."""
+    solved, out = tmp_path / "solved", tmp_path / "tournament"
+    spec = "goofspiel:cards=3"
+    arena("solve", "--game", spec, "--iterations", 50, "--out", solved, "--no-progress")
+    arena(
+        "tournament", "--game", spec, "--agents", f"policy:{solved}/policy", "random",
+        "--games-per-pair", 20, "--out", out, "--no-progress",
+    )  # fmt: skip
+    table = replays.open(out).to_table(columns=["termination", "reason"])
+    assert set(table.column("termination").to_pylist()) == {"normal"}, table.to_pylist()
+
+
 def test_the_agent_names_an_information_state_its_policy_lacks():
     game = games.make("kuhn_poker")
     tree = build_tree(game)
