@@ -95,17 +95,24 @@ def test_a_solve_run_holds_its_curve_and_policy(kuhn_run):
     assert table.column("info_state").to_pylist() == information_strings(tree)
 
 
-@pytest.mark.parametrize("spec, name", [("kuhn_poker", "kuhn_poker"), ("leduc_poker", None)])
+@pytest.mark.parametrize(
+    "spec, name",
+    [
+        ("kuhn_poker", "kuhn_poker"),
+        ("kuhn_poker:players=3", "kuhn_poker(players=3)"),
+        ("leduc_poker", "leduc_poker"),
+    ],
+)
 def test_export_gives_openspiel_our_exploitability(spec, name, kuhn_run, tmp_path):
     if spec == "kuhn_poker":
         run = kuhn_run
     else:
-        run = tmp_path / "leduc"
+        run = tmp_path / "run"
         arena("solve", "--game", spec, "--iterations", 30, "--out", run, "--no-progress")
     exported = tmp_path / "policy.json"
     arena("policy", "export", run, "--format", "openspiel", "--out", exported)
     ours = metrics.read_table(run, "exploitability").column("nash_conv").to_pylist()[-1]
-    theirs = openspiel_nash_conv(name or spec, exported)
+    theirs = openspiel_nash_conv(name, exported)
     assert theirs == pytest.approx(ours, abs=1e-9)
 
 
