@@ -25,7 +25,8 @@ CARDS = HEADER  # N columns: the card dealt to each player, -1 before the deal
 FIRST_BETTOR = HEADER + 10  # the first player to bet, -1 while nobody has
 BETTORS = FIRST_BETTOR + 1  # bit p: player p has put a second chip in
 BETTING = BETTORS + 1  # bit k: the k-th betting action was a bet (info states, strings)
-WIDTH = BETTING + 1
+DEALT = BETTING + 1  # bit c: card c has been dealt
+WIDTH = DEALT + 1
 
 
 def shape(g) -> Shape:
@@ -49,92 +50,81 @@ def init_row(g, data, i, seed):
     data[i, TO_PLAY] = CHANCE
 
 
-@njit(cache=True, inline="always")
-def _dealt(g, data, i, card):
-    for p in range(g.players):
-        if data[i, CARDS + p] == card:
-            return True
-    return False
+# The primitives have one exit each: Numba keeps a reference count increment and decrement
+# of `data` around every call of an inlined primitive with several exits, which cost more
+# than the primitive itself in the batched kernels (see games/leduc_poker.py).
 
 
 @njit(cache=True, inline="always")
 def is_legal(g, data, i, action):
-    if data[i, DONE] or action < 0:
-        return False
-    if data[i, TO_PLAY] == CHANCE:
-        return action <= g.players and not _dealt(g, data, i, action)
-    return action <= BET
+    chance = data[i, TO_PLAY] == CHANCE
+    free = (action <= g.players) & ((data[i, DEALT] >> (action & 15)) & 1 == 0)
+    return (data[i, DONE] == 0) & (action >= 0) & (free if chance else action <= BET)
 
 
 @njit(cache=True, inline="always")
 def legal_row(g, data, i, mask):
-    mask[i, :] = False
-    if data[i, DONE]:
-        return 0
-    if data[i, TO_PLAY] == CHANCE:
-        for card in range(g.players + 1):
-            mask[i, card] = not _dealt(g, data, i, card)
-        return g.players + 1 - data[i, PLY]
-    mask[i, PASS] = True
-    mask[i, BET] = True
-    return 2
+    live = data[i, DONE] == 0
+    chance = data[i, TO_PLAY] == CHANCE
+    dealt = data[i, DEALT]
+    count = 0
+    for a in range(g.players + 1):
+        legal = live & (((dealt >> a) & 1 == 0) if chance else a <= BET)
+        mask[i, a] = legal
+        count += legal
+    return count
 
 
 @njit(cache=True, inline="always")
 def chance_row(g, data, i, probs):
-    left = g.players + 1 - data[i, PLY]  # cards not yet dealt, each equally likely
+    dealt = data[i, DEALT]
+    odds = 1.0 / (g.players + 1 - data[i, PLY])  # each card not yet dealt, equally likely
     for card in range(g.players + 1):
-        probs[i, card] = 0.0 if _dealt(g, data, i, card) else 1.0 / left
-    return left
+        probs[i, card] = odds * (1 - ((dealt >> card) & 1))
+    return g.players + 1 - data[i, PLY]
 
 
 @njit(cache=True, inline="always")
 def apply_row(g, data, i, action, rewards):
     n = g.players
     ply = data[i, PLY]
-    rewards[i, :] = 0.0
+    for p in range(n):
+        rewards[i, p] = 0.0
     data[i, PLY] = ply + 1
     data[i, LAST_ACTION] = action
     if ply < n:  # the deal: card `action` to player `ply`
         data[i, CARDS + ply] = action
+        data[i, DEALT] |= np.int64(1) << action
         data[i, TO_PLAY] = CHANCE if ply + 1 < n else 0
-        return
-    player = ply % n
-    if action == BET:
-        if data[i, FIRST_BETTOR] < 0:
-            data[i, FIRST_BETTOR] = player
-        data[i, BETTORS] |= np.int64(1) << player
-        data[i, BETTING] |= np.int64(1) << (ply - n)
-    actions = ply + 1 - n
-    first = data[i, FIRST_BETTOR]
-    if first < 0 and actions == n:  # everyone passed: showdown for the antes
-        _showdown(g, data, i, rewards, False)
-    elif first >= 0 and actions == n + first:  # everyone answered the first bet
-        _showdown(g, data, i, rewards, True)
     else:
-        data[i, TO_PLAY] = (ply + 1) % n
-
-
-@njit(cache=True, inline="always")
-def _showdown(g, data, i, rewards, betting):
-    """The highest card among the players still in takes the pot."""
-    n = g.players
-    bettors = data[i, BETTORS]
-    winner = -1
-    best = -1
-    for p in range(n):
-        in_hand = not betting or (bettors >> p) & 1
-        if in_hand and data[i, CARDS + p] > best:
-            best = data[i, CARDS + p]
-            winner = p
-    pot = 0.0
-    for p in range(n):
-        pot += 1.0 + ((bettors >> p) & 1)
-    for p in range(n):
-        stake = 1.0 + ((bettors >> p) & 1)
-        rewards[i, p] = pot - stake if p == winner else -stake
-    data[i, DONE] = 1
-    data[i, WINNER] = winner
+        player = data[i, TO_PLAY]
+        bet = np.int64(action == BET)
+        first = data[i, FIRST_BETTOR]
+        first = player if bet & (first < 0) else first
+        data[i, FIRST_BETTOR] = first
+        data[i, BETTORS] |= bet << player
+        data[i, BETTING] |= bet << (ply - n)
+        actions = ply + 1 - n
+        # Everyone passed, or everyone answered the first bet: showdown.
+        over = actions == (n if first < 0 else n + first)
+        after = player + 1
+        data[i, TO_PLAY] = player if over else (0 if after == n else after)
+        if over:  # the highest card among the players still in takes the pot
+            bettors = data[i, BETTORS]
+            winner = -1
+            best = -1
+            pot = 0.0
+            for p in range(n):
+                card = data[i, CARDS + p]
+                better = ((first < 0) | ((bettors >> p) & 1 == 1)) & (card > best)
+                winner = p if better else winner
+                best = card if better else best
+                pot += 1.0 + ((bettors >> p) & 1)
+            for p in range(n):
+                stake = 1.0 + ((bettors >> p) & 1)
+                rewards[i, p] = pot - stake if p == winner else -stake
+            data[i, DONE] = 1
+            data[i, WINNER] = winner
 
 
 @njit(cache=True, inline="always")
