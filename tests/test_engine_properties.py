@@ -11,6 +11,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import games
+from agents import random_step
 from games.contract import transform_planes
 from games.kernels import RNG, SIMULTANEOUS, TO_PLAY
 from games.openspiel import covered_specs
@@ -19,25 +20,6 @@ NAMES = covered_specs()
 # Games whose move adds one stone of the mover's and changes nothing else (the tests of
 # plane contents below rely on it).
 PLACEMENT_GAMES = ["connect_four", "tic_tac_toe"]
-
-
-def random_actions(game, state, rng) -> np.ndarray:
-    """A random legal step for every game of `state`, as `step` takes it: int[B], or in
-    games with simultaneous nodes int[B, num_players] (a random action per player at those
-    nodes; elsewhere every column holds the mover's action or the chance outcome). Chance
-    outcomes are drawn uniformly: every possible one is a valid history."""
-
-    def pick(mask):
-        noise = rng.random(mask.shape)
-        noise[~mask] = -1.0
-        return noise.argmax(axis=1)
-
-    single = pick(game.legal_mask(state))
-    if not game.simultaneous:
-        return single
-    joint = np.stack([pick(game.legal_mask(state, p)) for p in range(game.num_players)], 1)
-    at_node = state.to_play == SIMULTANEOUS
-    return np.where(at_node[:, None], joint, single[:, None])
 
 
 def history_entries(game, state, actions: np.ndarray) -> list[int]:
@@ -57,16 +39,16 @@ def random_sequence(game, seed: int, max_len: int) -> list[int]:
     state = game.init(1)
     actions: list[int] = []
     while not state.done[0] and len(actions) < max_len:
-        step = random_actions(game, state, rng)
+        step = random_step(game, state, rng)
         actions += history_entries(game, state, step)
         game.step(state, step)
     return actions
 
 
-def step_history(game, actions: list[int], state=None):
-    """Game 0 stepped through a history entry by entry (a simultaneous node's entries as
+def step_history(game, actions: list[int]):
+    """A game stepped through a history entry by entry (a simultaneous node's entries as
     one joint step), as the match runner plays; returns the state."""
-    state = game.init(1) if state is None else state
+    state = game.init(1)
     k = 0
     while k < len(actions):
         if state.to_play[0] == SIMULTANEOUS:
@@ -126,7 +108,7 @@ def test_reset_done_restarts_finished_games_only(name, seed, batch, reset_seed):
     rng = np.random.default_rng(seed)
     state = game.init(batch, seed)
     for _ in range(int(rng.integers(0, game.max_plies + 1))):
-        game.step(state, random_actions(game, state, rng))
+        game.step(state, random_step(game, state, rng))
     before = state.copy()
     count = game.reset_done(state, reset_seed)
     assert count == int(before.done.sum())
