@@ -88,43 +88,42 @@ def chance_row(g, data, i, probs):
 def apply_row(g, data, i, action, rewards):
     n = g.players
     ply = data[i, PLY]
-    for p in range(n):
-        rewards[i, p] = 0.0
     data[i, PLY] = ply + 1
     data[i, LAST_ACTION] = action
     if ply < n:  # the deal: card `action` to player `ply`
         data[i, CARDS + ply] = action
         data[i, DEALT] |= np.int64(1) << action
         data[i, TO_PLAY] = CHANCE if ply + 1 < n else 0
+        first, bettors, over = -1, np.int64(0), False
     else:
         player = data[i, TO_PLAY]
         bet = np.int64(action == BET)
         first = data[i, FIRST_BETTOR]
         first = player if bet & (first < 0) else first
         data[i, FIRST_BETTOR] = first
-        data[i, BETTORS] |= bet << player
+        bettors = data[i, BETTORS] | (bet << player)
+        data[i, BETTORS] = bettors
         data[i, BETTING] |= bet << (ply - n)
-        actions = ply + 1 - n
         # Everyone passed, or everyone answered the first bet: showdown.
-        over = actions == (n if first < 0 else n + first)
+        over = ply + 1 - n == (n if first < 0 else n + first)
         after = player + 1
         data[i, TO_PLAY] = player if over else (0 if after == n else after)
-        if over:  # the highest card among the players still in takes the pot
-            bettors = data[i, BETTORS]
-            winner = -1
-            best = -1
-            pot = 0.0
-            for p in range(n):
-                card = data[i, CARDS + p]
-                better = ((first < 0) | ((bettors >> p) & 1 == 1)) & (card > best)
-                winner = p if better else winner
-                best = card if better else best
-                pot += 1.0 + ((bettors >> p) & 1)
-            for p in range(n):
-                stake = 1.0 + ((bettors >> p) & 1)
-                rewards[i, p] = pot - stake if p == winner else -stake
-            data[i, DONE] = 1
-            data[i, WINNER] = winner
+    # The showdown is worked out at every step and counts only at the end: a loop inside a
+    # branch would cost a reference count pair per call (see above).
+    winner = -1  # the highest card among the players still in takes the pot
+    best = -1
+    pot = 0.0
+    for p in range(n):
+        card = data[i, CARDS + p]
+        better = ((first < 0) | ((bettors >> p) & 1 == 1)) & (card > best)
+        winner = p if better else winner
+        best = card if better else best
+        pot += 1.0 + ((bettors >> p) & 1)
+    scale = np.float64(over)
+    for p in range(n):
+        rewards[i, p] = scale * (pot * (p == winner)) - scale * (1.0 + ((bettors >> p) & 1))
+    data[i, DONE] = over
+    data[i, WINNER] = winner if over else -1
 
 
 @njit(cache=True, inline="always")
