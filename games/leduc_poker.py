@@ -139,18 +139,20 @@ def apply_row(g, data, i, action, rewards):
         data[i, STAKES] = stakes
         # A call or raise brings the player's chips in the pot up to the stakes.
         ante = data[i, ANTE + player]
-        data[i, ANTE + player] = ante + (stakes - ante) * (1 - fold)
+        data[i, ANTE + player] = max(ante, stakes * (1 - fold))
         raises = data[i, RAISES] + raise_
         calls = (data[i, CALLS] + 1) * (1 - raise_)
         # The round ends when both checked, or when the last raise was called.
         over = (action == CALL) & (calls >= 2 - (raises > 0))
-        next_round = over & (r == 0)
-        done = fold | (over & (r == 1))
-        data[i, RAISES] = 0 if next_round else raises
-        data[i, CALLS] = 0 if next_round else calls
+        next_round = np.int64(over & (r == 0))
+        done = np.int64(fold | (over & (r == 1)))
+        data[i, RAISES] = raises * (1 - next_round)
+        data[i, CALLS] = calls * (1 - next_round)
         data[i, ROUND] = r + 1 + next_round
-        # The player who acted last stays in TO_PLAY once the game is over, as in OpenSpiel.
-        data[i, TO_PLAY] = CHANCE if next_round else (player if done else 1 - player)
+        # The player who acted last stays in TO_PLAY once the game is over, as in OpenSpiel;
+        # chance (-1) is next after the first round.
+        mover = 1 - player + done * (2 * player - 1)
+        data[i, TO_PLAY] = mover - next_round * (mover + 1)
         # The winner: the other player after a fold, else the stronger hand (-1: split pot).
         public = data[i, PUBLIC] >> 1
         first = _strength(data[i, CARDS] >> 1, public)
@@ -158,7 +160,7 @@ def apply_row(g, data, i, action, rewards):
         showdown = np.int64(second > first) - np.int64(first == second)
         winner = showdown + fold * (1 - player - showdown)
         data[i, DONE] = done
-        data[i, WINNER] = winner if done else -1
+        data[i, WINNER] = (winner + 1) * done - 1
         # The loser's chips go to the winner: the folder's, or at a showdown either (equal).
         won = data[i, ANTE + player] * (done * ((winner == 0) * 1 - (winner == 1) * 1))
         rewards[i, 0] = won
