@@ -140,6 +140,15 @@ def check_replay_viewer(run: Path, monkeypatch) -> None:
     html = board(at)
     assert f'data-ply="{replay.plies}"' in html
     assert games.make(replay.game).render_svg(replay.states, replay.plies) in html
+    # Each move is credited to whoever made it: a seat's agent, or chance (a negative
+    # to_play must not name the last seat's agent).
+    at.button(key="step_first").click().run()
+    at.button(key="step_next").click().run()
+    assert_clean(at)
+    caption = " ".join(c.value for c in at.caption)
+    first = int(replay.movers[0])
+    made_by = "chance drew" if first < 0 else f"{replay.agents[first]} (player {first}) played"
+    assert f"After move 1 of {replay.plies}: {made_by}" in caption, caption
 
 
 @pytest.mark.parametrize("spec", PERFECT_INFORMATION_SPECS)
