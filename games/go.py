@@ -52,7 +52,16 @@ import numpy as np
 from numba import njit
 
 from games.contract import PLANE_TRANSFORMS, Param, Shape, cell_permutation
-from games.layout import DONE, HEADER, LAST_ACTION, PLY, TO_PLAY, WINNER, start_row
+from games.layout import (
+    DONE,
+    HEADER,
+    LAST_ACTION,
+    PLY,
+    TO_PLAY,
+    WINNER,
+    inner_njit,
+    start_row,
+)
 
 NAME = "go"
 PARAMS = {
@@ -67,10 +76,13 @@ CAPTURED = HEADER + 2  # stones captured so far in this game
 REPEATED = HEADER + 3  # 1 when the game ended on a repeated whole-board position
 WORDS = 4  # 64-bit words of a bit set over the padded points of the largest board
 # Bit sets over the padded points, WORDS words each: bit v of word v >> 6 is point v.
-EMPTY_BITS = HEADER + 4  # the empty points of the board
+# The bit-set columns are int64 scalars, not Python ints: Numba types a global int as a
+# literal and compiles a helper once per literal argument (bit(data, i, EMPTY_BITS, v) and
+# bit(data, i, ATARI_BITS, v) were two more compilations of each bit helper).
+EMPTY_BITS = np.int64(HEADER + 4)  # the empty points of the board
 STONE_BITS = EMPTY_BITS + WORDS  # player 0's stones, then player 1's
 ATARI_BITS = STONE_BITS + 2 * WORDS  # the stones of chains in atari (one liberty)
-POINTS = ATARI_BITS + WORDS  # 2 columns per padded point: the point word, the chain record
+POINTS = int(ATARI_BITS) + WORDS  # 2 columns per padded point: the point word, the chain record
 # The point word: bit fields [0, 3) colour, [3, 11) head of the chain, [11, 19) next stone.
 COLOUR_MASK = 7
 HEAD_SHIFT, NEXT_SHIFT = 3, 11
@@ -129,13 +141,13 @@ def symmetries(g) -> list[tuple[str, np.ndarray]]:
     return [(name, cell_permutation(name, n, n, extra=1)) for name in PLANE_TRANSFORMS]
 
 
-@njit(cache=True)
+@inner_njit
 def liberty(v):
     """The chain record of one pseudo-liberty at padded point v."""
     return 1 + (v << SUM_SHIFT) + ((v * v) << SQUARES_SHIFT)
 
 
-@njit(cache=True)
+@njit(cache=True)  # with a Python entry point: the rules tests read chain records with it
 def in_atari(record):
     """True when all the pseudo-liberties of a chain are one point."""
     count = record & COUNT_MASK
@@ -144,56 +156,56 @@ def in_atari(record):
     return count * squares == total * total
 
 
-@njit(cache=True)
+@inner_njit
 def at(v):
     """The column of the point word of padded point v; its chain record (if v is the head
     of a chain) is the next column."""
     return POINTS + 2 * v
 
 
-@njit(cache=True)
+@inner_njit
 def colour_at(data, i, v):
     return data[i, at(v)] & COLOUR_MASK
 
 
-@njit(cache=True)
+@inner_njit
 def head_of(data, i, v):
     return (data[i, at(v)] >> HEAD_SHIFT) & POINT_MASK
 
 
-@njit(cache=True)
+@inner_njit
 def next_of(data, i, v):
     return data[i, at(v)] >> NEXT_SHIFT
 
 
-@njit(cache=True)
+@inner_njit
 def set_next(data, i, v, s):
     data[i, at(v)] = (data[i, at(v)] & ((1 << NEXT_SHIFT) - 1)) | (s << NEXT_SHIFT)
 
 
-@njit(cache=True)
+@inner_njit
 def bit(data, i, words, v):
     """Bit v of the bit set at column `words`, as 0 or 1."""
     return (data[i, words + (v >> 6)] >> (v & 63)) & 1
 
 
-@njit(cache=True)
+@inner_njit
 def set_bit(data, i, words, v):
     data[i, words + (v >> 6)] |= np.int64(1) << (v & 63)
 
 
-@njit(cache=True)
+@inner_njit
 def clear_bit(data, i, words, v):
     data[i, words + (v >> 6)] &= ~(np.int64(1) << (v & 63))
 
 
-@njit(cache=True)
+@inner_njit
 def point(g, action):
     """The padded point of a board action."""
     return (action // g.size + 1) * (g.size + 2) + action % g.size + 1
 
 
-@njit(cache=True)
+@inner_njit
 def seen_table(g):
     """(first column, slot count) of the table of positions seen."""
     w = g.size + 2
@@ -214,7 +226,7 @@ def init_row(g, data, i, seed):
         data[i, at(k * w + w - 1)] = EDGE
 
 
-@njit(cache=True)
+@inner_njit
 def supports(data, i, player, m):
     """1 when a stone of `player` at a point next to m would have a liberty through m: m is
     empty, one of the player's stones not in atari, or an enemy stone in atari (taken)."""
@@ -224,7 +236,7 @@ def supports(data, i, player, m):
     return bit(data, i, EMPTY_BITS, m) | (own & (1 - atari)) | (enemy & atari)
 
 
-@njit(cache=True)
+@inner_njit
 def point_legal(g, data, i, v, player):
     """The rule of legal_row for one padded point v: empty, not the ko point, and with a
     neighbour that supports the stone (so no suicide)."""
@@ -249,7 +261,7 @@ def is_legal(g, data, i, action):
     return point_legal(g, data, i, point(g, action), data[i, TO_PLAY])
 
 
-@njit(cache=True)
+@inner_njit
 def spread(e0, e1, e2, e3, s):
     """The bit set (as uint64 words) of the points s bits away from a point of e0..e3."""
     t = np.uint64(64) - s
@@ -261,7 +273,7 @@ def spread(e0, e1, e2, e3, s):
     )
 
 
-@njit(cache=True)
+@inner_njit
 def run_of(words, v, n):
     """Bits v .. v + n - 1 (n < 64) of a bit set held as a tuple of uint64 words."""
     k = v >> 6
@@ -272,7 +284,7 @@ def run_of(words, v, n):
     return run & ((np.uint64(1) << np.uint64(n)) - np.uint64(1))
 
 
-@njit(cache=True)
+@inner_njit
 def ko_cleared(l0, l1, l2, l3, ko):
     """The four words with the ko point's bit cleared (none when ko < 0)."""
     if ko >= 0:
@@ -289,7 +301,7 @@ def ko_cleared(l0, l1, l2, l3, ko):
     return (l0, l1, l2, l3)
 
 
-@njit(cache=True)
+@inner_njit
 def words_of(data, i, words):
     return (
         np.uint64(data[i, words]),
@@ -334,7 +346,7 @@ def legal_row(g, data, i, mask):
     return count
 
 
-@njit(cache=True)
+@inner_njit
 def merge(data, i, a, b):
     """Merge the chains with heads a != b (the smaller into the larger); return the head."""
     if data[i, at(a) + 1] < data[i, at(b) + 1]:  # the stone count is the top field
@@ -352,7 +364,7 @@ def merge(data, i, a, b):
     return a
 
 
-@njit(cache=True)
+@inner_njit
 def mark_atari(data, i, h, atari):
     """Set (atari true) or clear the ATARI_BITS of every stone of the chain of h."""
     s = h
@@ -366,7 +378,7 @@ def mark_atari(data, i, h, atari):
             break
 
 
-@njit(cache=True)
+@inner_njit
 def refresh_atari(data, i, h):
     """Bring the ATARI_BITS of the chain with head h up to date after its record changed
     (its stones all carry the same bit, the chain's state before the change)."""
@@ -375,7 +387,7 @@ def refresh_atari(data, i, h):
         mark_atari(data, i, h, atari)
 
 
-@njit(cache=True)
+@inner_njit
 def remove_chain(g, data, i, h, enemy):
     """Take the chain with head h (of player `enemy`) off the board; return its stone count."""
     w = g.size + 2
@@ -400,7 +412,7 @@ def remove_chain(g, data, i, h, enemy):
             return removed
 
 
-@njit(cache=True)
+@inner_njit
 def play_stone(g, data, i, v, player):
     """Put the player's stone on padded point v (a legal move): join, capture, set the ko,
     keep the bit sets."""
@@ -454,7 +466,7 @@ def play_stone(g, data, i, v, player):
     data[i, CAPTURED] += captured
 
 
-@njit(cache=True)
+@inner_njit
 def repeats(g, data, i):
     """Record the current position in the table of positions seen (open addressing with
     linear probes, 0 marking a free slot); True when it was there already."""
@@ -471,7 +483,7 @@ def repeats(g, data, i):
     return False
 
 
-@njit(cache=True)
+@njit(cache=True)  # with a Python entry point: status() counts a finished game
 def area_difference(g, data, i):
     """Black's area minus white's (Tromp-Taylor). Run only once the game is over: the
     flood fill keeps its stack in the table of positions seen."""

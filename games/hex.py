@@ -24,7 +24,16 @@ from numba import njit
 
 from games import render
 from games.contract import Param, Shape, cell_permutation
-from games.layout import DONE, HEADER, LAST_ACTION, PLY, TO_PLAY, finish_move, start_row
+from games.layout import (
+    DONE,
+    HEADER,
+    LAST_ACTION,
+    PLY,
+    TO_PLAY,
+    finish_move,
+    inner_njit,
+    start_row,
+)
 
 NAME = "hex"
 PARAMS = {
@@ -52,23 +61,28 @@ def symmetries(g) -> list[tuple[str, np.ndarray]]:
     return [(name, cell_permutation(name, n, n, extra)) for name in ("identity", "rot180")]
 
 
-@njit(cache=True, inline="always")
+# The bit helpers are compiled once and called, not inlined into each caller's Numba IR
+# (every inlined copy is typed again: 0.5 s of a cold first call); LLVM inlines them anyway,
+# the engine runs as fast.
+
+
+@inner_njit
 def has_stone(data, i, player, cell):
     return (data[i, STONES + WORDS * player + (cell >> 6)] >> (cell & 63)) & 1 != 0
 
 
-@njit(cache=True, inline="always")
+@inner_njit
 def is_empty(data, i, cell):
     w = cell >> 6
     return ((data[i, STONES + w] | data[i, STONES + WORDS + w]) >> (cell & 63)) & 1 == 0
 
 
-@njit(cache=True, inline="always")
+@inner_njit
 def parent(data, i, x):
     return (data[i, PARENT + (x >> 3)] >> ((x & 7) << 3)) & 0xFF
 
 
-@njit(cache=True, inline="always")
+@inner_njit
 def set_parent(data, i, x, p):
     col = PARENT + (x >> 3)
     shift = (x & 7) << 3
@@ -77,11 +91,10 @@ def set_parent(data, i, x, p):
 
 # find, union and place are ordinary compiled functions, not inlined into every kernel:
 # inlining them all (place holds seven unions of two finds each) made a kernel take minutes
-# of CPU to compile, for a few ns per move. Their arguments are arrays and integers only,
-# so their cache entries never name a parameter class.
+# of CPU to compile, for a few ns per move.
 
 
-@njit(cache=True)
+@inner_njit
 def find(data, i, x):
     """Root of node x, halving the path on the way."""
     while True:
@@ -93,7 +106,7 @@ def find(data, i, x):
         x = gp
 
 
-@njit(cache=True)
+@inner_njit
 def union(data, i, a, b):
     """Join the sets of a and b under the larger root, so the edge nodes (the largest
     indices) stay roots and a joined pair of edges shows at once in their parents."""
@@ -112,7 +125,7 @@ def reset_edges(g, data, i):
         set_parent(data, i, nn + e, nn + e)
 
 
-@njit(cache=True)
+@inner_njit
 def place(n, data, i, player, cell):
     """Put player's stone on an empty cell of a board of side n and join it to its own
     neighbours and edges; returns True when this joins the player's two edges."""
@@ -190,17 +203,18 @@ def apply_row(g, data, i, action, rewards):
     nn = n * n
     max_plies = nn + g.swap
     player = data[i, TO_PLAY]
+    cell = action
     if action == nn:  # swap: player 0's only stone, mirrored, becomes player 1's
         first = data[i, LAST_ACTION]
         for w in range(2 * WORDS):
             data[i, STONES + w] = 0
         reset_edges(g, data, i)
         r = first // n
-        place(n, data, i, 1, (first - r * n) * n + r)
-        finish_move(data, i, player, action, False, max_plies, rewards)
-    else:
-        won = place(n, data, i, player, action)
-        finish_move(data, i, player, action, won, max_plies, rewards)
+        cell = (first - r * n) * n + r
+    # One call site, with the mover (player 1 when swapping, the second move): a literal
+    # player argument made Numba compile place a second time.
+    won = place(n, data, i, player, cell)
+    finish_move(data, i, player, action, won, max_plies, rewards)
 
 
 @njit(cache=True, inline="always")

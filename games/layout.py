@@ -19,6 +19,13 @@ HEADER = 6
 CHANCE = -1  # a chance node: the legal "actions" are its outcomes
 SIMULTANEOUS = -2  # a simultaneous node: every player acts, one joint step
 
+# The decorator of compiled helpers that only other kernels call: Numba then builds no
+# CPython or C entry point for them, which halves their compile time (a game's first call
+# in a fresh process compiles dozens). Called from Python such a function crashes the
+# interpreter (numba issue 2541), so whatever Python calls keeps plain njit. They are not
+# cached on their own: the kernels that call them are, with their code inside.
+inner_njit = njit(no_cpython_wrapper=True, no_cfunc_wrapper=True)
+
 
 @njit(cache=True, inline="always")
 def start_row(data, i, seed):
