@@ -40,10 +40,11 @@ class Agent(Protocol):
     ) -> np.ndarray: ...
 
 
-def require_perfect_information(game: Game, who: str) -> None:
+def require_perfect_information(game: Game, who: str, does: str = "searches") -> None:
     """Refuse a game that tree search cannot read: `who` (an agent or learner) expands the
     game tree from the state it is given, which assumes that state is the whole truth,
-    every node has one mover and nothing is left to chance."""
+    every node has one mover and nothing is left to chance. The error reads "{who} {does}
+    games of perfect information; {game} has ..."."""
     if game.perfect_information:
         return
     kinds = [
@@ -56,7 +57,7 @@ def require_perfect_information(game: Game, who: str) -> None:
         if flag
     ]
     listed = kinds[0] if len(kinds) == 1 else ", ".join(kinds[:-1]) + " and " + kinds[-1]
-    raise ValueError(f"{who} searches games of perfect information; {game.name} has {listed}")
+    raise ValueError(f"{who} {does} games of perfect information; {game.name} has {listed}")
 
 
 def sample_legal(legal_mask: np.ndarray, rng: np.random.Generator) -> np.ndarray:

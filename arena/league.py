@@ -34,6 +34,7 @@ import numpy as np
 import agents as agent_specs
 import games
 import replays
+from agents.base import require_perfect_information
 from agents.network import MAX_BLOCKS, MAX_CHANNELS
 from agents.spec import UntrustedCode, checkpoint_hashes, imports_code
 from arena import diversity, ids, metrics, results
@@ -49,7 +50,7 @@ from arena.config import ConfigError, Key, check, loads_toml
 from arena.match import MatchGames, alternating_seats
 from arena.ratings import fit_ratings, win_rate_matrix
 from arena.rundir import atomic_write, lock_run, open_run, write_config
-from arena.tournament import random_openings
+from arena.tournament import check_openings, random_openings
 
 STATE_FILE = "league.json"
 ROLES = ("main", "main_exploiter", "league_exploiter")
@@ -143,9 +144,16 @@ def resolve(
         )
     if config["league"]["self_play_share"] > 1:
         raise ConfigError(f"{where} [league]: key 'self_play_share' must be <= 1")
+    game = games.make(config["game"])
+    check_openings(game, config["evaluation"]["opening_plies"], f"{where} [evaluation]")
+    if config["learner"]["algorithm"] == "alphazero":
+        try:
+            require_perfect_information(game, "the AlphaZero learner")
+        except ValueError as err:
+            raise ConfigError(f'{where} [learner]: {err} (use algorithm = "ppo")') from None
     for spec in config["league"]["anchors"]:
         try:
-            agent_specs.make(spec, games.make(config["game"]), allow_import=allow_import)
+            agent_specs.make(spec, game, allow_import=allow_import)
         except ValueError as err:
             raise ConfigError(f"{where} [league]: anchor {spec!r}: {err}") from None
     return config

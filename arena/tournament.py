@@ -20,6 +20,7 @@ import numpy as np
 import agents as agent_specs
 import games
 import replays
+from agents.base import require_perfect_information
 from agents.spec import checkpoint_hashes
 from arena.backends import AgentRecipe, Backend, LocalBackend, MatchJob
 from arena.config import ConfigError, Key, check
@@ -82,9 +83,22 @@ def resolve(values: dict[str, Any], where: str = "tournament config") -> dict[st
             f"{where}: key 'games_per_pair' must be even when opening_plies > 0 "
             f"(each opening is played from both seats), got {config['games_per_pair']}"
         )
-    if config["opening_plies"] >= games.make(config["game"]).max_plies:
-        raise ConfigError(f"{where}: key 'opening_plies' must be below the game's length")
+    check_openings(games.make(config["game"]), config["opening_plies"], where)
     return config
+
+
+def check_openings(game: games.Game, plies: int, where: str) -> None:
+    """ConfigError unless `random_openings` can make openings of `plies` moves: shorter than
+    the game, and of a game of perfect information (a chance outcome drawn uniformly would
+    skew the odds; a simultaneous node takes no single move)."""
+    if not plies:
+        return
+    if plies >= game.max_plies:
+        raise ConfigError(f"{where}: key 'opening_plies' must be below the game's length")
+    try:
+        require_perfect_information(game, "random openings", does="are for")
+    except ValueError as err:
+        raise ConfigError(f"{where}: key 'opening_plies': {err} (set it to 0)") from None
 
 
 def schedule(config: dict[str, Any]) -> list[Match]:

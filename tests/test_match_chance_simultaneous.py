@@ -15,9 +15,12 @@ from agents.az_learner import AlphaZeroLearner
 from agents.baselines import RandomAgent
 from agents.ppo import PPOLearner
 from agents.spec import make as make_agent
+from arena.config import ConfigError
 from arena.diversity import action_distributions, probe_positions
+from arena.league import resolve as resolve_league
 from arena.match import MatchGames, play_games, winners
 from arena.results import pair_table
+from arena.tournament import resolve as resolve_tournament
 from arena.tournament import run_tournament
 from games.layout import CHANCE, SIMULTANEOUS
 from replays.errors import ReplayFormatError
@@ -277,3 +280,17 @@ def test_a_three_player_tournament_seats_both_agents_and_rates_every_game(tmp_pa
     assert counted == 8
     third_seat_wins = sum(w == 2 for w in stored["winner"].to_pylist())
     assert third_seat_wins > 0  # seat 2's wins are among those counted
+
+
+def test_configs_that_need_perfect_information_are_refused_before_a_run(tmp_path):
+    out = str(tmp_path / "run")
+    tournament = {"game": "kuhn_poker", "agents": ["random", "b=random"], "out": out}
+    with pytest.raises(ConfigError, match="random openings are for games of perfect information"):
+        resolve_tournament({**tournament, "opening_plies": 2, "games_per_pair": 2})
+    league = {"game": "kuhn_poker", "out": out, "learner": {"algorithm": "alphazero"}}
+    with pytest.raises(ConfigError, match=r"AlphaZero learner searches .*\(use algorithm"):
+        resolve_league(league)
+    with pytest.raises(ConfigError, match="anchor 'greedy': greedy searches games of perfect"):
+        resolve_league({**league, "learner": {}, "league": {"anchors": ["random", "greedy"]}})
+    assert resolve_league({"game": "kuhn_poker", "out": out})["learner"]["algorithm"] == "ppo"
+    assert not (tmp_path / "run").exists()
