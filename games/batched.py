@@ -13,6 +13,7 @@ from numba import njit, prange
 
 from games import kernels
 from games.kernels import CHANCE, DONE, PLY, RNG, SIMULTANEOUS, TO_PLAY
+from games.layout import inner_njit
 from games.rng import below, next_random, seed_for
 
 ERR_RANGE = 1  # action outside [0, num_actions)
@@ -35,6 +36,41 @@ def _legal(g, data, out):
         kernels.legal_row(g, data, i, out)
 
 
+# The step kernel's rarely taken branches call these: a loop or an inlined primitive inside
+# a branch of the per-game loop made Numba keep a reference count increment and decrement
+# per game (2 ns of a Leduc poker step). Rows are copied by a loop: a slice assignment
+# compiles Numba's shape check and its error message, 2 s of every game's first call.
+
+
+@inner_njit
+def _play_simultaneous(g, data, i, actions, rewards, scratch, joint):
+    """Play a simultaneous node's actions on a copy of row i in scratch; whether all were
+    legal. A later player's action may be legal only once the earlier ones are taken (the
+    game buffers them), and nothing changes on error."""
+    _copy_row(data, scratch, i)
+    ok = joint
+    # From the first player yet to act: a node half played by play_sequences already holds
+    # the earlier players' actions.
+    for p in range(kernels.actor_row(g, data, i), actions.shape[1] if joint else 0):
+        if not kernels.is_legal(g, scratch, i, actions[i, p]):
+            ok = False
+            break
+        kernels.apply_row(g, scratch, i, actions[i, p], rewards)
+    return ok
+
+
+@inner_njit
+def _copy_row(source, target, i):
+    for k in range(source.shape[1]):
+        target[i, k] = source[i, k]
+
+
+@inner_njit
+def _zero_rewards(rewards, i):
+    for p in range(rewards.shape[1]):
+        rewards[i, p] = 0.0
+
+
 def _step(g, data, actions, rewards, bad, scratch):
     """Check every live game's action, then play them all; returns the number of bad actions.
 
@@ -54,21 +90,7 @@ def _step(g, data, actions, rewards, bad, scratch):
             continue
         mover = data[i, TO_PLAY]
         if mover == SIMULTANEOUS:
-            # Played through on a copy: a later player's action may be legal only once the
-            # earlier ones are taken (the game buffers them), and nothing changes on error.
-            # Copied by a loop: a slice assignment compiles Numba's shape check and its
-            # error message (string formatting), 2 s of every game's first call.
-            for k in range(data.shape[1]):
-                scratch[i, k] = data[i, k]
-            ok = joint
-            # From the first player yet to act: a node half played by play_sequences
-            # already holds the earlier players' actions.
-            for p in range(kernels.actor_row(g, data, i), actions.shape[1] if joint else 0):
-                if not kernels.is_legal(g, scratch, i, actions[i, p]):
-                    ok = False
-                    break
-                kernels.apply_row(g, scratch, i, actions[i, p], rewards)
-            bad[i] = not ok
+            bad[i] = not _play_simultaneous(g, data, i, actions, rewards, scratch, joint)
         else:
             a = actions[i, mover] if joint and mover >= 0 else actions[i, 0]
             bad[i] = not kernels.is_legal(g, data, i, a)
@@ -78,11 +100,9 @@ def _step(g, data, actions, rewards, bad, scratch):
     for i in prange(data.shape[0]):
         mover = data[i, TO_PLAY]
         if data[i, DONE]:
-            for p in range(rewards.shape[1]):
-                rewards[i, p] = 0.0
+            _zero_rewards(rewards, i)
         elif mover == SIMULTANEOUS:
-            for k in range(data.shape[1]):  # played above; its rewards are the last action's
-                data[i, k] = scratch[i, k]
+            _copy_row(scratch, data, i)  # played above; its rewards are the last action's
         else:
             a = actions[i, mover] if joint and mover >= 0 else actions[i, 0]
             kernels.apply_row(g, data, i, a, rewards)
@@ -172,11 +192,15 @@ def _observe(g, data, player, out):
 
 def _reset_done(g, data, seed):
     """Start a new game in every finished row; the new game's seed mixes seed, index, old seed."""
+    # The finished rows listed first, without a branch (as in _sample_chance).
+    done = np.empty(data.shape[0], dtype=np.int64)
     count = 0
-    for i in prange(data.shape[0]):
-        if data[i, DONE]:
-            kernels.init_row(g, data, i, seed_for(seed ^ data[i, RNG], i))
-            count += 1
+    for i in range(data.shape[0]):
+        done[count] = i
+        count += data[i, DONE] != 0
+    for j in prange(count):
+        i = done[j]
+        kernels.init_row(g, data, i, seed_for(seed ^ data[i, RNG], i))
     return count
 
 
