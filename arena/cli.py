@@ -122,15 +122,18 @@ def games_command() -> None:
     from games.spec import format_value
 
     table = Table(title="games (spec: NAME[:key=value,...])", box=box.SIMPLE)
-    for column in ("game", "parameter", "default", "accepted", "meaning"):
-        table.add_column(column)
+    # Specs and accepted values stay on one line each, to be copied as they are; on an
+    # 80-column terminal five columns cut them, so the meaning goes under the values.
+    table.add_column("game", no_wrap=True)
+    table.add_column("parameter=default", no_wrap=True)
+    table.add_column("accepted values, meaning")
     for name in games.names():
         params = games.parameters(name)
         if not params:
-            table.add_row(name, "-", "", "", "no parameters")
+            table.add_row(name, "", "no parameters")
         for k, (key, p) in enumerate(params.items()):
             default = format_value(p, p.default)
-            table.add_row(name if k == 0 else "", key, default, p.describe(), p.help)
+            table.add_row(name if k == 0 else "", f"{key}={default}", f"{p.describe()}\n{p.help}")
     console.print(table)
 
 
