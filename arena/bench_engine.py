@@ -26,9 +26,23 @@ def engine_steps_per_second(spec: str, batch: int, seconds: float = 1.0, seed: i
     rng = np.arange(1, batch + 1, dtype=np.int64)
     mask = np.empty((batch, game.num_actions), dtype=np.bool_)
 
+    # Simultaneous games step jointly: a random legal action per player (each its own random
+    # state); a decision node reads its mover's column only.
+    player_rngs = [rng + batch * p for p in range(game.num_players)]
+
+    def actions() -> np.ndarray:
+        if not game.simultaneous:
+            return game.random_legal(game.legal_mask(state, out=mask), rng)
+        return np.stack(
+            [
+                game.random_legal(game.legal_mask(state, player=p, out=mask), player_rngs[p])
+                for p in range(game.num_players)
+            ],
+            axis=1,
+        )
+
     def one_step(k: int) -> None:
-        game.legal_mask(state, out=mask)
-        game.step(state, game.random_legal(mask, rng))
+        game.step(state, actions())
         game.reset_done(state, k)
         if game.chance:
             game.sample_chance(state)
@@ -65,8 +79,15 @@ def openspiel_steps_per_second(name: str, seconds: float = 1.0, seed: int = 0) -
                     k += 1
                 state.apply_action(outcomes[k][0])
                 continue
-            legal = state.legal_actions()
-            state.apply_action(legal[int(rng.integers(len(legal)))])
+            if state.is_simultaneous_node():
+                joint = []
+                for player in range(game.num_players()):
+                    legal = state.legal_actions(player)
+                    joint.append(legal[int(rng.integers(len(legal)))])
+                state.apply_actions(joint)
+            else:
+                legal = state.legal_actions()
+                state.apply_action(legal[int(rng.integers(len(legal)))])
             steps += 1
             if state.is_terminal():
                 state = game.new_initial_state()
@@ -80,8 +101,9 @@ import numpy as np, games
 game = games.make({spec!r})
 state = game.init(8)
 game.sample_chance(state)
-mask = game.legal_mask(state)
-game.step(state, game.random_legal(mask, np.arange(8)))
+joint = [game.random_legal(game.legal_mask(state, player=p), np.arange(8) + p)
+         for p in range(game.num_players)]
+game.step(state, np.stack(joint, axis=1) if game.simultaneous else joint[state.to_play[0]])
 game.observe(state, 0)
 game.reset_done(state, 1)
 game.play_sequences([[int(np.flatnonzero(game.legal_mask(game.init(1))[0])[0])]])

@@ -78,8 +78,8 @@ def _step(g, data, actions, rewards, bad, scratch):
     (one per player: a decision node takes its mover's, a chance node column 0, and a
     simultaneous node those of the players yet to act there, in player order). When any
     action is out of range or illegal, bad[i] marks the culprits and no game is changed: a
-    caller's mistake must never leave half a batch stepped. `scratch` (int64[B, width],
-    empty for games without simultaneous nodes) holds a simultaneous node's row while its
+    caller's mistake must never leave half a batch stepped. `scratch` (int64[B, width];
+    None for games without simultaneous nodes) holds a simultaneous node's row while its
     actions are checked.
     """
     num_bad = 0
@@ -89,9 +89,15 @@ def _step(g, data, actions, rewards, bad, scratch):
         if data[i, DONE]:
             continue
         mover = data[i, TO_PLAY]
-        if mover == SIMULTANEOUS:
-            bad[i] = not _play_simultaneous(g, data, i, actions, rewards, scratch, joint)
-        else:
+        simultaneous = False
+        # `scratch is None` (a game without simultaneous nodes) is settled when Numba types
+        # the kernel, which then drops this branch: a second inlined copy of the game's
+        # rules for a path it never takes cost a second of every game's first call.
+        if scratch is not None:
+            if mover == SIMULTANEOUS:
+                simultaneous = True
+                bad[i] = not _play_simultaneous(g, data, i, actions, rewards, scratch, joint)
+        if not simultaneous:
             a = actions[i, mover] if joint and mover >= 0 else actions[i, 0]
             bad[i] = not kernels.is_legal(g, data, i, a)
         num_bad += bad[i]
@@ -101,9 +107,13 @@ def _step(g, data, actions, rewards, bad, scratch):
         mover = data[i, TO_PLAY]
         if data[i, DONE]:
             _zero_rewards(rewards, i)
-        elif mover == SIMULTANEOUS:
-            _copy_row(scratch, data, i)  # played above; its rewards are the last action's
-        else:
+            continue
+        simultaneous = False
+        if scratch is not None:
+            if mover == SIMULTANEOUS:
+                simultaneous = True
+                _copy_row(scratch, data, i)  # played above; its rewards are the last action's
+        if not simultaneous:
             a = actions[i, mover] if joint and mover >= 0 else actions[i, 0]
             kernels.apply_row(g, data, i, a, rewards)
     return 0

@@ -271,7 +271,7 @@ class Game:
         actions = actions.astype(np.int64, copy=False).reshape(n, actions.size // max(n, 1))
         rewards = np.empty((n, self.num_players), dtype=np.float32)
         bad = np.empty(n, dtype=np.bool_)
-        scratch = np.empty((n if self.simultaneous else 0, self.row_width), dtype=np.int64)
+        scratch = np.empty((n, self.row_width), dtype=np.int64) if self.simultaneous else None
         if self._kernel("step", n)(self.params, state.data, actions, rewards, bad, scratch):
             culprits = np.flatnonzero(bad)
             given = actions[:, 0] if actions.shape[1] == 1 else actions.tolist()
