@@ -158,15 +158,19 @@ def test_cfr_plus_average_policy_reaches_the_game_value(spec, value):
     [
         ("kuhn_poker", 1000),
         ("kuhn_poker:players=3", 300),
-        ("leduc_poker", 150),
+        # Leduc at 200: summing a regret's histories in another order than OpenSpiel's
+        # parted from it by 1e-10 at 100 iterations and 2% at 200 (CFR+ amplifies).
+        ("leduc_poker", 200),
         ("goofspiel:cards=4", 100),
+        ("goofspiel:cards=4,order=random", 100),
         ("matrix:name=pd", 100),
     ],
 )
 @pytest.mark.parametrize(
     ("algorithm", "reference"), [("cfr", pyspiel.CFRSolver), ("cfr+", pyspiel.CFRPlusSolver)]
 )
-def test_cfr_no_more_exploitable_than_openspiel(spec, iterations, algorithm, reference):
+def test_cfr_as_exploitable_as_openspiel(spec, iterations, algorithm, reference):
+    """The same iterations as OpenSpiel's solver of that name, rounding included."""
     tree, game = tree_of(spec), spiel_game(spec)
     solver = Solver(tree, algorithm)
     solver.run(iterations)
@@ -174,7 +178,7 @@ def test_cfr_no_more_exploitable_than_openspiel(spec, iterations, algorithm, ref
     for _ in range(iterations):
         theirs.evaluate_and_update_policy()
     expected = pyspiel.nash_conv(game, theirs.average_policy())
-    assert nash_conv(tree, solver.average_policy()) <= expected * (1 + 1e-9) + 1e-12
+    assert nash_conv(tree, solver.average_policy()) == pytest.approx(expected, rel=1e-9)
 
 
 def test_cfr_simultaneous_updates_as_openspiel():

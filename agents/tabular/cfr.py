@@ -1,6 +1,7 @@
 """Counterfactual regret minimization over a flat game tree (agents.tabular.tree): CFR, CFR+
-and external-sampling Monte Carlo CFR, for two or more players, as OpenSpiel runs them so
-that exploitability after N iterations compares:
+and external-sampling Monte Carlo CFR, for two or more players, as OpenSpiel runs them: CFR
+and CFR+ do OpenSpiel's arithmetic in its order, so after N iterations their policies are
+OpenSpiel's to the last bit:
 
 - `cfr`: OpenSpiel's CFRSolver: regret matching, alternating updates (player 0's pass, then
   its new policy for player 1's pass, ...), the average weighted by the player's own reach.
@@ -56,6 +57,7 @@ class Solver:
         self.rng = int(seed_for(seed, 0))
         depth = _depths(tree.parent)
         self._depth = int(depth.max()) + 1
+        self._visit = _post_order_decisions(tree.actor, tree.first_child, tree.num_children)
 
     def state(self) -> dict[str, np.ndarray]:
         """The arrays that resume this solver (`Solver.restore`)."""
@@ -106,7 +108,7 @@ class Solver:
             _cfr(
                 iterations, self.iteration, self.algorithm == "cfr+", self.alternating,
                 t.num_players, t.actor, t.info, t.parent, t.first_child, t.num_children,
-                t.action, t.chance_prob, t.returns, t.info_player, self.legal,
+                t.action, t.chance_prob, t.returns, t.info_player, self.legal, self._visit,
                 self.regrets, self.strategy_sums,
             )  # fmt: skip
         self.iteration += iterations
@@ -134,6 +136,32 @@ def _depths(parent):
 
 
 @njit(cache=True)
+def _post_order_decisions(actor, first, nchild):
+    """The decision nodes in the order OpenSpiel's recursive CFR updates them (depth-first,
+    children in ascending action order, a node after its children): a regret or strategy
+    sum adds its histories' terms in this order, so the rounding is OpenSpiel's."""
+    order = np.empty(actor.shape[0], dtype=np.int64)
+    stack = np.empty(actor.shape[0], dtype=np.int64)
+    walked = np.zeros(actor.shape[0], dtype=np.int64)  # children of stack[d] walked so far
+    count = 0
+    top = 0
+    stack[0] = 0
+    while top >= 0:
+        n = stack[top]
+        if walked[top] < nchild[n]:
+            stack[top + 1] = first[n] + walked[top]
+            walked[top] += 1
+            top += 1
+            walked[top] = 0
+            continue
+        if actor[n] >= 0:
+            order[count] = n
+            count += 1
+        top -= 1
+    return order[:count]
+
+
+@njit(cache=True)
 def _regret_matching(regrets, legal, infos, policy):
     """policy[i] for each information set i in `infos`: positive regrets normalized, or
     uniform over the legal actions when none is positive."""
@@ -144,14 +172,15 @@ def _regret_matching(regrets, legal, infos, policy):
 @njit(cache=True)
 def _cfr(
     iterations, done, plus, alternating, num_players, actor, info, parent, first, nchild,
-    action, chance_prob, returns, info_player, legal, regrets, sums,
+    action, chance_prob, returns, info_player, legal, visit, regrets, sums,
 ):  # fmt: skip
     """`iterations` CFR or CFR+ iterations after `done` ones, on regrets and sums in place.
 
     One pass for a set of updated players: a forward sweep (parents first) of every player's
     reach probability (chance's in the last column), a backward sweep (children first) of
-    every player's expected value under the current policy, and at an updated player's node
-    its regrets (weighted by the others' reach) and strategy sum (by its own reach)."""
+    every player's expected value under the current policy, then, at the updated players'
+    nodes in `visit` order (OpenSpiel's), their regrets (weighted by the others' reach) and
+    strategy sums (by their own reach)."""
     num_nodes = actor.shape[0]
     num_info = legal.shape[0]
     policy = np.empty_like(regrets)
@@ -181,7 +210,15 @@ def _cfr(
                         value[n, q] = returns[n, q]
                     continue
                 node_value(n, actor, info, first, nchild, action, chance_prob, policy, value)
-                if who == CHANCE or (updated >= 0 and who != updated):
+            for n in visit:
+                who = actor[n]
+                if updated >= 0 and who != updated:
+                    continue
+                # OpenSpiel skips a node no player reaches (chance aside): its terms are 0.
+                reached = False
+                for q in range(num_players):
+                    reached = reached or reach[n, q] != 0.0
+                if not reached:
                     continue
                 i = info[n]
                 counterfactual = 1.0
