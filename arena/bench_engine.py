@@ -101,9 +101,12 @@ import numpy as np, games
 game = games.make({spec!r})
 state = game.init(8)
 game.sample_chance(state)
-joint = [game.random_legal(game.legal_mask(state, player=p), np.arange(8) + p)
-         for p in range(game.num_players)]
-game.step(state, np.stack(joint, axis=1) if game.simultaneous else joint[state.to_play[0]])
+if game.simultaneous:
+    actions = np.stack([game.random_legal(game.legal_mask(state, player=p), np.arange(8) + p)
+                        for p in range(game.num_players)], axis=1)
+else:
+    actions = game.random_legal(game.legal_mask(state), np.arange(8))
+game.step(state, actions)
 game.observe(state, 0)
 game.reset_done(state, 1)
 game.play_sequences([[int(np.flatnonzero(game.legal_mask(game.init(1))[0])[0])]])
