@@ -203,24 +203,20 @@ def rollout_actors(busy: bool) -> list[int]:
     return actor_processes(b"ray::_RolloutWorker.rollout" if busy else b"ray::_RolloutWorker")
 
 
-def wait_until_gone(title: bytes, seconds: float = 300) -> list[int]:
-    """The processes of that title still alive once they are all gone or `seconds` passed:
-    the wait returns as soon as Ray has reaped them, and is long because Ray's workers run
-    niced, so on a busy machine they exit minutes late."""
-    deadline = time.time() + seconds
-    while actor_processes(title) and time.time() < deadline:
-        time.sleep(0.1)
-    return actor_processes(title)
-
-
 def wait_until_only(title: bytes, count: int, seconds: float = 300) -> list[int]:
     """The processes of that title once no more than `count` are left, or after `seconds`:
-    an actor whose handle was dropped (a learner rebuilt twice on a loaded machine) exits
-    when Ray reaps it, late on a busy machine (see wait_until_gone)."""
+    the wait returns as soon as Ray has reaped the others (an exited actor, or one whose
+    handle was dropped, as a learner rebuilt twice on a loaded machine), and is long
+    because Ray's workers run niced, so on a busy machine they exit minutes late."""
     deadline = time.time() + seconds
     while len(actor_processes(title)) > count and time.time() < deadline:
         time.sleep(0.1)
     return actor_processes(title)
+
+
+def wait_until_gone(title: bytes) -> list[int]:
+    """The processes of that title still alive once all are gone or the wait ran out."""
+    return wait_until_only(title, 0)
 
 
 def test_league_on_ray_with_a_killed_rollout_actor_plays_the_local_games(cluster, tmp_path):
