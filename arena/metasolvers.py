@@ -1,0 +1,177 @@
+"""Meta-solvers for PSRO: the mixture over a population that the next best response faces.
+
+Input: one payoff table per player, ``payoffs[p][i_0, ..., i_{P-1}]`` = player p's
+expected payoff when each player q plays its population member ``i_q``. Output: one
+mixture per player (:func:`meta_strategy`).
+
+- ``nash``: an exact Nash equilibrium by linear programming (HiGHS through scipy), for
+  two-player zero-sum (or constant-sum) games only: player p maximises v subject to
+  ``x^T A_p >= v`` columnwise, ``x`` a distribution, ``A_p`` its table with its own
+  strategies on the rows.
+- ``alpharank``: each population's α-Rank marginal in the infinite-α limit (ε swept to 0,
+  as OpenSpiel's PSRO does; :mod:`arena.alpharank`): scale-free, any number of players.
+- ``uniform``: every member alike (fictitious play over the population).
+- ``prd``: projected replicator dynamics (Lanctot et al. 2017, "A Unified Game-Theoretic
+  Approach to Multiagent Reinforcement Learning"), with OpenSpiel's defaults: from the
+  uniform mixtures, ``x_p += dt x_p (u_p - x_p . u_p)`` with ``u_p`` the payoff of each
+  member against the others' current mixtures, every step projected (Euclidean) onto the
+  simplex with every entry >= gamma; the answer is the average of all iterates. Replicator
+  dynamics is exponential weights in continuous time, so that average has regret at most
+  about ``ln(n) / (iterations * dt)`` against each player's members in zero-sum games;
+  elsewhere it need not approach an equilibrium at all.
+
+A solver that does not apply or does not converge raises :class:`MetaSolverError` rather
+than return a wrong mixture: ``nash`` on a game that is not two-player constant-sum or
+when the LP is not solved to optimality; ``prd`` when its mixture leaves some player a
+regret above ``PRD_REGRET_TOL`` times the payoff range (no approximate equilibrium).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import numpy as np
+from scipy import optimize
+
+from arena.alpharank import check_payoff_tables, epsilon_sweep
+
+META_SOLVERS = ("nash", "alpharank", "uniform", "prd")
+
+# OpenSpiel's projected_replicator_dynamics defaults (used by its PSRO's "prd").
+PRD_ITERATIONS = 100_000
+PRD_DT = 1e-3
+PRD_GAMMA = 1e-6
+# A PRD mixture converged when no player gains more than this share of the payoff range
+# by switching to one of its members (about 5 x the regret bound ln(n) / (iterations *
+# dt) of a 10-member population).
+PRD_REGRET_TOL = 0.1
+# Tables of a constant-sum game sum to the same value everywhere up to this.
+_CONSTANT_SUM_TOL = 1e-9
+
+
+class MetaSolverError(ValueError):
+    """The meta-solver does not apply to this game or did not converge."""
+
+
+def meta_strategy(name: str, payoffs: Sequence[np.ndarray]) -> list[np.ndarray]:
+    """One mixture per player over its population members (see the module docstring)."""
+    if name not in META_SOLVERS:
+        raise ValueError(f"unknown meta-solver {name!r}; choose one of {', '.join(META_SOLVERS)}")
+    tables = check_payoff_tables(payoffs)
+    if len(tables) < 2:
+        raise ValueError("meta-solvers need one payoff table per player (at least two)")
+    if name == "uniform":
+        return [np.full(n, 1.0 / n) for n in tables[0].shape]
+    if name == "nash":
+        return zero_sum_nash(tables)
+    if name == "prd":
+        return projected_replicator_dynamics(tables)
+    _, pis = epsilon_sweep(tables)
+    joint = pis[-1].reshape(tables[0].shape)
+    axes = range(joint.ndim)
+    return [joint.sum(axis=tuple(a for a in axes if a != p)) for p in axes]
+
+
+def payoffs_against(tables: Sequence[np.ndarray], mixtures: Sequence[np.ndarray]) -> list:
+    """``u[p][i]``: player p's expected payoff with member i against the others' mixtures."""
+    values = []
+    for p, table in enumerate(tables):
+        u = table
+        # Contract the other players' axes from the last one down, so axis p stays put.
+        for q in reversed(range(len(tables))):
+            if q != p:
+                u = np.tensordot(u, mixtures[q], axes=([q], [0]))
+        values.append(u)
+    return values
+
+
+def regrets(tables: Sequence[np.ndarray], mixtures: Sequence[np.ndarray]) -> np.ndarray:
+    """Per player: its best member's payoff minus its mixture's, against the others'."""
+    u = payoffs_against(tables, mixtures)
+    return np.array([u[p].max() - u[p] @ mixtures[p] for p in range(len(tables))])
+
+
+def _row_player_nash(a: np.ndarray) -> np.ndarray:
+    """The maximin mixture of the row player of the zero-sum matrix game A (LP)."""
+    rows, cols = a.shape
+    # Variables (x_1..x_rows, v): maximise v s.t. v - x^T A[:, j] <= 0, sum(x) = 1, x >= 0.
+    result = optimize.linprog(
+        c=np.r_[np.zeros(rows), -1.0],
+        A_ub=np.c_[-a.T, np.ones(cols)],
+        b_ub=np.zeros(cols),
+        A_eq=np.r_[np.ones(rows), 0.0][None, :],
+        b_eq=[1.0],
+        bounds=[(0, None)] * rows + [(None, None)],
+        method="highs",
+    )
+    if result.status != 0:
+        raise MetaSolverError(f"nash: the equilibrium LP was not solved: {result.message}")
+    x = np.clip(result.x[:rows], 0.0, None)
+    return x / x.sum()
+
+
+def zero_sum_nash(tables: Sequence[np.ndarray]) -> list[np.ndarray]:
+    """A Nash equilibrium of a two-player constant-sum game, one LP per player."""
+    if len(tables) != 2:
+        raise MetaSolverError(
+            f"nash applies to two-player zero-sum games, not {len(tables)} players "
+            "(use alpharank or prd)"
+        )
+    total = tables[0] + tables[1]
+    if np.ptp(total) > _CONSTANT_SUM_TOL * max(1.0, np.abs(total).max()):
+        raise MetaSolverError(
+            "nash applies to two-player zero-sum games, but the payoffs of the two players "
+            f"do not sum to a constant (the sums range over {np.ptp(total):.3g}); "
+            "use alpharank or prd"
+        )
+    return [_row_player_nash(tables[0]), _row_player_nash(tables[1].T)]
+
+
+def _project_to_floored_simplex(x: np.ndarray, gamma: float) -> np.ndarray:
+    """Euclidean projection of x onto {y : y_i >= gamma, sum(y) = 1}.
+
+    Shift to y - gamma onto the simplex of mass 1 - n gamma, whose projection is
+    ``max(x - tau, 0)`` with tau from the sorted entries (Held et al. 1974; Wang and
+    Carreira-Perpinan 2013, "Projection onto the probability simplex").
+    """
+    n = len(x)
+    mass = 1.0 - n * gamma
+    z = np.sort(x - gamma)[::-1]
+    tau = (np.cumsum(z) - mass) / np.arange(1, n + 1)
+    k = np.flatnonzero(z - tau > 0)[-1]
+    return np.maximum(x - gamma - tau[k], 0.0) + gamma
+
+
+def projected_replicator_dynamics(
+    tables: Sequence[np.ndarray],
+    iterations: int = PRD_ITERATIONS,
+    dt: float = PRD_DT,
+    gamma: float = PRD_GAMMA,
+    regret_tol: float = PRD_REGRET_TOL,
+) -> list[np.ndarray]:
+    """PRD's average mixtures (module docstring); MetaSolverError if they are no equilibrium."""
+    tables = check_payoff_tables(tables)
+    shape = tables[0].shape
+    if gamma * max(shape) >= 1.0:
+        raise ValueError(f"prd: gamma {gamma} leaves no room on a simplex of {max(shape)}")
+    mixtures = [np.full(n, 1.0 / n) for n in shape]
+    total = [m.copy() for m in mixtures]
+    for _ in range(iterations):
+        # Every player steps against the others' mixtures of the previous step.
+        values = payoffs_against(tables, mixtures)
+        mixtures = [
+            _project_to_floored_simplex(x + dt * x * (u - x @ u), gamma)
+            for x, u in zip(mixtures, values, strict=True)
+        ]
+        for t, x in zip(total, mixtures, strict=True):
+            t += x
+    average = [t / (iterations + 1) for t in total]
+    spread = max(np.ptp(t) for t in tables)
+    regret = regrets(tables, average)
+    if regret.max() > regret_tol * max(spread, 1e-12):
+        raise MetaSolverError(
+            f"prd did not converge: after {iterations} steps a player still gains "
+            f"{regret.max():.3g} by deviating (tolerance {regret_tol} x payoff range "
+            f"{spread:.3g}); try more iterations, or nash/alpharank"
+        )
+    return average
