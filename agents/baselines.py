@@ -1,4 +1,5 @@
-"""Baseline agents: uniformly random, and greedy (win now, else block, else random)."""
+"""Baseline agents: uniformly random, greedy (win now, else block, else random), and fixed
+(always the same action: the pure strategies of a matrix game)."""
 
 from __future__ import annotations
 
@@ -20,6 +21,30 @@ class RandomAgent:
         self, game: Game, state: State, legal_mask: np.ndarray, rng, player: int | None = None
     ) -> np.ndarray:
         return sample_legal(legal_mask, rng)
+
+
+class FixedAgent:
+    """Always plays action `action` where it is legal, else the lowest legal action.
+
+    In a matrix game it is a pure strategy (`fixed:action=0` is rock in `matrix:name=rps`);
+    the fallback makes it an agent of any game: in a table with fewer rows than columns,
+    the row player's `fixed:action=2` plays row 0 where there is no row 2.
+    """
+
+    def __init__(self, game: Game | None = None, name: str = "fixed", action: int = 0):
+        if game is not None and not 0 <= action < game.num_actions:
+            raise ValueError(
+                f"agent 'fixed': action={action} is not an action of {game.spec} "
+                f"(actions 0..{game.num_actions - 1})"
+            )
+        self.name = name
+        self.action = action
+
+    def act(
+        self, game: Game, state: State, legal_mask: np.ndarray, rng, player: int | None = None
+    ) -> np.ndarray:
+        # argmax of a boolean row is its first True: the lowest legal action.
+        return np.where(legal_mask[:, self.action], self.action, legal_mask.argmax(axis=1))
 
 
 @njit(cache=True)

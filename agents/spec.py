@@ -1,6 +1,6 @@
 """Agent spec strings: `name[:args]` -> an agent.
 
-Forms: `random`, `greedy`, `mcts:sims=400,c=1.4`, `solver`, `checkpoint:PATH`,
+Forms: `random`, `greedy`, `fixed:action=N`, `mcts:sims=400,c=1.4`, `solver`, `checkpoint:PATH`,
 `az:PATH,sims=64`, `policy:PATH` (a tabular policy), and
 `package.module:ClassName[,key=value...]` for a user's own agent class (constructed as
 `ClassName(game, name=spec, **params)` with string parameter values).
@@ -73,6 +73,11 @@ KINDS: dict[str, AgentKind] = {
     "random": AgentKind("agents.baselines:RandomAgent", "uniformly random legal moves"),
     "greedy": AgentKind(
         "agents.baselines:GreedyAgent", "win now if possible, else block, else random"
+    ),
+    "fixed": AgentKind(
+        "agents.baselines:FixedAgent",
+        "always action N where legal, else the lowest legal action (a pure strategy)",
+        {"action": Param(int, 0, "the action played", _non_negative, "must be >= 0")},
     ),
     "mcts": AgentKind(
         "agents.mcts:MCTSAgent",

@@ -11,6 +11,7 @@ import duckdb
 import numpy as np
 import pyarrow as pa
 
+import games
 import replays
 from arena.ratings import Ratings, fit_ratings, win_rate_matrix
 
@@ -67,6 +68,36 @@ def win_rates(
     run_dir: str | os.PathLike, agents: list[str], where: str | None = None
 ) -> tuple[np.ndarray, np.ndarray]:
     return win_rate_matrix(pair_table(run_dir, where), agents)
+
+
+# Sums of each seat's return per seating (the `agents` list: who sat where), for
+# arena.payoffs; also the smallest and largest total of returns, so that a constant-sum
+# game shows. `{seats}` is one `sum(returns[k])` column per seat, generated from the number
+# of players (an integer), never from user input.
+SEAT_RETURNS_QUERY = """
+SELECT agents, count(*) AS games, {seats},
+       min(list_sum(returns))::DOUBLE AS min_total, max(list_sum(returns))::DOUBLE AS max_total
+FROM games WHERE len(agents) = $players {where} GROUP BY ALL
+"""
+
+
+def seat_returns(run_dir: str | os.PathLike, where: str | None = None) -> tuple[str, pa.Table]:
+    """(the run's game spec, return sums per seating): columns `agents`, `games`,
+    `return_0` .. `return_{P-1}` (each seat's summed return), `min_total`, `max_total`."""
+
+    def read(dataset: replays.ReplayDataset) -> tuple[str, pa.Table]:
+        names = sorted({part.game for part in dataset.parts})
+        if len(names) != 1:
+            raise ValueError(
+                f"{run_dir}: payoff tables need the games of one game, found "
+                f"{', '.join(names) or 'no games'}"
+            )
+        players = games.make(names[0]).num_players
+        seats = ", ".join(f"sum(returns[{k + 1}])::DOUBLE AS return_{k}" for k in range(players))
+        sql = SEAT_RETURNS_QUERY.format(seats=seats, where=f"AND ({where})" if where else "")
+        return names[0], query_dataset(dataset, sql, {"players": players})
+
+    return replays.read_retrying(run_dir, read)
 
 
 # Game pairs between a and b: games 2j and 2j+1 of a match share an opening (or the empty
