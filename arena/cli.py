@@ -209,16 +209,57 @@ def tournament(
 def ratings_command(
     run_dir: str = typer.Argument(..., help="Run directory."),
     anchor: str = typer.Option("random", help="Agent held at 0 Elo (mean 0 if absent)."),
+    method: str = typer.Option(
+        "elo",
+        help="elo (Bradley-Terry, with the win-rate matrix), alpharank (α-Rank's stationary "
+        "distribution) or nash-avg (Nash averaging: Nash mass and skill).",
+    ),
 ) -> None:
-    """Bradley-Terry ratings with confidence intervals, and the win-rate matrix of a run.
+    """Ratings of a run's agents: Bradley-Terry Elo with confidence intervals and the
+    win-rate matrix, or α-Rank, or Nash averaging of the empirical payoffs.
 
     For a league, only its evaluation games count: training games are played by exploring
     versions of the learners, not by the fixed policies the ratings describe.
     """
+    from arena.population import METHODS
     from arena.rundir import read_run
 
+    if method not in METHODS:
+        fail(f"unknown --method {method!r}; methods: {', '.join(METHODS)}")
     kind = (read_run(run_dir) or {}).get("kind")
-    _print_results(run_dir, anchor, eval_only=kind == "league")
+    if method == "elo":
+        _print_results(run_dir, anchor, eval_only=kind == "league")
+    else:
+        _print_population_ranking(run_dir, method, eval_only=kind == "league")
+
+
+def _print_population_ranking(run_dir: str, method: str, eval_only: bool) -> None:
+    """α-Rank or Nash averaging of the agents that met every other, best first."""
+    from arena import ids, payoffs, population
+
+    completion = payoffs.load(run_dir, ids.EVAL_ONLY if eval_only else None).complete()
+    if completion.missing:
+        console.print(completion.describe())
+    agents = list(completion.tables.agents)
+    rows = population.rows(method, agents, completion.tables.antisymmetric())
+    # Nash averaging rates by skill (the mass only says who is in the equilibrium).
+    score = rows["mass"] if method == "alpharank" else rows["skill"]
+    order = sorted(range(len(agents)), key=lambda i: (-score[i], agents[i]))
+    if method == "alpharank":
+        title = f"α-Rank stationary distribution (single population, α = {rows['alpha'][0]:g})"
+        headers = ("#", "agent", "mass")
+    else:
+        title = "Nash averaging (maximum-entropy Nash mixture; skill: mean payoff against it)"
+        headers = ("#", "agent", "Nash mass", "skill")
+    table = Table(title=title)
+    for header in headers:
+        table.add_column(header, justify="left" if header == "agent" else "right")
+    for rank, i in enumerate(order, start=1):
+        cells = [str(rank), agents[i], f"{rows['mass'][i]:.4f}"]
+        if method == "nash-avg":
+            cells.append(f"{rows['skill'][i]:+.4f}")
+        table.add_row(*cells)
+    console.print(table)
 
 
 def _print_results(run_dir, anchor: str = "random", eval_only: bool = False) -> None:
@@ -668,17 +709,34 @@ def eval_positions(
 
 @eval_app.command("exploitability")
 def eval_exploitability(
-    game: str = typer.Option(..., help=GAME_HELP + " Small enough to enumerate its tree."),
+    game: str = typer.Option(..., help=GAME_HELP + " exact: small enough to enumerate its tree."),
     agent: str = typer.Option(..., help="Agent spec, e.g. random or policy:PATH."),
-    samples: int = typer.Option(
-        1000, help="For agents without `evaluate`: act calls per information state."
+    method: str = typer.Option(
+        "exact",
+        help="exact (best responses on the whole game tree) or trained (a lower bound: "
+        "train an exploiter against the agent).",
     ),
-    seed: int = typer.Option(0, help="Seed for the agent's randomness."),
+    samples: int = typer.Option(
+        1000, help="exact, for agents without `evaluate`: act calls per information state."
+    ),
+    seed: int = typer.Option(0, help="Seed for the agent's and the exploiter's randomness."),
+    minutes: float = typer.Option(1.0, help="trained: the exploiter's training time."),
+    algorithm: str = typer.Option(
+        "ppo", help="trained: the exploiter, ppo or alphazero (games of perfect information)."
+    ),
+    eval_games: int = typer.Option(
+        1000, help="trained: games per evaluation along the curve (the final one: 4x)."
+    ),
+    solver_games: int = typer.Option(
+        10, help="trained, Connect Four: games against the exact solver (from 8-ply openings)."
+    ),
 ) -> None:
-    """NashConv of an agent's strategy and each player's best-response gain against it.
+    """NashConv of an agent's strategy and each player's best-response gain against it
+    (exact), or a lower bound on its exploitability from a trained exploiter (trained).
 
-    The agent is asked at every information state: its `evaluate` probabilities when it
-    has them, else the empirical distribution of `samples` `act` calls (agents.tabular.query).
+    exact: the agent is asked at every information state: its `evaluate` probabilities when
+    it has them, else the empirical distribution of `samples` `act` calls
+    (agents.tabular.query). trained: see arena.exploiter.
     """
     import agents
     import games
@@ -686,9 +744,19 @@ def eval_exploitability(
     from agents.tabular.query import agent_policy, query_method
     from agents.tabular.tree import build_tree
 
+    if method not in EXPLOITABILITY_METHODS:
+        fail(f"unknown --method {method!r}; methods: {', '.join(EXPLOITABILITY_METHODS)}")
+    if method == "trained":
+        _trained_exploitability(
+            games.make(game), agent, minutes, algorithm, seed, eval_games, solver_games
+        )
+        return
     if samples < 1:
         fail(f"--samples must be positive, got {samples}")
-    tree = build_tree(games.make(game))
+    try:
+        tree = build_tree(games.make(game))
+    except ValueError as err:  # perfect information, or too large
+        fail(f"{err}; --method trained bounds it instead")
     player = agents.make(agent, tree.game, allow_import=True)  # typed by the user
     result = measure(tree, agent_policy(player, tree, samples, seed))
     how = "evaluate" if query_method(player) == "evaluate" else f"act, {samples:,} samples"
@@ -704,6 +772,67 @@ def eval_exploitability(
         )
     console.print(table)
     console.print(f"NashConv {result.nash_conv:.6g}; exploitability {result.exploitability:.6g}")
+
+
+EXPLOITABILITY_METHODS = ("exact", "trained")
+SOLVER_OPENING_PLIES = 8  # the solver answers in seconds from here, minutes from the start
+
+
+def _trained_exploitability(
+    game, agent: str, minutes: float, algorithm: str, seed: int, eval_games: int, solver: int
+) -> None:
+    """`eval exploitability --method trained`: train, then print the curve and the bound."""
+    import agents
+    from arena.exploiter import (
+        ExploiterError,
+        check_game,
+        learner_config,
+        solver_match,
+        train_exploiter,
+    )
+
+    if not minutes > 0:
+        fail(f"--minutes must be positive, got {minutes}")
+    if eval_games < 2 or solver < 0:
+        fail(f"--eval-games must be >= 2 and --solver-games >= 0, got {eval_games}, {solver}")
+    try:
+        check_game(game)
+        learner_config(game, algorithm)
+        target = agents.make(agent, game, allow_import=True)  # typed by the user
+    except ValueError as err:  # before any output: the error is the only line
+        fail(str(err))
+    console.print(
+        f"{algorithm} exploiter against {agent} on {game.spec}, {minutes:g} minutes; the curve "
+        f"(training time, games, train steps: bound on {eval_games:,} games, 95% interval):"
+    )
+    try:
+        result = train_exploiter(
+            game,
+            [(agent, 1.0)],
+            algorithm,
+            minutes,
+            seed,
+            eval_games=eval_games,
+            final_games=4 * eval_games,
+            allow_import=True,
+            log=lambda line: console.print(f"  {line}"),
+        )
+    except ExploiterError as err:
+        fail(str(err))
+    b = result.bound
+    seats = ", ".join(f"seat {s}: {r:.4f}" for s, r in enumerate(b.seat_returns))
+    console.print(
+        f"exploitability lower bound {b.value:.4f}, 95% interval [{b.ci_low:.4f}, "
+        f"{b.ci_high:.4f}] ({b.games:,} fresh games; the exploiter's mean return {seats})"
+    )
+    if game.name == "connect_four" and solver:
+        r = solver_match(game, target, solver, SOLVER_OPENING_PLIES, seed)
+        console.print(
+            f"against the exact solver: {agent} lost {r.losses} of {r.games} games "
+            f"({r.draws} draws, {r.wins} wins) from random {SOLVER_OPENING_PLIES}-ply openings, "
+            f"each played from both seats ({r.lost_openings} of those games started from an "
+            "opening already lost for its seat)"
+        )
 
 
 @app.command("solve")

@@ -1,7 +1,9 @@
 """How different the agents of a population are: from results and from behaviour.
 
-From results, everything starts at the empirical antisymmetric payoff matrix
-``A = S - S^T`` (:func:`payoff_from_scores`), ``A[i, j] > 0`` when i outscores j:
+From results, everything starts at the empirical antisymmetric payoff matrix A of a
+population in which every pair has met (:meth:`arena.payoffs.PayoffTables.antisymmetric`
+of the complete sub-population: pairs that never met are not guessed at), ``A[i, j] > 0``
+when i outscores j:
 
 - ``effective_diversity``: ``p^T ReLU(A) p`` with ``p`` a Nash equilibrium of A: how much
   the equilibrium agents beat each other (Balduzzi et al. 2019, "Open-ended learning in
@@ -57,27 +59,15 @@ BEHAVIOUR_METRICS = ("mean_js_divergence", "dvd_logdet")
 # --------------------------------------------------------------------------- results
 
 
-def payoff_from_scores(score: np.ndarray) -> np.ndarray:
-    """The antisymmetric payoff matrix ``A = S - S^T`` of a score-rate matrix S.
-
-    ``S[i, j]`` is i's score rate against j (wins 1, draws 1/2, as from
-    :func:`arena.ratings.win_rate_matrix`), NaN where they never met and on the diagonal.
-    Where both S[i, j] and S[j, i] are known A[i, j] = 2 S[i, j] - 1, in [-1, 1]: +1 when
-    i always beats j, 0 for an even record. Pairs that never met count as even (0).
-    """
-    s = np.asarray(score, dtype=np.float64)
-    if s.ndim != 2 or s.shape[0] != s.shape[1]:
-        raise ValueError(f"score matrix must be square, got shape {s.shape}")
-    a = s - s.T
-    return np.where(np.isnan(a), 0.0, a)
-
-
 def _check_payoff(a: np.ndarray) -> np.ndarray:
     a = np.asarray(a, dtype=np.float64)
     if a.ndim != 2 or a.shape[0] != a.shape[1] or a.shape[0] == 0:
         raise ValueError(f"payoff matrix must be square and non-empty, got shape {a.shape}")
     if not np.isfinite(a).all():
-        raise ValueError("payoff matrix has NaN or infinite entries (see payoff_from_scores)")
+        raise ValueError(
+            "payoff matrix has NaN or infinite entries (see arena.payoffs: use the complete "
+            "sub-population)"
+        )
     if not np.allclose(a, -a.T, rtol=0.0, atol=_ANTISYMMETRY_TOL):
         raise ValueError("payoff matrix of a symmetric zero-sum game must be antisymmetric")
     return a
@@ -120,6 +110,14 @@ def nash_equilibrium(a: np.ndarray) -> np.ndarray:
     a = _check_payoff(a)
     support, p_lp = _maximal_support(a)
     rows = a[support]
+    # First with multipliers for the agents in S only (the others' held at 0): a smooth
+    # unconstrained problem that Newton steps solve in a dozen iterations (200 agents:
+    # 0.2 s, where the bounded quasi-Newton solve below took 100 s, measured). Its point
+    # is the answer unless an agent outside S beats it.
+    p = np.zeros(len(a))
+    p[support] = _max_entropy_newton(rows[:, support])
+    if (p @ a).min() >= -NASH_TOL:
+        return p
 
     def objective(w: np.ndarray) -> tuple[float, np.ndarray]:
         z = rows @ w
@@ -139,11 +137,37 @@ def nash_equilibrium(a: np.ndarray) -> np.ndarray:
         bounds=bounds,
         options={"ftol": 0.0, "gtol": 1e-12, "maxiter": 20 * len(a) + 1000},
     )
-    p = np.zeros(len(a))
     p[support] = special.softmax(rows @ result.x)
     if (p @ a).min() < -NASH_TOL:
         return p_lp
     return p
+
+
+def _max_entropy_newton(m: np.ndarray) -> np.ndarray:
+    """``softmax(M w)`` at the minimiser of ``logsumexp(M w)``: the maximum-entropy p with
+    ``p^T M = 0`` (M square, the support's own block of A). The Hessian
+    ``M^T (diag p - p p^T) M`` is singular along the directions that do not move p, which
+    the trust region's exact subproblem solve copes with."""
+
+    def objective(w: np.ndarray) -> tuple[float, np.ndarray]:
+        z = m @ w
+        lse = special.logsumexp(z)
+        return lse, m.T @ np.exp(z - lse)
+
+    def hessian(w: np.ndarray) -> np.ndarray:
+        p = special.softmax(m @ w)
+        weighted = m * p[:, None]
+        return m.T @ weighted - np.outer(p @ m, p @ m)
+
+    result = optimize.minimize(
+        objective,
+        np.zeros(len(m)),
+        jac=True,
+        hess=hessian,
+        method="trust-exact",
+        options={"gtol": 1e-12},
+    )
+    return special.softmax(m @ result.x)
 
 
 def effective_diversity(a: np.ndarray, p: np.ndarray | None = None) -> float:
@@ -191,7 +215,7 @@ def nash_entropy(p: np.ndarray) -> float:
 def cyclic_triple_share(a: np.ndarray) -> float:
     """Share of decided agent triples whose results form a cycle i > j > k > i.
 
-    i beats j when A[i, j] > 0 strictly; a pair with A = 0 (an even record, or never met)
+    i beats j when A[i, j] > 0 strictly; a pair with A = 0 (an even record)
     is undecided and every triple containing it is left out. NaN when no triple is
     decided. Counted with matrix powers: a decided triple is a triangle of the
     "decided" graph D (trace(D^3) / 6 of them), a cyclic one a directed 3-cycle of the
@@ -335,15 +359,13 @@ def dvd_logdet(dists: np.ndarray, length_scale: float | None = None) -> float:
 # --------------------------------------------------------------------------- all of them
 
 
-def population_metrics(
-    score_matrix: np.ndarray, dists: np.ndarray | None = None
-) -> dict[str, float]:
-    """Every diversity metric by name (:data:`RESULT_METRICS`, then
-    :data:`BEHAVIOUR_METRICS` when ``dists`` from :func:`action_distributions` is given).
+def population_metrics(a: np.ndarray, dists: np.ndarray | None = None) -> dict[str, float]:
+    """Every diversity metric by name (:data:`RESULT_METRICS` of the antisymmetric payoff
+    matrix A, then :data:`BEHAVIOUR_METRICS` when ``dists`` from
+    :func:`action_distributions` is given, for the same agents in the same order).
 
     Rows for the metrics table: ``{"metric": list(m), "value": list(m.values())}``.
     """
-    a = payoff_from_scores(score_matrix)
     p = nash_equilibrium(a)
     metrics = {
         "effective_diversity": effective_diversity(a, p),

@@ -37,7 +37,7 @@ import replays
 from agents.base import require_perfect_information
 from agents.network import MAX_BLOCKS, MAX_CHANNELS
 from agents.spec import UntrustedCode, checkpoint_hashes, imports_code
-from arena import diversity, ids, metrics, results
+from arena import diversity, ids, metrics, payoffs, population, results
 from arena.backends import (
     AgentRecipe,
     Backend,
@@ -93,6 +93,9 @@ LEAGUE_SCHEMA = {
     "snapshot_every": Key(int, 8, minimum=1),
     "recent_rounds": Key(int, 10, minimum=1),
     "anchors": Key(list, ["random", "greedy"], item_type=str),
+    # Also anchor every pure strategy: `fixed:action=N` for each action N of the game (the
+    # matrix games' default, whose action count depends on the table).
+    "pure_strategy_anchors": Key(bool, False),
     "league_exploiter_reset": Key(float, 0.25, minimum=0.0),
 }
 EVALUATION_SCHEMA = {
@@ -151,6 +154,10 @@ def resolve(
             require_perfect_information(game, "the AlphaZero learner")
         except ValueError as err:
             raise ConfigError(f'{where} [learner]: {err} (use algorithm = "ppo")') from None
+    if config["league"]["pure_strategy_anchors"]:
+        pure = [f"fixed:action={n}" for n in range(game.num_actions)]
+        anchors = config["league"]["anchors"]
+        config["league"]["anchors"] = anchors + [spec for spec in pure if spec not in anchors]
     for spec in config["league"]["anchors"]:
         try:
             agent_specs.make(spec, game, allow_import=allow_import)
@@ -517,6 +524,28 @@ class League:
             self.writer.write(columns)
         self.writer.flush()
         self.write_evaluation_metrics([name for name, _ in members], dict(members))
+        self.write_exploitability_bounds()
+
+    def write_exploitability_bounds(self) -> None:
+        """Each main exploiter's evaluation games against each main agent, as a lower bound
+        on the main agent's exploitability (arena.exploiter), into `exploitability_bounds`."""
+        from arena.exploiter import evaluation_bounds
+
+        version = {s.name: self.version_id(s, self.round) for s in self.slots}
+        pairs = [
+            (version[e.name], version[m.name])
+            for e in self.slots
+            if e.role == "main_exploiter"
+            for m in self.slots
+            if m.role == "main"
+        ]
+        rows = evaluation_bounds(self.run_dir, self.game, self.round, pairs)
+        if rows["agent"]:
+            metrics.write_round(self.run_dir, "exploitability_bounds", self.round, rows)
+            bounds = ", ".join(
+                f"{a} {b:.3f}" for a, b in zip(rows["agent"], rows["bound"], strict=True)
+            )
+            self.log(f"round {self.round} exploitability lower bounds: {bounds}")
 
     def write_evaluation_metrics(self, names: list[str], players: dict) -> None:
         pairs = self.eval_pairs()
@@ -552,6 +581,12 @@ class League:
                 "games": [int(r[3]) for r in rows],
             },
         )
+        # The game-theoretic measures read returns, on the agents that met every other.
+        completion = payoffs.load(self.run_dir, ids.EVAL_ONLY, names).complete()
+        if completion.missing:
+            self.log(f"round {self.round} evaluation: {completion.describe()}")
+        kept = list(completion.tables.agents)
+        a = completion.tables.antisymmetric()
         probes = diversity.probe_positions(
             self.game,
             self.config["evaluation"]["probe_positions"],
@@ -559,8 +594,8 @@ class League:
             plies=(2, max(3, self.game.max_plies // 2)),
         )
         mask = self.game.legal_mask(probes)
-        dists = diversity.action_distributions([players[n] for n in names], self.game, probes, mask)
-        values = diversity.population_metrics(score, dists)
+        dists = diversity.action_distributions([players[n] for n in kept], self.game, probes, mask)
+        values = diversity.population_metrics(a, dists)
         metrics.write_round(
             self.run_dir,
             "diversity",
@@ -569,6 +604,12 @@ class League:
                 "metric": list(values),
                 "value": [float(v) for v in values.values()],
             },
+        )
+        metrics.write_round(
+            self.run_dir, "alpharank", self.round, population.alpharank_rows(kept, a)
+        )
+        metrics.write_round(
+            self.run_dir, "nash_averaging", self.round, population.nash_rows(kept, a)
         )
         best = max(
             (r, a)

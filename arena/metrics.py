@@ -46,6 +46,26 @@ SCHEMAS: dict[str, pa.Schema] = {
     "diversity": pa.schema(
         [("round", pa.int32()), ("metric", pa.string()), ("value", pa.float64())]
     ),
+    # α-Rank's stationary distribution over the evaluated agents (arena.alpharank; single
+    # population on arena.payoffs' seat-averaged payoffs), and the α it was computed at.
+    "alpharank": pa.schema(
+        [
+            ("round", pa.int32()),
+            ("agent", pa.string()),
+            ("mass", pa.float64()),
+            ("alpha", pa.float64()),
+        ]
+    ),
+    # Nash averaging (arena.nash_averaging): the maximum-entropy Nash mixture over the
+    # evaluated agents and each agent's skill (mean payoff) against it.
+    "nash_averaging": pa.schema(
+        [
+            ("round", pa.int32()),
+            ("agent", pa.string()),
+            ("mass", pa.float64()),
+            ("skill", pa.float64()),
+        ]
+    ),
     # Throughput and totals at the end of the round.
     "progress": pa.schema(
         [
@@ -67,6 +87,19 @@ SCHEMAS: dict[str, pa.Schema] = {
             ("parent", pa.string()),  # agent id it was copied or snapshotted from; null if none
             ("created_round", pa.int32()),
             ("spec", pa.string()),  # agent spec to rebuild it (checkpoint path for networks)
+        ]
+    ),
+    # A league's main exploiters against its main agents in the round's evaluation games: a
+    # lower bound on each main agent's exploitability, with a 95% interval (arena.exploiter).
+    "exploitability_bounds": pa.schema(
+        [
+            ("round", pa.int32()),
+            ("agent", pa.string()),  # the main agent's version id
+            ("exploiter", pa.string()),  # the main exploiter's version id
+            ("bound", pa.float64()),
+            ("ci_low", pa.float64()),
+            ("ci_high", pa.float64()),
+            ("games", pa.int64()),
         ]
     ),
     # `arena solve`: the average policy after `iteration` iterations (one file per evaluation).

@@ -10,7 +10,8 @@ A game's payoff to an agent is its return (the game's reward to its seat: chips 
   takes it, and Nash averaging and the diversity measures its antisymmetric part
   ``(P - P^T) / 2`` (:meth:`PayoffTables.antisymmetric`), which equals P in a zero-sum
   game. The diagonal is the agent against itself: from self-play games when stored, else
-  exactly ``c / players`` in a game whose returns always sum to c, else unknown (NaN).
+  exactly 0 in a zero-sum game (by its rules: the seats' returns cancel in every game),
+  else unknown (NaN).
 - ``seat_payoffs[s, i, j]`` (two-player games): seat s's mean return when agent i sits
   first and agent j second, for multi-population α-Rank, where the seats are separate
   populations (in asymmetric games such as Kuhn poker returns depend on the seat).
@@ -29,10 +30,9 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
+import games
 from arena import results
 
-# Totals of returns closer than this count as the same constant (returns are float32).
-CONSTANT_SUM_TOL = 1e-4
 SHOWN_PAIRS = 8  # missing pairs named in a message; the rest are counted
 
 
@@ -53,7 +53,7 @@ class PayoffTables:
     known: np.ndarray  # bool[n, n]
     seat_payoffs: np.ndarray | None  # float64[2, n, n], NaN where unplayed
     seat_games: np.ndarray | None  # int64[n, n]
-    constant_sum: float | None  # the total of returns when every game had the same one
+    zero_sum: bool  # the game's rules: the seats' returns sum to 0 in every game
 
     def subset(self, keep: np.ndarray | list[int]) -> PayoffTables:
         """The tables of the agents at positions `keep`, in that order."""
@@ -210,7 +210,6 @@ def from_seat_returns(game: str, sums: pa.Table, agents: list[str] | None = None
         count[usable],
         mean[usable],
     )
-    totals = sums["min_total"].to_numpy()[usable], sums["max_total"].to_numpy()[usable]
 
     # An agent's return in a game is the mean over the seats it holds.
     def value(agent: np.ndarray) -> np.ndarray:
@@ -224,21 +223,19 @@ def from_seat_returns(game: str, sums: pa.Table, agents: list[str] | None = None
     pair = first != other
     np.add.at(total, (other[pair], first[pair]), value(other)[pair])
     np.add.at(seatings, (other[pair], first[pair]), 1.0)
-    games = np.zeros((n, n), dtype=np.int64)
-    np.add.at(games, (first, other), count)
-    np.add.at(games, (other[pair], first[pair]), count[pair])
+    played = np.zeros((n, n), dtype=np.int64)
+    np.add.at(played, (first, other), count)
+    np.add.at(played, (other[pair], first[pair]), count[pair])
     # A pair is known when each of its agents has sat first against the other.
     led = np.zeros((n, n), dtype=bool)
     led[first, other] = True
     known = led & led.T
     with np.errstate(invalid="ignore", divide="ignore"):
         payoff = np.where(known, total / seatings, np.nan)
-    constant = None
-    if len(count) and totals[1].max() - totals[0].min() <= CONSTANT_SUM_TOL:
-        constant = float((totals[1].max() + totals[0].min()) / 2)
-        # Against itself in a constant-sum game an agent gets c / players on average, exactly.
+    zero_sum = games.make(game).zero_sum
+    if zero_sum:  # against itself an agent gets 0 on average over the seats, exactly
         unplayed = np.flatnonzero(~np.diag(known))
-        payoff[unplayed, unplayed] = constant / players
+        payoff[unplayed, unplayed] = 0.0
         known[unplayed, unplayed] = True
     seat_payoffs = seat_games = None
     if players == 2:
@@ -250,9 +247,9 @@ def from_seat_returns(game: str, sums: pa.Table, agents: list[str] | None = None
         game=game,
         agents=tuple(names.to_pylist()),
         payoff=payoff,
-        games=games,
+        games=played,
         known=known,
         seat_payoffs=seat_payoffs,
         seat_games=seat_games,
-        constant_sum=constant,
+        zero_sum=zero_sum,
     )

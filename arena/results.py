@@ -71,19 +71,17 @@ def win_rates(
 
 
 # Sums of each seat's return per seating (the `agents` list: who sat where), for
-# arena.payoffs; also the smallest and largest total of returns, so that a constant-sum
-# game shows. `{seats}` is one `sum(returns[k])` column per seat, generated from the number
-# of players (an integer), never from user input.
+# arena.payoffs. `{seats}` is one `sum(returns[k])` column per seat, generated from the
+# number of players (an integer), never from user input.
 SEAT_RETURNS_QUERY = """
-SELECT agents, count(*) AS games, {seats},
-       min(list_sum(returns))::DOUBLE AS min_total, max(list_sum(returns))::DOUBLE AS max_total
+SELECT agents, count(*) AS games, {seats}
 FROM games WHERE len(agents) = $players {where} GROUP BY ALL
 """
 
 
 def seat_returns(run_dir: str | os.PathLike, where: str | None = None) -> tuple[str, pa.Table]:
     """(the run's game spec, return sums per seating): columns `agents`, `games`,
-    `return_0` .. `return_{P-1}` (each seat's summed return), `min_total`, `max_total`."""
+    `return_0` .. `return_{P-1}` (each seat's summed return)."""
 
     def read(dataset: replays.ReplayDataset) -> tuple[str, pa.Table]:
         names = sorted({part.game for part in dataset.parts})

@@ -101,7 +101,9 @@ def write_league_metrics(run: Path) -> None:
                 "games": count[i, j],
             },
         )
-        values = diversity.population_metrics(np.nan_to_num(score, nan=0.5))
+        values = diversity.population_metrics(
+            np.nan_to_num(score - score.T)
+        )  # fixture: NaN diagonal
         metrics.write_round(
             run, "diversity", r, {"metric": list(values), "value": list(values.values())}
         )

@@ -11,7 +11,6 @@ from scipy.spatial.distance import jensenshannon
 import agents
 import games
 from arena import diversity, metrics
-from arena.ratings import aggregate_results, win_rate_matrix
 
 # Rock, paper, scissors: each beats the next one (row beats column where +1).
 RPS = np.array([[0.0, 1.0, -1.0], [-1.0, 0.0, 1.0], [1.0, -1.0, 0.0]])
@@ -24,13 +23,6 @@ def weighted_rps(a: float, b: float, c: float) -> np.ndarray:
     return np.array([[0.0, a, -b], [-a, 0.0, c], [b, -c, 0.0]])
 
 
-def scores_of(a: np.ndarray) -> np.ndarray:
-    """A score-rate matrix with this payoff (S = (1 + A) / 2, NaN on the diagonal)."""
-    s = (1.0 + a) / 2.0
-    np.fill_diagonal(s, np.nan)
-    return s
-
-
 def assert_equilibrium(p: np.ndarray, a: np.ndarray) -> None:
     assert p.min() >= 0.0
     assert p.sum() == pytest.approx(1.0, abs=1e-12)
@@ -39,20 +31,6 @@ def assert_equilibrium(p: np.ndarray, a: np.ndarray) -> None:
 
 
 # --------------------------------------------------------------------------- payoffs
-
-
-def test_payoff_from_scores_is_antisymmetric_with_unmet_pairs_even():
-    s = np.array([[np.nan, 0.75, np.nan], [0.25, np.nan, 0.5], [np.nan, 0.5, np.nan]])
-    a = diversity.payoff_from_scores(s)
-    np.testing.assert_allclose(a, [[0, 0.5, 0], [-0.5, 0, 0], [0, 0, 0]])
-
-
-def test_payoff_from_win_rate_matrix_of_real_results():
-    # a beats b 3 times of 4 (one draw counts half each way: 3.5 / 4 = 0.875).
-    pairs = aggregate_results(["a", "b", "a", "b"], ["b", "a", "b", "a"], [0, 1, -1, 1])
-    rate, _ = win_rate_matrix(pairs)
-    a = diversity.payoff_from_scores(rate)
-    np.testing.assert_allclose(a, [[0, 0.75], [-0.75, 0]])
 
 
 def test_non_antisymmetric_or_nan_payoffs_are_refused():
@@ -94,8 +72,7 @@ def test_transitive_population():
 
 
 def test_identical_agents():
-    a = diversity.payoff_from_scores(np.full((4, 4), 0.5))
-    assert not a.any()
+    a = np.zeros((4, 4))
     p = diversity.nash_equilibrium(a)
     # Every mixture is an equilibrium; the maximum-entropy one is uniform.
     np.testing.assert_allclose(p, [0.25] * 4, atol=1e-12)
@@ -326,7 +303,7 @@ def test_agents_reporting_policies_are_read_through_evaluate(connect_four_probes
 
 def test_population_metrics_fill_the_diversity_table(tmp_path):
     dists = np.array([[[1.0, 0.0]], [[0.0, 1.0]], [[0.5, 0.5]]])
-    values = diversity.population_metrics(scores_of(RPS), dists)
+    values = diversity.population_metrics(RPS, dists)
     assert list(values) == [*diversity.RESULT_METRICS, *diversity.BEHAVIOUR_METRICS]
     assert values["effective_diversity"] == pytest.approx(1 / 3)
     assert values["dpp_cardinality"] == pytest.approx(1.5)
@@ -335,9 +312,7 @@ def test_population_metrics_fill_the_diversity_table(tmp_path):
     assert values["cyclic_triple_share"] == 1.0
     assert values["mean_js_divergence"] == pytest.approx(diversity.mean_pairwise_js(dists))
     assert values["dvd_logdet"] == pytest.approx(diversity.dvd_logdet(dists))
-    assert list(diversity.population_metrics(scores_of(TRANSITIVE))) == list(
-        diversity.RESULT_METRICS
-    )
+    assert list(diversity.population_metrics(TRANSITIVE)) == list(diversity.RESULT_METRICS)
     rows = {"metric": list(values), "value": list(values.values())}
     metrics.write_round(tmp_path, "diversity", 0, rows)
     table = metrics.read_table(tmp_path, "diversity")
