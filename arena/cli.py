@@ -448,10 +448,19 @@ def league_run(
     ),
     out: str = typer.Option(None, help="Run directory (default runs/<game>-league)."),
     minutes: float = typer.Option(None, help="Wall-clock budget in minutes."),
-    rounds: int = typer.Option(None, help="Stop after this many rounds (0: no limit)."),
+    rounds: int = typer.Option(
+        None,
+        help="Stop after this many rounds (0: no limit); psro: after iteration ROUNDS in all "
+        "(a resumed run goes on to it).",
+    ),
     resume: bool = typer.Option(False, help="Continue the league in --out."),
     device: str = typer.Option(None, help="Torch device: auto, cpu, cuda, cuda:N."),
     seed: int = typer.Option(None, help="Seed of the whole league."),
+    mode: str = typer.Option(
+        None, help="league (AlphaStar-style, the default) or psro (policy-space response oracles)."
+    ),
+    meta_solver: str = typer.Option(None, help="psro: nash, alpharank, uniform or prd."),
+    oracle: str = typer.Option(None, help="psro: exact (a tabular best response), ppo, alphazero."),
     backend: str = typer.Option("local", help=BACKEND_HELP),
     address: str = typer.Option(None, help=ADDRESS_HELP),
     workers: int = typer.Option(None, help=WORKERS_HELP),
@@ -467,14 +476,24 @@ def league_run(
 
     from arena.config import load_toml
     from arena.league import run_league
-    from arena.rundir import CONFIG_FILE, require_run
+    from arena.rundir import CONFIG_FILE, read_run, require_run
 
     values: dict = load_toml(config) if config else {}
     from_run_folder = bool(resume and not values and not game and out)
     if from_run_folder:
-        require_run(out, "league")  # a folder proved a league before any file of it is read
+        # A folder proved a league (or a PSRO run) before any file of it is read.
+        require_run(out, "psro" if (read_run(Path(out)) or {}).get("kind") == "psro" else "league")
         stored = Path(out) / CONFIG_FILE
         values = load_toml(stored) if stored.is_file() else {}
+    if mode is not None:
+        values["mode"] = mode
+    psro_options = {"meta_solver": meta_solver, "oracle": oracle}
+    if values.get("mode") == "psro":
+        section = values.setdefault("psro", {})
+        if isinstance(section, dict):  # else resolve names the bad key
+            section.update({k: v for k, v in psro_options.items() if v is not None})
+    elif any(v is not None for v in psro_options.values()):
+        fail("--meta-solver and --oracle apply to --mode psro")
     given = {
         "game": game,
         "out": out,
@@ -490,7 +509,10 @@ def league_run(
         fail("give a config file or --game (games: " + ", ".join(_game_names()) + ")")
     # A folder name from the spec: hex:size=7 -> runs/hex-size7-league.
     slug = str(values["game"]).replace(":", "-").replace(",", "-").replace("=", "")
-    values.setdefault("out", f"runs/{slug}-league")
+    values.setdefault("out", f"runs/{slug}-{values.get('mode', 'league')}")
+    if values.get("mode") == "psro":
+        _run_psro(values, resume, backend)
+        return
     with _backend(backend, address, workers) as runner:
         run_dir = run_league(
             values,
@@ -502,6 +524,22 @@ def league_run(
         )
     console.print(f"run directory: {run_dir}")
     _print_results(run_dir, eval_only=True)
+
+
+def _run_psro(values: dict, resume: bool, backend: str) -> None:
+    """`league run --mode psro`: iterate, then print the NashConv curve's last value."""
+    from arena import metrics, psro
+
+    if backend != "local":
+        fail("--backend applies to --mode league: the exact PSRO oracle runs in this process")
+    run_dir = psro.run_psro(values, resume=resume, log=lambda line: console.print(line))
+    last = metrics.read_table(run_dir, psro.EXACT_TABLE).to_pylist()[-1]
+    console.print(
+        f"PSRO iteration {last['iteration']}: NashConv of the meta-strategy mixture "
+        f"{last['nash_conv']:.6g} (its policy: {run_dir / psro.POLICY}, agent spec "
+        f"policy:{run_dir / psro.POLICY})"
+    )
+    console.print(f"run directory: {run_dir}")
 
 
 def _backend(name: str, address: str | None, workers: int | None):
@@ -877,12 +915,15 @@ app.add_typer(policy_app, name="policy")
 
 @policy_app.command("export")
 def policy_export(
-    source: str = typer.Argument(..., help="A solve run directory or a policy checkpoint."),
+    source: str = typer.Argument(
+        ..., help="A solve or PSRO run directory, or a policy checkpoint."
+    ),
     format: str = typer.Option("openspiel", "--format", help="openspiel (the only format)."),
     out: str = typer.Option(..., help="JSON file to write."),
 ) -> None:
     """Write a policy as OpenSpiel JSON: {information_state_string: [probability of each
-    legal action, in ascending action order]} (a solve run: its final average policy)."""
+    legal action, in ascending action order]} (a solve run: its final average policy; a PSRO
+    run: its meta-strategy mixture, each member weighted by its reach of every state)."""
     from arena.solve import export_openspiel
 
     if format != "openspiel":

@@ -54,6 +54,7 @@ from arena.tournament import check_openings, random_openings
 
 STATE_FILE = "league.json"
 ROLES = ("main", "main_exploiter", "league_exploiter")
+MODES = ("league", "psro")  # `mode = "psro"` runs arena.psro instead
 
 SCHEMA = {
     "game": Key(str, None, convert=games.canonical),  # a game spec, stored canonical
@@ -62,6 +63,7 @@ SCHEMA = {
     "rounds": Key(int, 0, minimum=0),
     "out": Key(str, None),
     "device": Key(str, "auto"),
+    "mode": Key(str, "league", choices=MODES),
     "learner": Key(dict, {}),
     "league": Key(dict, {}),
     "evaluation": Key(dict, {}),
@@ -137,6 +139,8 @@ def resolve(
         check(given, schema, f"{where} [{section}]")
         merged[section] = check({**base.get(section, {}), **given}, schema, f"{where} [{section}]")
     config = check(merged, SCHEMA, where)
+    if config["mode"] != "league":
+        raise ConfigError(f"{where}: mode {config['mode']!r} is run by arena.psro, not a league")
     if config["out"] is None:
         raise ConfigError(f"{where}: key 'out' is required (the run directory)")
     # Snapshots are agent specs `az:PATH,key=value` with PATH inside the run directory.

@@ -112,6 +112,24 @@ SCHEMAS: dict[str, pa.Schema] = {
             ("elapsed_seconds", pa.float64()),  # solving time so far, evaluations excluded
         ]
     ),
+    # PSRO (arena.psro): each player's meta-strategy over the population after the round.
+    "psro_meta_strategy": pa.schema(
+        [
+            ("round", pa.int32()),
+            ("player", pa.int32()),
+            ("agent", pa.string()),
+            ("probability", pa.float64()),
+        ]
+    ),
+    # PSRO: the payoff-table entries the round's new member added (agent per seat).
+    "psro_payoffs": pa.schema(
+        [
+            ("round", pa.int32()),
+            ("player", pa.int32()),  # whose payoff
+            ("profile", pa.list_(pa.string())),
+            ("payoff", pa.float64()),
+        ]
+    ),
 }
 
 _ROUND_FILE = re.compile(r"^round-(\d{6})\.parquet$")

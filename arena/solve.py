@@ -38,6 +38,7 @@ KIND = "solve"
 TABLE = "exploitability"
 STATE_FILE = "solver.safetensors"
 POLICY = "policy"  # the checkpoint stem in the run directory
+POLICY_KINDS = (KIND, "psro")  # runs whose final policy is the checkpoint POLICY
 DEFAULT_EVAL_EVERY = 100
 # Iterations between progress reports: small next to an evaluation's work on any game here.
 CHUNK = 10
@@ -119,9 +120,11 @@ def run_solve(
 
 
 def policy_of_run(run_dir: str | Path) -> Path:
-    """The final average policy checkpoint of a solve run (ConfigError when not a solve
-    run, or one not finished)."""
-    require_run(run_dir, KIND)
+    """The final average policy checkpoint of a solve run, or the meta-strategy mixture of
+    a PSRO run (arena.psro writes it under the same name); ConfigError when neither, or
+    not finished."""
+    kind = (read_run(Path(run_dir)) or {}).get("kind")
+    require_run(run_dir, kind if kind in POLICY_KINDS else KIND)
     stem = Path(run_dir) / POLICY
     if not Path(f"{stem}.json").is_file():
         raise ConfigError(f"{run_dir} holds no final policy yet: finish it with --resume")
@@ -176,8 +179,9 @@ def _restore(run_dir: Path, tree, algorithm: str, seed: int) -> tuple[Solver, fl
 
 
 def export_openspiel(source: str | Path, out: str | Path) -> tuple[str, int]:
-    """Write the policy of a solve run (its final average policy) or of a checkpoint at
-    `source` as OpenSpiel JSON at `out`; returns (game spec, information states)."""
+    """Write the policy of a solve run (its final average policy), of a PSRO run (its
+    meta-strategy mixture as one behaviour policy) or of a checkpoint at `source` as
+    OpenSpiel JSON at `out`; returns (game spec, information states)."""
     stem = policy_of_run(source) if read_run(Path(source)) is not None else Path(source)
     _, meta = read_policy(stem)
     game = games.make(str(meta["game"]))
