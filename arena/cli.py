@@ -945,6 +945,42 @@ def policy_import(
     console.print(f"wrote {out}: {count:,} information states of {spec} (agent spec policy:{out})")
 
 
+@bench_app.command("psro")
+def bench_psro_command(
+    game: str = typer.Option("kuhn_poker", help=GAME_HELP),
+    meta_solver: str = typer.Option("nash", help="nash, alpharank, uniform or prd."),
+    iterations: int = typer.Option(15, help="PSRO iterations of each (after the initial one)."),
+    sampled: bool = typer.Option(
+        False, help="Let psro_v2 estimate its payoffs from sampled games (default: exact)."
+    ),
+) -> None:
+    """NashConv per iteration of our PSRO with exact best responses beside OpenSpiel's
+    psro_v2 with its exact BestResponseOracle (same game, same meta-solver)."""
+    import contextlib
+    import io
+
+    from arena import bench_psro
+    from arena.machine import describe
+    from games.openspiel import openspiel_name
+
+    if iterations < 1:
+        fail(f"--iterations must be positive, got {iterations}")
+    name = openspiel_name(game)
+    if name is None:
+        fail(f"no OpenSpiel equivalent of {game}: nothing to compare with")
+    console.print(f"machine: {describe()}")
+    ours = bench_psro.ours(game, meta_solver, iterations)
+    with contextlib.redirect_stdout(io.StringIO()):  # psro_v2 prints its settings
+        theirs = bench_psro.openspiel(name, meta_solver, iterations, exact_payoffs=not sampled)
+    table = Table(title=f"NashConv of the {meta_solver} meta-strategy mixture, {game}")
+    for header in ("iteration", "arena", "OpenSpiel psro_v2"):
+        table.add_column(header, justify="right")
+    for k, (a, b) in enumerate(zip(ours.nash_conv, theirs.nash_conv, strict=True)):
+        table.add_row(str(k), f"{a:.6f}", f"{b:.6f}")
+    console.print(table)
+    console.print(f"arena {ours.seconds:.1f} s, OpenSpiel {theirs.seconds:.1f} s")
+
+
 @bench_app.command("cfr")
 def bench_cfr_command(
     game: str = typer.Option("leduc_poker", help=GAME_HELP),
