@@ -214,6 +214,12 @@ def ratings_command(
         help="elo (Bradley-Terry, with the win-rate matrix), alpharank (α-Rank's stationary "
         "distribution) or nash-avg (Nash averaging: Nash mass and skill).",
     ),
+    agents: list[str] = typer.Option(
+        None,
+        "--agent",
+        help="alpharank, nash-avg: rank only these agents (repeatable; default: every agent, "
+        "or a league's latest evaluation round).",
+    ),
 ) -> None:
     """Ratings of a run's agents: Bradley-Terry Elo with confidence intervals and the
     win-rate matrix, or α-Rank, or Nash averaging of the empirical payoffs.
@@ -228,23 +234,40 @@ def ratings_command(
         fail(f"unknown --method {method!r}; methods: {', '.join(METHODS)}")
     kind = (read_run(run_dir) or {}).get("kind")
     if method == "elo":
+        if agents:
+            fail("--agent goes with --method alpharank or nash-avg")
         _print_results(run_dir, anchor, eval_only=kind == "league")
     else:
-        _print_population_ranking(run_dir, method, eval_only=kind == "league")
+        _print_population_ranking(run_dir, method, agents or None, league=kind == "league")
 
 
-def _print_population_ranking(run_dir: str, method: str, eval_only: bool) -> None:
+def _print_population_ranking(
+    run_dir: str, method: str, agents: list[str] | None, league: bool
+) -> None:
     """α-Rank or Nash averaging of the agents that met every other, best first."""
-    from arena import ids, payoffs, population
+    import numpy as np
 
-    completion = payoffs.load(run_dir, ids.EVAL_ONLY if eval_only else None).complete()
+    from arena import ids, payoffs, population, results
+
+    if league and agents is None:
+        # Earlier rounds' learner versions never met the later ones: rank the latest.
+        agents = results.latest_evaluation_agents(run_dir)
+        console.print(f"the {len(agents)} agents of the league's latest evaluation round")
+    tables = payoffs.load(run_dir, ids.EVAL_ONLY if league else None)
+    if agents is not None:
+        absent = [a for a in agents if a not in tables.agents]
+        if absent:
+            fail(f"no games of {', '.join(absent)} in {run_dir}")
+        tables = tables.subset([tables.agents.index(a) for a in dict.fromkeys(agents)])
+    completion = tables.complete()
     if completion.missing:
         console.print(completion.describe())
-    agents = list(completion.tables.agents)
-    rows = population.rows(method, agents, completion.tables.antisymmetric())
-    # Nash averaging rates by skill (the mass only says who is in the equilibrium).
-    score = rows["mass"] if method == "alpharank" else rows["skill"]
-    order = sorted(range(len(agents)), key=lambda i: (-score[i], agents[i]))
+    names = list(completion.tables.agents)
+    rows = population.rows(method, names, completion.tables.antisymmetric())
+    # Nash averaging rates by skill (the mass says who is in the equilibrium); skills of
+    # the equilibrium's agents are all 0 up to round-off, which must not order them.
+    score = rows["mass"] if method == "alpharank" else np.round(rows["skill"], 9)
+    order = sorted(range(len(names)), key=lambda i: (-score[i], -rows["mass"][i], names[i]))
     if method == "alpharank":
         title = f"α-Rank stationary distribution (single population, α = {rows['alpha'][0]:g})"
         headers = ("#", "agent", "mass")
@@ -255,7 +278,7 @@ def _print_population_ranking(run_dir: str, method: str, eval_only: bool) -> Non
     for header in headers:
         table.add_column(header, justify="left" if header == "agent" else "right")
     for rank, i in enumerate(order, start=1):
-        cells = [str(rank), agents[i], f"{rows['mass'][i]:.4f}"]
+        cells = [str(rank), names[i], f"{rows['mass'][i]:.4f}"]
         if method == "nash-avg":
             cells.append(f"{rows['skill'][i]:+.4f}")
         table.add_row(*cells)
@@ -703,6 +726,37 @@ def bench_ratings_command(
         f"fit {r['num_agents']:,} agents, {r['num_games']:,} games ({r['num_pairs']:,} pairs): "
         f"{r['fit_seconds']:.2f} s; rating RMSE {r['rmse_elo']:.1f} Elo, "
         f"95% interval coverage {r['ci_coverage']:.1%}"
+    )
+
+
+@bench_app.command("population")
+def bench_population_command(
+    agents_count: int = typer.Option(200, "--agents", help="Synthetic agents."),
+    games_count: int = typer.Option(1_000_000, "--games", help="Synthetic stored games."),
+    run_dir: str = typer.Option(
+        None, "--run", help="Evaluate this run's games instead (nothing is written)."
+    ),
+) -> None:
+    """Time α-Rank and Nash averaging of a population from its stored games (payoff tables
+    from the Parquet dataset included), on a synthetic rock-paper-scissors run."""
+    import tempfile
+
+    from arena.bench_population import benchmark, write_synthetic_run
+    from arena.machine import describe
+
+    if agents_count < 2 or games_count < 1:
+        fail("--agents must be >= 2 and --games >= 1")
+    with tempfile.TemporaryDirectory() as scratch:
+        if run_dir is None:
+            run_dir = scratch
+            write_synthetic_run(run_dir, agents_count, games_count)
+        r = benchmark(run_dir)
+    console.print(f"machine: {describe()}")
+    console.print(
+        f"{r['agents']} agents, {r['games']:,} games: payoff tables "
+        f"{r['payoffs_seconds']:.2f} s, α-Rank {r['alpharank_seconds']:.2f} s, Nash averaging "
+        f"{r['nash_averaging_seconds']:.2f} s; total {r['total_seconds']:.2f} s "
+        f"(Nash support {r['nash_support']}, α-Rank's top mass {r['alpharank_top_mass']:.3f})"
     )
 
 

@@ -14,6 +14,7 @@ from __future__ import annotations
 import numpy as np
 
 from arena.alpharank import DEFAULT_ALPHA, alpharank
+from arena.nash_averaging import nash_average
 
 METHODS = ("elo", "alpharank", "nash-avg")
 
@@ -26,8 +27,6 @@ def alpharank_rows(agents: list[str], a: np.ndarray, alpha: float = DEFAULT_ALPH
 
 def nash_rows(agents: list[str], a: np.ndarray) -> dict:
     """Columns `agent`, `mass` (the maximum-entropy Nash mixture), `skill` (payoff against it)."""
-    from arena.nash_averaging import nash_average
-
     result = nash_average(a)
     return {"agent": list(agents), "mass": result.p, "skill": result.skill}
 

@@ -13,6 +13,7 @@ import pyarrow as pa
 
 import games
 import replays
+from arena.ids import EVAL_ONLY
 from arena.ratings import Ratings, fit_ratings, win_rate_matrix
 
 # Games aggregated per ordered pair (first mover, second mover), as arena.ratings expects.
@@ -96,6 +97,21 @@ def seat_returns(run_dir: str | os.PathLike, where: str | None = None) -> tuple[
         return names[0], query_dataset(dataset, sql, {"players": players})
 
     return replays.read_retrying(run_dir, read)
+
+
+# The agents of a league's latest evaluation round (its round-robin's players).
+LATEST_EVALUATION_QUERY = """
+WITH latest AS (SELECT split_part(max(match_id), '-', 1) || '-' AS tag
+                FROM games WHERE {eval_only})
+SELECT DISTINCT unnest(agents) AS agent FROM games, latest
+WHERE {eval_only} AND starts_with(match_id, latest.tag) ORDER BY agent
+"""
+
+
+def latest_evaluation_agents(run_dir: str | os.PathLike) -> list[str]:
+    """The agents a league evaluated last (match ids sort by round: arena.ids)."""
+    rows = query(run_dir, LATEST_EVALUATION_QUERY.format(eval_only=EVAL_ONLY))
+    return rows["agent"].to_pylist()
 
 
 # Game pairs between a and b: games 2j and 2j+1 of a match share an opening (or the empty

@@ -190,3 +190,147 @@ def test_rps_league_writes_alpharank_and_nash_averaging(tmp_path):
     # Rock, paper and scissors alone form a cycle that no mixture of the rest can avoid.
     assert found["nash_support"] >= 3
     assert found["effective_diversity"] > 0
+
+
+# --------------------------------------------------------------------------- Kuhn
+
+# Pure Kuhn poker agents: pass (p) or bet (b) at each information state (card 0-2 and the
+# history), for both seats. Found by searching random pure agents: X beats Y beats Z beats
+# X by at least 1/4 chip a game (seats averaged); D loses to all three; X beats T beats D.
+KUHN_STATES = ["0", "0pb", "1", "1pb", "2", "2pb", "1p", "1b", "2p", "2b", "0p", "0b"]
+KUHN_AGENTS = {
+    "X": "pbbbppbbppbp",
+    "Y": "bppbppppbppp",
+    "Z": "pbpbbbbpppbp",
+    "D": "ppppppppbpbb",
+    "T": "bbppppppbpbb",
+}
+
+
+def kuhn_payoffs(names: list[str]) -> np.ndarray:
+    """Exact seat-averaged payoffs (OpenSpiel's expected values), antisymmetrised."""
+    pyspiel = pytest.importorskip("pyspiel")
+    from open_spiel.python import policy
+    from open_spiel.python.algorithms import expected_game_score
+
+    game = pyspiel.load_game("kuhn_poker")
+    policies = {}
+    for name in names:
+        table = policy.TabularPolicy(game)
+        table.action_probability_array[:] = 0.0
+        for state, move in zip(KUHN_STATES, KUHN_AGENTS[name], strict=True):
+            table.action_probability_array[table.state_lookup[state], "pb".index(move)] = 1.0
+        policies[name] = table
+    root = game.new_initial_state()
+    n = len(names)
+    p = np.zeros((n, n))
+    for i, a in enumerate(names):
+        for j, b in enumerate(names):
+            first = expected_game_score.policy_value(root, [policies[a], policies[b]])[0]
+            second = expected_game_score.policy_value(root, [policies[b], policies[a]])[1]
+            p[i, j] = (first + second) / 2
+    return (p - p.T) / 2
+
+
+def test_kuhn_cyclic_population_shows_diversity_and_the_measures_agree():
+    names = ["X", "Y", "Z", "D"]
+    a = kuhn_payoffs(names)
+    assert min(a[0, 1], a[1, 2], a[2, 0]) > 0.2 and (a[:3, 3] > 0).all()
+    values = diversity.population_metrics(a)
+    nash = population.nash_rows(names, a)
+    ranked = population.alpharank_rows(names, a)
+    assert values["effective_diversity"] > 0.05
+    assert values["cyclic_triple_share"] == 0.25  # of the 4 triples, X Y Z is the cycle
+    # A 3-cycle's equilibrium mixes all three; the agent they all beat is left out, and
+    # α-Rank's mass sits on the same three agents (the sink of its response graph).
+    assert values["nash_support"] == 3
+    np.testing.assert_array_equal(nash["mass"] > 1e-6, [True, True, True, False])
+    assert ranked["mass"][:3].min() > 0.1 and ranked["mass"][3] < 1e-3
+    assert nash["skill"][3] < 0 and np.allclose(nash["skill"][:3], 0.0, atol=1e-9)
+
+
+def test_kuhn_transitive_population_has_no_diversity():
+    names = ["X", "T", "D"]
+    a = kuhn_payoffs(names)
+    assert a[0, 1] > 0 and a[1, 2] > 0 and a[0, 2] > 0
+    values = diversity.population_metrics(a)
+    assert values["effective_diversity"] == 0.0 and values["nash_support"] == 1
+    assert values["cyclic_triple_share"] == 0.0
+    # Both rankings put everything on the agent that beats the others.
+    assert population.nash_rows(names, a)["mass"] == pytest.approx([1, 0, 0], abs=1e-9)
+    assert population.alpharank_rows(names, a)["mass"][0] > 0.99
+
+
+# --------------------------------------------------------------------------- CLI, bench
+
+
+def arena(*args):
+    from typer.testing import CliRunner
+
+    from arena.cli import app
+
+    return CliRunner().invoke(app, [str(a) for a in args])
+
+
+def test_ratings_command_prints_alpharank_and_nash_averaging(tmp_path):
+    run = tmp_path / "rps"
+    agents = [*RPS_ANCHORS, "[red]odd=random"]  # a name rich must not read as markup
+    run_tournament(
+        {"game": "matrix:name=rps", "agents": agents, "games_per_pair": 10, "out": str(run)}
+    )
+    ranked = arena("ratings", run, "--method", "alpharank")
+    assert ranked.exit_code == 0, ranked.output
+    assert "α-Rank" in ranked.output and "[red]odd" in ranked.output
+    nash = arena("ratings", run, "--method", "nash-avg", "--agent", "rock", "--agent", "paper")
+    assert nash.exit_code == 0, nash.output
+    # Paper beats rock every game: the equilibrium is paper alone, rock's skill is -1.
+    lines = [line for line in nash.output.splitlines() if "rock" in line or "paper" in line]
+    assert "paper" in lines[0] and "1.0000" in lines[0] and "-1.0000" in lines[1]
+    bad = arena("ratings", run, "--method", "glicko")
+    assert bad.exit_code == 2
+    assert bad.output.strip() == (
+        "error: unknown --method 'glicko'; methods: elo, alpharank, nash-avg"
+    )
+    absent = arena("ratings", run, "--method", "alpharank", "--agent", "nobody")
+    assert absent.exit_code == 2 and "no games of nobody" in absent.output
+
+
+def test_ratings_command_names_missing_pairs_and_who_is_dropped(tmp_path):
+    write_games(
+        tmp_path,
+        "matrix:name=rps",
+        [
+            (("a", "b"), (1, -1), 4),
+            (("b", "a"), (-1, 1), 4),
+            (("a", "c"), (1, -1), 2),
+            (("c", "a"), (-1, 1), 2),
+        ],
+    )
+    result = arena("ratings", tmp_path, "--method", "nash-avg")
+    assert result.exit_code == 0, result.output
+    assert "pairs without games: b vs c" in result.output and "without c" in result.output
+
+
+def test_bench_population_evaluates_a_synthetic_run(tmp_path):
+    from arena.bench_population import benchmark, write_synthetic_run
+
+    write_synthetic_run(tmp_path, agents=12, games=6000, seed=1)
+    result = benchmark(tmp_path)
+    assert result["agents"] == 12 and result["games"] == 6000
+    # Random mixtures of rock, paper and scissors: a cyclic population.
+    assert result["nash_support"] >= 3
+
+
+def test_fixed_agent_plays_its_action_where_legal_else_the_lowest():
+    import agents
+    import games
+
+    game = games.make("matrix:name=rps")
+    agent = agents.make("fixed:action=2", game)
+    legal = np.array([[True, True, True], [True, True, False], [False, True, False]])
+    moves = agent.act(game, None, legal, np.random.default_rng(0))
+    np.testing.assert_array_equal(moves, [2, 0, 1])
+    with pytest.raises(ValueError, match="action=3 is not an action of matrix:name=rps"):
+        agents.make("fixed:action=3", game)
+    with pytest.raises(ValueError, match="must be >= 0"):
+        agents.make("fixed:action=-1", game)
