@@ -234,6 +234,18 @@ def stationary_distribution(rates: np.ndarray | sparse.spmatrix) -> np.ndarray:
     return pi / pi.sum()
 
 
+def profiles_of(shape: tuple[int, ...]) -> np.ndarray:
+    """int[K, P]: every strategy profile of tables of this shape, in row-major order."""
+    return np.indices(shape).reshape(len(shape), -1).T
+
+
+def marginals_of(pi: np.ndarray, shape: tuple[int, ...]) -> list[np.ndarray]:
+    """Per population, the mass of each of its strategies under π over the profiles."""
+    joint = np.asarray(pi).reshape(shape)
+    axes = range(joint.ndim)
+    return [joint.sum(axis=tuple(a for a in axes if a != k)) for k in axes]
+
+
 def alpharank(
     payoffs: Sequence[np.ndarray],
     alpha: float = DEFAULT_ALPHA,
@@ -267,11 +279,8 @@ def alpharank(
         marginals = [pi]
     else:
         pi = stationary_distribution(_multi_population_rates(tables, alpha, m, inf_eps))
-        shape = tables[0].shape
-        profiles = np.indices(shape).reshape(len(shape), -1).T
-        joint = pi.reshape(shape)
-        axes = range(len(shape))
-        marginals = [joint.sum(axis=tuple(a for a in axes if a != k)) for k in axes]
+        profiles = profiles_of(tables[0].shape)
+        marginals = marginals_of(pi, tables[0].shape)
     return AlphaRankResult(
         pi=pi,
         profiles=profiles,

@@ -36,7 +36,7 @@ import numpy as np
 from numba import njit
 from scipy import optimize
 
-from arena.alpharank import check_payoff_tables, epsilon_sweep
+from arena.alpharank import check_payoff_tables, epsilon_sweep, marginals_of, profiles_of
 
 META_SOLVERS = ("nash", "alpharank", "uniform", "prd")
 
@@ -73,9 +73,7 @@ def meta_strategy(name: str, payoffs: Sequence[np.ndarray]) -> list[np.ndarray]:
     if name == "prd":
         return projected_replicator_dynamics(tables)
     _, pis = epsilon_sweep(tables)
-    joint = pis[-1].reshape(tables[0].shape)
-    axes = range(joint.ndim)
-    return [joint.sum(axis=tuple(a for a in axes if a != p)) for p in axes]
+    return marginals_of(pis[-1], tables[0].shape)
 
 
 def payoffs_against(tables: Sequence[np.ndarray], mixtures: Sequence[np.ndarray]) -> list:
@@ -205,7 +203,7 @@ def projected_replicator_dynamics(
         raise ValueError(f"prd: gamma must be in [0, 1/{max(shape)}), got {gamma}")
     if iterations < 1 or dt <= 0:
         raise ValueError(f"prd: need iterations >= 1 and dt > 0, got {iterations} and {dt}")
-    profiles = np.indices(shape).reshape(len(shape), -1).T
+    profiles = profiles_of(shape)
     flat = np.stack([t.ravel() for t in tables])
     padded = _prd_average(flat, profiles, np.array(shape), iterations, dt, gamma)
     average = [padded[p, :n] for p, n in enumerate(shape)]
