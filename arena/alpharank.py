@@ -68,12 +68,19 @@ class AlphaRankResult:
     population, profiles in row-major order of the tables as in OpenSpiel);
     ``marginals[k][j]`` the mass of profiles in which population k plays j (for a single
     population, ``marginals == [pi]``). ``alpha`` is ``math.inf`` in the infinite-α limit.
+
+    ``rho[s, r]`` (sparse, profiles x profiles) is the probability that the one-population
+    deviation from profile s to r fixates (the chain's transition probability over the
+    number of deviations); ``rho_neutral`` that of a neutral mutant (1/m; 1/2 at infinite
+    α). α-Rank's response graph has an edge s -> r where ``rho[s, r] > rho_neutral``.
     """
 
     pi: np.ndarray
     profiles: np.ndarray
     marginals: list[np.ndarray]
     alpha: float
+    rho: sparse.csr_matrix
+    rho_neutral: float
 
 
 def check_payoff_tables(payoffs: Sequence[np.ndarray]) -> list[np.ndarray]:
@@ -273,12 +280,15 @@ def alpharank(
             raise ValueError(f"alpha must be a positive finite number, got {alpha}")
         inf_eps = None
     if len(tables) == 1:
-        rates = _single_population_rates(tables[0], alpha, m, inf_eps, local_selection)
+        rates = sparse.csr_matrix(
+            _single_population_rates(tables[0], alpha, m, inf_eps, local_selection)
+        )
         pi = stationary_distribution(rates)
         profiles = np.arange(len(pi))[:, None]
         marginals = [pi]
     else:
-        pi = stationary_distribution(_multi_population_rates(tables, alpha, m, inf_eps))
+        rates = _multi_population_rates(tables, alpha, m, inf_eps)
+        pi = stationary_distribution(rates)
         profiles = profiles_of(tables[0].shape)
         marginals = marginals_of(pi, tables[0].shape)
     return AlphaRankResult(
@@ -286,6 +296,8 @@ def alpharank(
         profiles=profiles,
         marginals=marginals,
         alpha=math.inf if use_inf_alpha else float(alpha),
+        rho=rates,
+        rho_neutral=0.5 if use_inf_alpha else 1.0 / m,
     )
 
 

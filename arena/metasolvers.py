@@ -36,7 +36,13 @@ import numpy as np
 from numba import njit
 from scipy import optimize
 
-from arena.alpharank import check_payoff_tables, epsilon_sweep, marginals_of, profiles_of
+from arena.alpharank import (
+    AlphaRankError,
+    check_payoff_tables,
+    epsilon_sweep,
+    marginals_of,
+    profiles_of,
+)
 
 META_SOLVERS = ("nash", "alpharank", "uniform", "prd")
 
@@ -72,7 +78,10 @@ def meta_strategy(name: str, payoffs: Sequence[np.ndarray]) -> list[np.ndarray]:
         return zero_sum_nash(tables)
     if name == "prd":
         return projected_replicator_dynamics(tables)
-    _, pis = epsilon_sweep(tables)
+    try:
+        _, pis = epsilon_sweep(tables)
+    except AlphaRankError as error:
+        raise MetaSolverError(f"alpharank: {error}") from error
     return marginals_of(pis[-1], tables[0].shape)
 
 

@@ -68,6 +68,19 @@ def reference_pi(tables, **kwargs) -> np.ndarray:
         return reference.compute(tables, **kwargs)[2]
 
 
+def assert_fixation_equal(result, tables, settings):
+    """The fixation probabilities equal OpenSpiel's (which it keeps for finite α only)."""
+    if "use_inf_alpha" in settings:
+        eps = settings["inf_alpha_eps"]
+        assert result.rho_neutral == 0.5
+        assert set(np.unique(result.rho.data)) <= {eps, 0.5, 1 - eps}
+        return
+    with np.errstate(over="ignore"):
+        rhos, rho_m = reference.compute(tables, **settings)[:2]
+    np.testing.assert_allclose(result.rho.toarray(), rhos, rtol=1e-9, atol=1e-15)
+    assert result.rho_neutral == rho_m
+
+
 # --------------------------------------------------------------------------- agreement
 
 
@@ -76,6 +89,7 @@ def reference_pi(tables, **kwargs) -> np.ndarray:
 def test_single_population_equals_openspiel(name, settings):
     result = alpharank([SINGLE[name]], **settings)
     np.testing.assert_allclose(result.pi, reference_pi([SINGLE[name]], **settings), atol=ATOL)
+    assert_fixation_equal(result, [SINGLE[name]], settings)
     assert result.marginals[0] is result.pi
     np.testing.assert_array_equal(result.profiles, np.arange(len(result.pi))[:, None])
     assert result.alpha == (math.inf if "use_inf_alpha" in settings else settings["alpha"])
@@ -97,6 +111,7 @@ def test_multi_population_equals_openspiel(name, settings):
     result = alpharank(tables, **settings)
     pi = reference_pi(tables, **settings)
     np.testing.assert_allclose(result.pi, pi, atol=ATOL)
+    assert_fixation_equal(result, tables, settings)
     # Profiles in OpenSpiel's numbering, and its PSRO's marginals.
     shape = tables[0].shape
     for i, profile in enumerate(result.profiles):
