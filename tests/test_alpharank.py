@@ -6,6 +6,9 @@ import warnings
 import numpy as np
 import pyspiel
 import pytest
+from hypothesis import given
+from hypothesis import settings as hypothesis_settings
+from hypothesis import strategies as st
 from open_spiel.python import policy as openspiel_policy
 from open_spiel.python.algorithms import expected_game_score
 from open_spiel.python.algorithms.psro_v2 import utils as psro_utils
@@ -120,6 +123,25 @@ def test_multi_population_equals_openspiel(name, settings):
         result.marginals, psro_utils.get_alpharank_marginals(tables, pi), strict=True
     ):
         np.testing.assert_allclose(mine, theirs, atol=ATOL)
+
+
+@hypothesis_settings(max_examples=40, deadline=None)
+@given(
+    shape=st.lists(st.integers(1, 4), min_size=1, max_size=3),
+    seed=st.integers(0, 2**32 - 1),
+    alpha=st.floats(0.01, 0.5),
+    m=st.integers(2, 15),
+)
+def test_random_tables_equal_openspiel(shape, seed, alpha, m):
+    # One axis: a single population (square table); more: one table per population.
+    rng = np.random.default_rng(seed)
+    if len(shape) == 1:
+        tables = [rng.uniform(-1, 1, size=(shape[0], shape[0]))]
+    else:
+        tables = [rng.uniform(-1, 1, size=shape) for _ in shape]
+    for kwargs in [{"alpha": alpha, "m": m}, {"use_inf_alpha": True, "inf_alpha_eps": alpha}]:
+        pi = alpharank(tables, **kwargs).pi
+        np.testing.assert_allclose(pi, reference_pi(tables, **kwargs), atol=ATOL)
 
 
 def test_many_agents_equal_openspiel():
