@@ -200,16 +200,11 @@ def from_seat_returns(game: str, sums: pa.Table, agents: list[str] | None = None
     first = idx[:, 0]
     differs = idx != first[:, None]
     other = np.where(differs.any(axis=1), idx[np.arange(len(idx)), differs.argmax(axis=1)], first)
-    usable = (idx >= 0).all(axis=1) & ((idx == first[:, None]) | (idx == other[:, None])).all(
-        axis=1
-    )
-    idx, first, other, count, mean = (
-        idx[usable],
-        first[usable],
-        other[usable],
-        count[usable],
-        mean[usable],
-    )
+    # Left out: seatings with an agent not asked for, or with more than two agents.
+    listed = (idx >= 0).all(axis=1)
+    usable = listed & ((idx == first[:, None]) | (idx == other[:, None])).all(axis=1)
+    idx, count, mean = idx[usable], count[usable], mean[usable]
+    first, other = first[usable], other[usable]
 
     # An agent's return in a game is the mean over the seats it holds.
     def value(agent: np.ndarray) -> np.ndarray:

@@ -132,6 +132,26 @@ def test_agents_outside_the_population_and_unknown_self_payoffs(tmp_path):
         tables.symmetric()
 
 
+def test_games_of_more_players_average_each_agents_seats(tmp_path):
+    # Two agents alternate around a three-seat table; a game of three agents is left out.
+    write_games(
+        tmp_path,
+        "kuhn_poker:players=3",
+        [
+            (("a", "b", "a"), (1, -2, 1), 2),
+            (("b", "a", "b"), (-1, 2, -1), 1),
+            (("a", "b", "c"), (1, 1, -2), 5),
+        ],
+    )
+    tables = payoffs.load(tmp_path, agents=["a", "b"])
+    # a: 1 a game (mean of its two seats) in one seating, 2 in the other.
+    np.testing.assert_allclose(tables.payoff, [[0, 1.5], [-1.5, 0]])
+    np.testing.assert_array_equal(tables.games, [[0, 3], [3, 0]])
+    assert tables.seat_payoffs is None
+    with pytest.raises(ValueError, match="two-player games"):
+        tables.per_seat()
+
+
 # --------------------------------------------------------------------------- RPS
 
 
