@@ -17,6 +17,7 @@ are replayed in order (`RemoteLearner`).
 from __future__ import annotations
 
 import json
+import os
 import socket
 import tempfile
 import weakref
@@ -280,6 +281,29 @@ class RemoteLearner:
                     self._pending = getattr(self._actor, method).remote(*args)
 
 
+def _recorded_cluster_is_dead() -> bool:
+    """Whether Ray recorded a cluster as this machine's last one and nobody answers there.
+
+    With no address, ray.init joins the recorded cluster; one that died without shutting
+    down (a SIGKILLed run) leaves its address behind and ray.init then waits for it for
+    minutes. Ray has no public call that reads the record."""
+    if os.environ.get("RAY_ADDRESS"):
+        return False
+    try:
+        from ray._private.services import find_bootstrap_address
+
+        recorded = find_bootstrap_address(None)
+    except Exception:  # a Ray that records it elsewhere: ray.init decides, as before
+        return False
+    if not recorded:
+        return False
+    try:
+        _check_reachable(recorded)
+    except ValueError:
+        return True
+    return False
+
+
 def _check_reachable(address: str) -> None:
     """Fail fast on a cluster address nobody answers at (ray.init retries for minutes)."""
     if address == "auto" or "://" in address:  # Ray's own forms: let Ray resolve them
@@ -317,6 +341,8 @@ class RayBackend:
             _check_reachable(address)
         self._started = not ray.is_initialized()
         if self._started:
+            if address is None and _recorded_cluster_is_dead():
+                address = "local"  # start one here rather than wait for a dead one
             try:
                 ray.init(address=address)
             except ConnectionError as err:  # something answered, but not a Ray cluster

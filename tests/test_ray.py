@@ -18,7 +18,7 @@ from arena import ids
 from arena.backends import LocalBackend, make_backend, split_batches
 from arena.league import League, run_league
 from arena.league import resolve as resolve_league
-from arena.ray_backend import RayBackend, RemoteLearner
+from arena.ray_backend import RayBackend, RemoteLearner, _recorded_cluster_is_dead
 from arena.tournament import resolve, run_tournament, schedule
 from replays.files import part_paths, replays_dir
 from tests.test_league import TINY
@@ -31,10 +31,23 @@ pytestmark = pytest.mark.xdist_group("ray")
 COLUMNS = ("match_id", "game_index", "agents", "seed", "actions", "plies", "winner", "returns")
 
 
+@contextmanager
+def workers_unniced() -> Iterator[None]:
+    """Ray starts its worker processes at niceness 15 (RAY_worker_niceness, read by the
+    raylets started meanwhile). Beside the test run's other processes, or busy loops on
+    every core, niced workers get a small share of a core: actors took many minutes to
+    start and the bounded waits of these tests ran out. Test clusters run them at 0."""
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("RAY_worker_niceness", "0")
+        yield
+
+
 @pytest.fixture(scope="module")
 def cluster():
-    """One Ray instance for the module (starting one costs seconds), on loopback only."""
-    ray.init(num_cpus=2, include_dashboard=False, _node_ip_address="127.0.0.1")
+    """One Ray instance for the module (starting one costs seconds), on loopback only,
+    never a cluster some earlier run left behind (address "local")."""
+    with workers_unniced():
+        ray.init(address="local", num_cpus=2, include_dashboard=False, _node_ip_address="127.0.0.1")
     yield ray.get_runtime_context().gcs_address
     ray.shutdown()
 
@@ -323,6 +336,25 @@ def test_backend_choice_errors():
     with pytest.raises(ValueError, match="unknown backend 'spark'"):
         make_backend("spark")
     assert isinstance(make_backend("local"), LocalBackend)
+
+
+def test_a_recorded_cluster_that_died_is_not_waited_for(tmp_path, monkeypatch):
+    """Ray records the cluster it last started in RAY_TMPDIR/ray/ray_current_cluster and a bare
+    ray.init joins it; a cluster killed without shutting down leaves the record, and
+    ray.init then waited minutes for it. The backend starts a new one instead."""
+    monkeypatch.setenv("RAY_TMPDIR", str(tmp_path))
+    monkeypatch.delenv("RAY_ADDRESS", raising=False)
+    assert not _recorded_cluster_is_dead()  # nothing recorded
+    with socket.socket() as listening:
+        listening.bind(("127.0.0.1", 0))
+        listening.listen()
+        address = f"127.0.0.1:{listening.getsockname()[1]}"
+        (tmp_path / "ray").mkdir()
+        (tmp_path / "ray" / "ray_current_cluster").write_text(address)
+        assert not _recorded_cluster_is_dead()  # it answers: join it
+    assert _recorded_cluster_is_dead()  # closed now
+    monkeypatch.setenv("RAY_ADDRESS", address)
+    assert not _recorded_cluster_is_dead()  # the user's choice stands
 
 
 def test_cli_bench_backends_compares_local_and_ray(cluster):

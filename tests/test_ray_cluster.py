@@ -15,7 +15,14 @@ from arena.ray_backend import RayBackend
 from arena.tournament import resolve, run_tournament, schedule
 from replays.files import part_paths, replays_dir
 from tests.test_league import TINY
-from tests.test_ray import Gate, RayRun, games_of, gated_league, tournament
+from tests.test_ray import (
+    Gate,
+    RayRun,
+    games_of,
+    gated_league,
+    tournament,
+    workers_unniced,
+)
 
 ray = pytest.importorskip("ray", reason='the Ray backend needs pip install ".[ray]"')
 cluster_utils = pytest.importorskip("ray.cluster_utils")
@@ -28,12 +35,13 @@ pytestmark = [pytest.mark.xdist_group("ray"), pytest.mark.slow]
 @pytest.fixture(scope="module")
 def nodes():
     """Head (no CPUs: tasks go to the workers) and two 1-CPU worker nodes; the driver joins."""
-    cluster = cluster_utils.Cluster(
-        initialize_head=True, head_node_args={"num_cpus": 0, "include_dashboard": False}
-    )
-    for _ in range(2):
-        cluster.add_node(num_cpus=1)
-    cluster.wait_for_nodes()
+    with workers_unniced():
+        cluster = cluster_utils.Cluster(
+            initialize_head=True, head_node_args={"num_cpus": 0, "include_dashboard": False}
+        )
+        for _ in range(2):
+            cluster.add_node(num_cpus=1)
+        cluster.wait_for_nodes()
     ray.init(address=cluster.address)
     yield cluster
     ray.shutdown()
@@ -103,7 +111,8 @@ def spare_node(nodes):
     """A test that removes a worker node gets a new one afterwards, for the next test."""
     yield
     while len(nodes.worker_nodes) < 2:
-        nodes.add_node(num_cpus=1)
+        with workers_unniced():
+            nodes.add_node(num_cpus=1)
     nodes.wait_for_nodes()
     deadline = time.time() + 120  # until Ray too has seen the removed node go
     while alive_with_cpus() != worker_ids(nodes) and time.time() < deadline:
