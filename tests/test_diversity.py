@@ -124,6 +124,20 @@ def test_duplicate_agent_shares_its_weight_and_ties_are_undecided():
     assert diversity.cyclic_triple_share(a) == 1.0
 
 
+def test_an_agent_outside_the_support_can_bound_the_equilibrium():
+    # 0 and 1 tie; 2 loses to 0 by 1 but beats 1 by 2, so an equilibrium needs p0 >= 2/3.
+    # The support's own maximum-entropy point (1/2, 1/2) is beaten by 2: the bounded
+    # solve over every agent's multiplier finds the most even mixture that is not.
+    a = np.array([[0.0, 0.0, 1.0], [0.0, 0.0, -2.0], [-1.0, 2.0, 0.0]])
+    support, _ = diversity._maximal_support(a)
+    np.testing.assert_allclose(
+        diversity._max_entropy_newton(a[np.ix_(support, support)]), [0.5] * 2
+    )
+    p = diversity.nash_equilibrium(a)
+    np.testing.assert_allclose(p, [2 / 3, 1 / 3, 0], atol=1e-7)
+    assert_equilibrium(p, a)
+
+
 def test_lp_equilibrium_is_returned_when_the_entropy_solve_fails(monkeypatch):
     class Stuck:
         x = np.zeros(3)  # softmax(0) = uniform: not an equilibrium of this game
