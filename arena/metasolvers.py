@@ -41,7 +41,6 @@ from arena.alpharank import (
     check_payoff_tables,
     epsilon_sweep,
     marginals_of,
-    profiles_of,
 )
 
 META_SOLVERS = ("nash", "alpharank", "uniform", "prd")
@@ -163,37 +162,34 @@ def _project_to_floored_simplex(x: np.ndarray, gamma: float) -> np.ndarray:
 
 @njit(cache=True)
 def _prd_average(
-    tables: np.ndarray,
-    profiles: np.ndarray,
-    sizes: np.ndarray,
-    iterations: int,
-    dt: float,
-    gamma: float,
+    own_first: np.ndarray, sizes: np.ndarray, iterations: int, dt: float, gamma: float
 ) -> np.ndarray:
     """PRD from uniform mixtures; the average of all iterates, row p = player p's (padded).
 
-    ``tables[p, k]`` is player p's payoff at profile ``profiles[k]`` (all profiles).
+    ``own_first`` holds, one player after another, each player's table with its own axis
+    moved first and the others flattened behind it in their order ([n_p, K / n_p]), so
+    that its payoffs against the others' mixtures are one matrix-vector product with the
+    Kronecker product of those mixtures.
     """
     players, width = len(sizes), sizes.max()
+    profiles = own_first.size // players
     x = np.zeros((players, width))
     for p in range(players):
         x[p, : sizes[p]] = 1.0 / sizes[p]
     total = x.copy()
     for _ in range(iterations):
-        # u[p, i]: player p's payoff with member i against the others' current mixtures.
-        u = np.zeros((players, width))
-        for k in range(profiles.shape[0]):
-            for p in range(players):
-                weight = tables[p, k]
-                for q in range(players):
-                    if q != p:
-                        weight *= x[q, profiles[k, q]]
-                u[p, profiles[k, p]] += weight
         new = np.zeros((players, width))
         for p in range(players):
             n = sizes[p]
-            xp, up = x[p, :n], u[p, :n]
-            step = xp + dt * xp * (up - np.dot(xp, up))
+            others = np.ones(1)
+            for q in range(players):
+                if q != p:
+                    others = np.outer(others, x[q, : sizes[q]]).ravel()
+            table = own_first[p * profiles : (p + 1) * profiles].reshape((n, profiles // n))
+            # u: player p's payoff with each member against the others' current mixtures.
+            u = table @ others
+            xp = x[p, :n]
+            step = xp + dt * xp * (u - np.dot(xp, u))
             new[p, :n] = _project_to_floored_simplex(step, gamma)
         x = new
         total += x
@@ -213,9 +209,8 @@ def projected_replicator_dynamics(
         raise ValueError(f"prd: gamma must be in [0, 1/{max(shape)}), got {gamma}")
     if iterations < 1 or dt <= 0:
         raise ValueError(f"prd: need iterations >= 1 and dt > 0, got {iterations} and {dt}")
-    profiles = profiles_of(shape)
-    flat = np.stack([t.ravel() for t in tables])
-    padded = _prd_average(flat, profiles, np.array(shape), iterations, dt, gamma)
+    own_first = np.concatenate([np.moveaxis(t, p, 0).ravel() for p, t in enumerate(tables)])
+    padded = _prd_average(own_first, np.array(shape), iterations, dt, gamma)
     average = [padded[p, :n] for p, n in enumerate(shape)]
     bound = sum(np.log(n) for n in shape) / (iterations * dt)
     tol = max(PRD_REGRET_SLACK * bound, PRD_RELATIVE_TOL * max(np.ptp(t) for t in tables))
