@@ -82,19 +82,18 @@ def test_self_play_games_complete_the_per_seat_tables(tmp_path):
     np.testing.assert_allclose(payoffs.load(tmp_path).payoff, np.zeros((2, 2)))
 
 
+# b and c met only with b first: that pair is missing (a seat's edge would bias it).
+B_C_MISSING = [
+    (("a", "b"), (1, -1), 4),
+    (("b", "a"), (-1, 1), 4),
+    (("a", "c"), (1, -1), 2),
+    (("c", "a"), (-1, 1), 2),
+    (("b", "c"), (1, -1), 2),
+]
+
+
 def test_missing_pairs_are_named_and_never_filled(tmp_path):
-    # b and c met only with b first: that pair is missing (a seat's edge would bias it).
-    write_games(
-        tmp_path,
-        "matrix:name=rps",
-        [
-            (("a", "b"), (1, -1), 4),
-            (("b", "a"), (-1, 1), 4),
-            (("a", "c"), (1, -1), 2),
-            (("c", "a"), (-1, 1), 2),
-            (("b", "c"), (1, -1), 2),
-        ],
-    )
+    write_games(tmp_path, "matrix:name=rps", B_C_MISSING)
     tables = payoffs.load(tmp_path)
     assert tables.missing_pairs() == [("b", "c")]
     assert np.isnan(tables.payoff[1, 2]) and np.isnan(tables.payoff[2, 1])
@@ -316,16 +315,7 @@ def test_ratings_command_prints_alpharank_and_nash_averaging(tmp_path):
 
 
 def test_ratings_command_names_missing_pairs_and_who_is_dropped(tmp_path):
-    write_games(
-        tmp_path,
-        "matrix:name=rps",
-        [
-            (("a", "b"), (1, -1), 4),
-            (("b", "a"), (-1, 1), 4),
-            (("a", "c"), (1, -1), 2),
-            (("c", "a"), (-1, 1), 2),
-        ],
-    )
+    write_games(tmp_path, "matrix:name=rps", B_C_MISSING)
     result = arena("ratings", tmp_path, "--method", "nash-avg")
     assert result.exit_code == 0, result.output
     assert "pairs without games: b vs c" in result.output and "without c" in result.output
