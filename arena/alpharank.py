@@ -52,6 +52,8 @@ _TIE_ATOL = 1e-14
 # neighbours) but its LU fills in: dense is faster as long as the matrix fits (3600
 # profiles of a 60 x 60 game: ~0.5 s dense, ~10 s SuperLU).
 _DENSE_MAX = 5000
+# Residents per block in the whole-population fitness model (memory: block x n x m floats).
+_FITNESS_BLOCK = 64
 # A stationary probability below -this is not round-off: the solve failed.
 _NEGATIVE_TOL = 1e-9
 
@@ -145,13 +147,19 @@ def _full_population_fixation(table: np.ndarray, alpha: float, m: int) -> np.nda
     """
     k = np.arange(1, m, dtype=np.float64)  # number of mutants
     own = np.diag(table)
-    # d[s, r, k-1] = f_r(k) - f_s(m - k): r's fitness (k - 1 own kind, m - k residents)
-    # minus the resident's (m - k - 1 own kind, k mutants).
-    f_r = ((k - 1) * own[None, :, None] + (m - k) * table.T[:, :, None]) / (m - 1)
-    f_s = ((m - k - 1) * own[:, None, None] + k * table[:, :, None]) / (m - 1)
-    partial = np.cumsum(f_r - f_s, axis=-1)
-    terms = np.concatenate([np.zeros(partial.shape[:2] + (1,)), -alpha * partial], axis=-1)
-    return np.exp(-special.logsumexp(terms, axis=-1))
+    n = len(table)
+    rho = np.empty((n, n))
+    # Blocks of residents s bound the [block, n, m - 1] arrays (1,000 agents at once: GBs).
+    for start in range(0, n, _FITNESS_BLOCK):
+        s = slice(start, start + _FITNESS_BLOCK)
+        # d[s, r, k-1] = f_r(k) - f_s(m - k): r's fitness (k - 1 own kind, m - k
+        # residents) minus the resident's (m - k - 1 own kind, k mutants).
+        f_r = ((k - 1) * own[None, :, None] + (m - k) * table.T[s, :, None]) / (m - 1)
+        f_s = ((m - k - 1) * own[s, None, None] + k * table[s, :, None]) / (m - 1)
+        partial = np.cumsum(f_r - f_s, axis=-1)
+        terms = np.concatenate([np.zeros(partial.shape[:2] + (1,)), -alpha * partial], axis=-1)
+        rho[s] = np.exp(-special.logsumexp(terms, axis=-1))
+    return rho
 
 
 def _single_population_rates(

@@ -145,12 +145,16 @@ def test_random_tables_equal_openspiel(shape, seed, alpha, m):
 
 
 def test_many_agents_equal_openspiel():
-    a = np.random.default_rng(7).normal(size=(60, 60))
+    # 70 agents: more than one block of residents in the whole-population model.
+    a = np.random.default_rng(7).normal(size=(70, 70))
     a = a - a.T
     for settings in [{"alpha": 10.0, "m": 50}, *SETTINGS]:
         np.testing.assert_allclose(
             alpharank([a], **settings).pi, reference_pi([a], **settings), atol=ATOL
         )
+    mine = alpharank([a], alpha=0.5, m=5, local_selection=False).pi
+    theirs = reference_pi([a], alpha=0.5, m=5, use_local_selection_model=False)
+    np.testing.assert_allclose(mine, theirs, atol=ATOL)
 
 
 @pytest.mark.parametrize("tables", [[RPS], [BIASED_RPS], [KUHN_SYMMETRIC]], ids=SINGLE)
