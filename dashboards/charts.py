@@ -106,6 +106,64 @@ def lineage_dot(population: pa.Table, highlight: str | None = None) -> str:
     return "\n".join(lines)
 
 
+def _mass_colour(share: float) -> str:
+    """White for no mass to a saturated blue for the heaviest node."""
+    low, high = np.array([255, 255, 255]), np.array([66, 133, 244])
+    red, green, blue = np.rint(low + (high - low) * share).astype(int)
+    return f"#{red:02x}{green:02x}{blue:02x}"
+
+
+def response_graph_dot(nodes: pd.DataFrame, edges: pd.DataFrame) -> str:
+    """Graphviz text of an α-Rank response graph (dashboards.responses): a node per agent
+    or profile, labelled with its stationary mass and sized and shaded by it, and an
+    arrow s -> r where r's mutants take over s more often than neutral ones, thicker as
+    they fixate more surely. Nodes are named n0, n1, ...: labels are only text."""
+    lines = ["digraph alpharank {", 'node [shape=ellipse, style=filled, fontname="Helvetica"];']
+    heaviest = float(nodes["mass"].max()) if len(nodes) else 1.0
+    ids = {}
+    for k, (label, mass) in enumerate(zip(nodes["node"], nodes["mass"], strict=True)):
+        ids[label] = f"n{k}"
+        share = float(np.sqrt(mass / heaviest)) if heaviest > 0 else 0.0
+        lines.append(
+            f"n{k} [label={_dot_text(label, f'{mass:.3f}')}, width={0.75 + 1.5 * share:.2f}, "
+            f'fillcolor="{_mass_colour(share)}"];'
+        )
+    for source, target, rho in zip(edges["source"], edges["target"], edges["rho"], strict=True):
+        tip = _dot_text(f"{source} -> {target}: fixation probability {rho:.3g}")
+        lines.append(
+            f"{ids[source]} -> {ids[target]} [penwidth={0.5 + 2.5 * rho:.2f}, tooltip={tip}];"
+        )
+    lines.append("}")
+    return "\n".join(lines)
+
+
+def mixture_over_rounds(frame: pd.DataFrame, value: str, title: str) -> alt.Chart:
+    """A stacked bar per round of how `value` (a mixture's mass) splits over the `line`s."""
+    return (
+        alt.Chart(frame, height=220, title=title)
+        .mark_bar()
+        .encode(
+            x=alt.X("round:O", title="round"),
+            y=alt.Y(f"sum({value}):Q", title=None, scale=alt.Scale(domain=[0, 1])),
+            color=alt.Color("line:N", title="agent"),
+            tooltip=["round", "agent", alt.Tooltip(f"{value}:Q", format=".3f")],
+        )
+    )
+
+
+def bounds_over_rounds(frame: pd.DataFrame) -> alt.LayerChart:
+    """Lower bounds on exploitability by round, one line per `line`, 95% interval as a band."""
+    base = alt.Chart(frame, height=220, title="exploitability lower bound").encode(
+        x=ROUND, color=alt.Color("line:N", title="agent")
+    )
+    band = base.mark_area(opacity=0.2).encode(y="ci_low:Q", y2="ci_high:Q")
+    line = base.mark_line(point=True).encode(
+        y=alt.Y("bound:Q", title=None),
+        tooltip=["round", "agent", "exploiter", alt.Tooltip("bound:Q", format=".3f"), "games"],
+    )
+    return band + line
+
+
 def annotation_frame(replay: Replay) -> pd.DataFrame:
     """One row per move: mover (or chance), agent, action and whatever annotations were
     stored."""

@@ -23,12 +23,14 @@ import pyarrow.compute as pc
 import streamlit as st
 
 import replays
-from arena import metrics, results
+from arena import metrics, payoffs, results
+from arena.alpharank import DEFAULT_ALPHA, AlphaRankResult, alpharank
 from arena.config import ConfigError
 from arena.ids import learner_of
+from arena.nash_averaging import NashAverage, nash_average
 from arena.ratings import Ratings
 from arena.rundir import list_runs, read_run
-from dashboards import queries
+from dashboards import queries, responses
 from dashboards.launch import RUNS_ENV
 from dashboards.queries import GameFilter, Summary
 
@@ -198,6 +200,72 @@ def latest_round(table: pa.Table) -> pa.Table:
         return table
     last = max(table["round"].to_pylist())
     return table.filter(pc.equal(table["round"], last))
+
+
+def until_round(table: pa.Table, round_index: int) -> pa.Table:
+    """The rows of a metrics table up to and including round `round_index`."""
+    return table.filter(pc.less_equal(table["round"], round_index))
+
+
+# --------------------------------------------------------------------------- population
+
+
+@dataclass(frozen=True)
+class Ranking:
+    """α-Rank and Nash averaging of the complete sub-population of some of a run's games."""
+
+    completion: payoffs.Completion
+    alpharank: AlphaRankResult
+    nash: NashAverage
+
+
+@st.cache_data(max_entries=64, show_spinner=False)
+def _ranking(
+    path: str, version: str, where: str | None, agents: tuple[str, ...] | None, alpha: float
+) -> Ranking:
+    completion = payoffs.load(path, where, None if agents is None else list(agents)).complete()
+    a = completion.tables.antisymmetric()
+    # As the league ranks them (arena.population): one population, seat-averaged payoffs.
+    return Ranking(completion, alpharank([a], alpha=alpha), nash_average(a))
+
+
+def ranking(
+    run: Run, where: str | None, agents: list[str] | None, alpha: float = DEFAULT_ALPHA
+) -> Ranking:
+    """α-Rank (at `alpha`) and Nash averaging of the agents of the games matching the SQL
+    condition `where` (all: None) that met every other; `agents` limits and orders them."""
+    return _ranking(
+        run.path, replay_version(run), where, None if agents is None else tuple(agents), alpha
+    )
+
+
+@st.cache_data(max_entries=32, show_spinner=False)
+def _latest_evaluation(path: str, version: str) -> list[str]:
+    return results.latest_evaluation_agents(path)
+
+
+def latest_evaluation_agents(run: Run) -> list[str]:
+    """The agents of a league's latest evaluation round, from its games."""
+    return _latest_evaluation(run.path, replay_version(run))
+
+
+@st.cache_data(max_entries=64, show_spinner=False)
+def _psro_alpharank(
+    path: str, version: str, round_index: int
+) -> tuple[list[list[str]], AlphaRankResult]:
+    meta = metrics.read_table(path, "psro_meta_strategy")
+    meta = meta.filter(pc.equal(meta["round"], round_index)).to_pandas()
+    members = [list(rows["agent"]) for _, rows in meta.groupby("player", sort=True)]
+    entries = until_round(metrics.read_table(path, "psro_payoffs"), round_index)
+    tables = responses.psro_tables(entries, members[0], len(members))
+    return members, responses.limit_alpharank(tables)
+
+
+def psro_alpharank(run: Run, round_index: int) -> tuple[list[list[str]], AlphaRankResult]:
+    """(each player's members, multi-population α-Rank) of a PSRO run's payoff tables after
+    iteration `round_index` (rebuilt from its `psro_payoffs` metrics)."""
+    version = _version(metrics.metrics_dir(run.path, "psro_payoffs"), ".parquet")
+    return _psro_alpharank(run.path, version, round_index)
 
 
 # --------------------------------------------------------------------------- agents

@@ -18,6 +18,7 @@ import pyarrow as pa
 import pyarrow.csv as pacsv
 import pyarrow.parquet as pq
 
+from arena.ids import EVAL_ONLY, round_tag
 from replays.schema import REPLACES_KEY
 
 # The columns of the replay browser's listing, newest game first.
@@ -195,3 +196,10 @@ WHERE list_contains($agents, agent) GROUP BY opponent ORDER BY games DESC, oppon
 
 def opponents(files: list[str], agents: list[str]) -> pa.Table:
     return _query(files, OPPONENTS_QUERY, {"agents": agents})
+
+
+def evaluation_through(round_index: int) -> str:
+    """The SQL condition on a league's games that its evaluation of round `round_index`
+    read: the evaluation games of that round and the earlier ones (match ids sort by
+    round, arena.ids), not those of a later round already under way."""
+    return f"{EVAL_ONLY} AND match_id < '{round_tag(round_index + 1)}'"

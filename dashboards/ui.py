@@ -17,6 +17,7 @@ PAGES = (
     ("pages/overview.py", "Overview", ":material/leaderboard:"),
     ("pages/replays.py", "Replays", ":material/replay:"),
     ("pages/agent.py", "Agent", ":material/smart_toy:"),
+    ("pages/population.py", "Population", ":material/hub:"),
 )
 
 
