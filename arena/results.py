@@ -86,10 +86,11 @@ def seat_returns(run_dir: str | os.PathLike, where: str | None = None) -> tuple[
 
     def read(dataset: replays.ReplayDataset) -> tuple[str, pa.Table]:
         names = sorted({part.game for part in dataset.parts})
+        if not names:
+            raise ValueError(f"{run_dir} holds no games yet")
         if len(names) != 1:
             raise ValueError(
-                f"{run_dir}: payoff tables need the games of one game, found "
-                f"{', '.join(names) or 'no games'}"
+                f"{run_dir}: payoff tables need the games of one game, found {', '.join(names)}"
             )
         players = games.make(names[0]).num_players
         seats = ", ".join(f"sum(returns[{k + 1}])::DOUBLE AS return_{k}" for k in range(players))
