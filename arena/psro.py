@@ -38,6 +38,7 @@ from agents.tabular.checkpoint import load_policy, policy_sha256, save_policy
 from agents.tabular.exploitability import best_response
 from agents.tabular.exploitability import evaluate as measure
 from agents.tabular.policy import TabularPolicy
+from agents.tabular.query import agent_policy
 from agents.tabular.tree import TERMINAL, GameTree, build_tree
 from arena import league, metrics
 from arena.config import ConfigError, Key, check
@@ -49,7 +50,7 @@ from games.layout import CHANCE
 KIND = "psro"
 STATE_FILE = "psro.json"
 MEMBERS_DIR = "members"
-ORACLES = ("exact", "ppo", "alphazero")
+ORACLES = ("exact", "ppo", "alphazero")  # alphazero: not yet (see resolve)
 EXACT_TABLE = "exploitability"  # NashConv of the mixture per iteration, as `arena solve`'s
 META_TABLE = "psro_meta_strategy"
 PAYOFF_TABLE = "psro_payoffs"
@@ -63,6 +64,9 @@ SCHEMA = {
 PSRO_SCHEMA = {
     "meta_solver": Key(str, "nash", choices=META_SOLVERS),
     "oracle": Key(str, "exact", choices=ORACLES),
+    # ppo: training minutes of each best response, and games of its (unused) bound.
+    "oracle_minutes": Key(float, 0.5, minimum=0.0),
+    "oracle_eval_games": Key(int, 200, minimum=4),
 }
 IDENTITY = ("game", "seed", "psro")  # what a resumed run must share with the original
 
@@ -80,14 +84,19 @@ def resolve(values: dict[str, Any], where: str = "psro config") -> dict[str, Any
     if config["out"] is None:
         raise ConfigError(f"{where}: key 'out' is required (the run directory)")
     oracle = config["psro"]["oracle"]
-    if oracle != "exact":
+    if oracle == "alphazero":  # perfect information: no tree of information states
         raise ConfigError(
-            f'{where} [psro]: oracle {oracle!r} is not available yet; use oracle = "exact"'
+            f"{where} [psro]: oracle 'alphazero' is not available yet (it needs payoffs "
+            'sampled from stored games between network members); use "exact" or "ppo"'
         )
+    if oracle == "ppo" and not config["psro"]["oracle_minutes"] > 0:
+        raise ConfigError(f"{where} [psro]: key 'oracle_minutes' must be > 0 for oracle 'ppo'")
     try:
         build_tree(games.make(config["game"]))
     except ValueError as err:
-        raise ConfigError(f"{where}: the exact oracle needs the whole game tree: {err}") from None
+        raise ConfigError(
+            f"{where}: PSRO computes exact payoffs and NashConv on the whole game tree, and {err}"
+        ) from None
     return config
 
 
@@ -259,11 +268,45 @@ class PSRORun:
         iteration = self.iteration + 1
         if iteration == 0:
             probs = TabularPolicy.uniform(self.tree).probs
-        else:
+        elif self.config["psro"]["oracle"] == "exact":
             probs = best_responses(self.tree, self.mixture())
+        else:
+            probs = self.trained_responses(iteration)
         self.members.append(make_member(self.tree, member_name(iteration), probs))
         self.payoffs = payoff_tables(self.tree, self.members)
         self.meta = meta_strategy(self.meta_solver, self.payoffs)
+
+    def trained_responses(self, iteration: int) -> np.ndarray:
+        """float64[I, A]: a PPO exploiter trained against the current mixture (one agent
+        `policy:` of its checkpoint, which plays each seat as that player's meta-strategy
+        does), read as a tabular policy and made greedy (its argmax at every state)."""
+        from arena.exploiter import train_exploiter
+
+        # The mixture of the last complete iteration, saved again: a killed run may have
+        # left a later one under this name.
+        self._save(self.run_dir / POLICY, self.mixture(), f"psro-{self.meta_solver}")
+        cfg = self.config["psro"]
+        games_count = cfg["oracle_eval_games"]
+        result = train_exploiter(
+            self.game,
+            [(f"policy:{self.run_dir / POLICY}", 1.0)],
+            "ppo",
+            minutes=cfg["oracle_minutes"],
+            seed=self.config["seed"] * 1_000_003 + iteration,
+            evaluations=1,
+            eval_games=games_count,
+            final_games=games_count,
+            device=self.config["device"],
+        )
+        self.log(
+            f"iteration {iteration}: PPO best response trained, mean return against the "
+            f"mixture {result.bound.value:.4f} [{result.bound.ci_low:.4f}, "
+            f"{result.bound.ci_high:.4f}]"
+        )
+        probs = agent_policy(result.agent, self.tree).in_tree_order(self.tree)
+        greedy = np.zeros_like(probs)
+        greedy[np.arange(len(probs)), np.argmax(probs, axis=1)] = 1.0
+        return greedy
 
     def mixture(self) -> np.ndarray:
         """The current meta-strategy mixture as one behaviour policy (float64[I, A])."""

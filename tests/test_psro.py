@@ -194,6 +194,24 @@ def test_a_killed_run_resumes_to_the_uninterrupted_result(tmp_path):
     assert metrics.rounds(cut, psro.EXACT_TABLE) == list(range(10))
 
 
+def test_the_ppo_oracle_adds_pure_trained_best_responses(tmp_path):
+    """The ppo oracle: a PPO exploiter trained against the mixture, read as a greedy tabular
+    policy; payoffs and NashConv stay exact."""
+    config = tmp_path / "psro.toml"
+    config.write_text(
+        'mode = "psro"\ngame = "kuhn_poker"\nrounds = 2\n'
+        '[psro]\noracle = "ppo"\nmeta_solver = "uniform"\noracle_minutes = 0.05\n'
+    )
+    done = arena("league", "run", config, "--out", tmp_path / "run", "--device", "cpu")
+    assert done.stdout.count("PPO best response trained") == 2
+    game = games.make("kuhn_poker")
+    tree = build_tree(game)
+    for name in ("br1", "br2"):
+        member, _ = load_policy(tmp_path / "run" / psro.MEMBERS_DIR / name, game, tree)
+        assert set(np.unique(member.probs)) == {0.0, 1.0}
+    assert len(nash_conv_curve(tmp_path / "run")) == 3
+
+
 def test_a_resumed_run_keeps_its_meta_solver(tmp_path):
     run(tmp_path / "run", "kuhn_poker", "nash", 1)
     line = error_line(run(tmp_path / "run", "kuhn_poker", "uniform", 2, "--resume", check=False))
@@ -205,7 +223,7 @@ def test_a_resumed_run_keeps_its_meta_solver(tmp_path):
     [
         (["--mode", "psro", "--game", "kuhn_poker", "--meta-solver", "best"], "nash, alpharank"),
         (["--mode", "psro", "--game", "kuhn_poker", "--oracle", "dqn"], "exact, ppo, alphazero"),
-        (["--mode", "psro", "--game", "kuhn_poker", "--oracle", "ppo"], "not available yet"),
+        (["--mode", "psro", "--game", "kuhn_poker", "--oracle", "alphazero"], "not available yet"),
         (["--mode", "psro", "--game", "tic_tac_toe"], "perfect information"),
         (["--mode", "psro", "--game", "kuhn_poker", "--backend", "ray"], "--backend applies"),
         (["--mode", "swiss", "--game", "kuhn_poker"], "league, psro"),
