@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 
 import replays
-from arena import diversity, metrics, payoffs, population
+from arena import diversity, metrics, payoffs, population, results
 from arena.league import resolve, run_league
 from arena.tournament import run_tournament
 
@@ -201,6 +201,8 @@ def test_rps_league_writes_alpharank_and_nash_averaging(tmp_path):
     assert metrics.rounds(run, "alpharank") == [2]
     assert set(anchors) <= set(ranked["agent"])
     assert sum(ranked["mass"]) == pytest.approx(1.0)
+    # `arena ratings --method` ranks the same agents: the latest evaluation round's.
+    assert results.latest_evaluation_agents(run) == sorted(ranked["agent"])
     nash = metrics.read_table(run, "nash_averaging").to_pydict()
     assert nash["agent"] == ranked["agent"]
     assert sum(nash["mass"]) == pytest.approx(1.0)
