@@ -917,6 +917,8 @@ def _trained_exploitability(
         f"exploitability lower bound {b.value:.4f}, 95% interval [{b.ci_low:.4f}, "
         f"{b.ci_high:.4f}] ({b.games:,} fresh games; the exploiter's mean return {seats})"
     )
+    if b.ci_low <= 0:
+        console.print("(an interval reaching 0 or below shows no edge yet: exploitability is >= 0)")
     if game.name == "connect_four" and solver:
         r = solver_match(game, target, solver, SOLVER_OPENING_PLIES, seed)
         console.print(
