@@ -153,15 +153,13 @@ def mixture_over_rounds(frame: pd.DataFrame, value: str, title: str) -> alt.Char
 
 def bounds_over_rounds(frame: pd.DataFrame) -> alt.LayerChart:
     """Lower bounds on exploitability by round, one line per `line`, 95% interval as a band."""
-    base = alt.Chart(frame, height=220, title="exploitability lower bound").encode(
-        x=ROUND, color=alt.Color("line:N", title="agent")
-    )
+    base = alt.Chart(frame).encode(x=ROUND, color=alt.Color("line:N", title="agent"))
     band = base.mark_area(opacity=0.2).encode(y="ci_low:Q", y2="ci_high:Q")
     line = base.mark_line(point=True).encode(
         y=alt.Y("bound:Q", title=None),
         tooltip=["round", "agent", "exploiter", alt.Tooltip("bound:Q", format=".3f"), "games"],
     )
-    return band + line
+    return (band + line).properties(height=220, title="exploitability lower bound")
 
 
 def annotation_frame(replay: Replay) -> pd.DataFrame:

@@ -29,7 +29,7 @@ from dashboards import queries
 from dashboards.queries import GameFilter
 
 APP = str(Path(__file__).parents[1] / "dashboards" / "app.py")
-PAGES = ("pages/overview.py", "pages/replays.py", "pages/agent.py")
+PAGES = ("pages/overview.py", "pages/replays.py", "pages/agent.py", "pages/population.py")
 TIMEOUT = 120  # seconds per script run: generous for a busy CI machine
 
 
