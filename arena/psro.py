@@ -68,7 +68,8 @@ PSRO_SCHEMA = {
     "oracle_minutes": Key(float, 0.5, minimum=0.0),
     "oracle_eval_games": Key(int, 200, minimum=4),
 }
-IDENTITY = ("game", "seed", "psro")  # what a resumed run must share with the original
+# What a resumed run must share with the original (the oracle's budget may change).
+IDENTITY = ("game", "seed", "meta_solver", "oracle")
 
 
 def resolve(values: dict[str, Any], where: str = "psro config") -> dict[str, Any]:
@@ -78,8 +79,6 @@ def resolve(values: dict[str, Any], where: str = "psro config") -> dict[str, Any
     config = check(values, SCHEMA, where)
     if config["mode"] != KIND:
         raise ConfigError(f"{where}: key 'mode' must be {KIND!r} for a PSRO run")
-    if not isinstance(config["psro"], dict):
-        raise ConfigError(f"{where}: key 'psro' must be a table, got {config['psro']!r}")
     config["psro"] = check(config["psro"], PSRO_SCHEMA, f"{where} [psro]")
     if config["out"] is None:
         raise ConfigError(f"{where}: key 'out' is required (the run directory)")
@@ -218,7 +217,7 @@ class PSRORun:
         self.game = games.make(config["game"])
         self.tree = build_tree(self.game)
         self.meta_solver = config["psro"]["meta_solver"]
-        identity = {k: config[k] for k in IDENTITY}
+        identity = {k: {**config, **config["psro"]}[k] for k in IDENTITY}
         self.run_dir, self.run_id = open_run(config["out"], KIND, self.game.spec, identity, resume)
         write_config(self.run_dir, config)
         self.members: list[Member] = []
