@@ -27,8 +27,18 @@ from collections import namedtuple
 from pathlib import Path
 
 from numba import types
+from numba.core import compiler, ir_utils, typed_passes
 from numba.core.errors import NumbaIRAssumptionWarning
-from numba.extending import overload
+from numba.core.inline_closurecall import InlineWorker
+from numba.core.registry import cpu_target
+from numba.core.typing.templates import (
+    Signature,
+    _EmptyImplementationEntry,
+    _inline_info,
+    infer,
+    infer_global,
+    make_overload_template,
+)
 
 from games import defaults, layout, registry, spec
 from games.layout import (
@@ -136,6 +146,64 @@ def _is(cls):
     return lambda g: isinstance(g, types.BaseNamedTuple) and g.instance_class is cls
 
 
+class _TypedOnce:
+    """An always-inlined overload's typing, done once per argument types.
+
+    Numba's own (`overload(inline="always")`) compiles the implementation in full, down to
+    machine code that is never run (only its IR is inlined), and types it again each time
+    type inference resolves a call site, several times per caller: Go's `apply_row` was
+    typed 8 times and compiled once for a first step, 2.5 s of its 7.5 s cold first call.
+    Numba pull requests 6667 and 6856 proposed the same cache; neither was merged. This
+    types the implementation for inlining (what Numba's template does after compiling it)
+    and keeps the result; the inliner reads `_inline_overloads` as before.
+    """
+
+    def generic(self, args, kws):
+        args = tuple(args)
+        if kws:  # the primitives are called positionally
+            return super().generic(args, kws)
+        if args not in self._typed:
+            self._typed[args] = self._type_for_inlining(args)
+        return self._typed[args]
+
+    def _type_for_inlining(self, args):
+        impl = self._overload_func(*args)
+        if impl is None:  # another game's overload
+            return None
+        target = cpu_target.target_context
+        flags = compiler.Flags()
+        pipeline = compiler.Compiler(self.context, target, None, None, None, flags, None)
+        worker = InlineWorker(self.context, target, {}, pipeline, flags, None)
+        func_ir = worker.run_untyped_passes(impl, enable_ssa=True)
+        typemap, return_type, calltypes, _ = typed_passes.type_inference_stage(
+            self.context, target, func_ir, args, None
+        )
+        func_ir = typed_passes.PreLowerStripPhis()._strip_phi_nodes(func_ir)
+        func_ir._definitions = ir_utils.build_definitions(func_ir.blocks)
+        sig = Signature(return_type, args, None)
+        self._compiled_overloads[args] = _EmptyImplementationEntry("always inlined")
+        self._inline_overloads[args] = {
+            "folded_args": args,
+            "iinfo": _inline_info(func_ir, typemap, calltypes, sig),
+        }
+        return sig
+
+
+def _inline_overload(func):
+    """`numba.extending.overload(func, inline="always")`, typed once (`_TypedOnce`)."""
+
+    def register(choose):
+        # Numba's default options for overloads (they serve only a call with keywords).
+        options = {"no_cpython_wrapper": True, "nopython": True}
+        base = make_overload_template(func, choose, options, True, "always")
+        template = type(base)(base.__name__, (_TypedOnce, base), {"_typed": {}})
+        infer(template)
+        infer_global(func, types.Function(template))
+        return choose
+
+    return register
+
+
 def _register(cls, module) -> None:
     """One overload per primitive for the game of `module`, selected by `cls`: the
     primitive's own Python function, inlined into the caller's Numba IR (as a call, the
@@ -145,52 +213,52 @@ def _register(cls, module) -> None:
     # A game without a feature gets the feature's do-nothing primitives (games.defaults).
     prim |= {n: getattr(module, n, getattr(defaults, n)) for n in registry.FEATURE_PRIMITIVES}
 
-    @overload(init_row, inline="always")
+    @_inline_overload(init_row)
     def _init_row(g, data, i, seed):
         if is_game(g):
             return prim["init_row"].py_func
 
-    @overload(is_legal, inline="always")
+    @_inline_overload(is_legal)
     def _is_legal(g, data, i, action):
         if is_game(g):
             return prim["is_legal"].py_func
 
-    @overload(legal_row, inline="always")
+    @_inline_overload(legal_row)
     def _legal_row(g, data, i, mask):
         if is_game(g):
             return prim["legal_row"].py_func
 
-    @overload(apply_row, inline="always")
+    @_inline_overload(apply_row)
     def _apply_row(g, data, i, action, rewards):
         if is_game(g):
             return prim["apply_row"].py_func
 
-    @overload(observe_row, inline="always")
+    @_inline_overload(observe_row)
     def _observe_row(g, data, i, player, out):
         if is_game(g):
             return prim["observe_row"].py_func
 
-    @overload(null_move_row, inline="always")
+    @_inline_overload(null_move_row)
     def _null_move_row(g, data, i):
         if is_game(g):
             return prim["null_move_row"].py_func
 
-    @overload(chance_row, inline="always")
+    @_inline_overload(chance_row)
     def _chance_row(g, data, i, probs):
         if is_game(g):
             return prim["chance_row"].py_func
 
-    @overload(legal_player_row, inline="always")
+    @_inline_overload(legal_player_row)
     def _legal_player_row(g, data, i, player, mask):
         if is_game(g):
             return prim["legal_player_row"].py_func
 
-    @overload(actor_row, inline="always")
+    @_inline_overload(actor_row)
     def _actor_row(g, data, i):
         if is_game(g):
             return prim["actor_row"].py_func
 
-    @overload(info_key_row, inline="always")
+    @_inline_overload(info_key_row)
     def _info_key_row(g, data, i, player):
         if is_game(g):
             return prim["info_key_row"].py_func
