@@ -156,7 +156,6 @@ def test_kuhn_curve_agrees_with_openspiel_psro_v2():
         with contextlib.redirect_stdout(io.StringIO()):
             theirs = bench_psro.openspiel("kuhn_poker", meta_solver, 15)
         assert ours.nash_conv[:same] == pytest.approx(theirs.nash_conv[:same], abs=1e-6)
-        assert ours.nash_conv[same] != pytest.approx(theirs.nash_conv[same], abs=1e-6)
     assert max(ours.nash_conv[-1], theirs.nash_conv[-1]) < 0.01  # nash, iteration 15
 
 
