@@ -17,9 +17,10 @@ import numpy as np
 import pandas as pd
 import pyarrow as pa
 
-from arena.alpharank import AlphaRankResult, alpharank, epsilon_sweep
+from arena.alpharank import AlphaRankResult, alpharank
 
 PROFILE_SEPARATOR = " · "  # between the players' members in a profile's label
+LIMIT_EPSILON = 1e-6  # ε of the infinite-α α-Rank of PSRO populations (limit_alpharank)
 
 
 @dataclass(frozen=True)
@@ -96,7 +97,13 @@ def psro_tables(payoffs: pa.Table, members: Sequence[str], players: int) -> list
 
 
 def limit_alpharank(tables: Sequence[np.ndarray]) -> AlphaRankResult:
-    """α-Rank in the infinite-α limit, ε swept towards 0 (what PSRO's alpharank
-    meta-solver ranks by: scale-free, so chips and win rates alike)."""
-    epsilons, _ = epsilon_sweep(tables)
-    return alpharank(tables, use_inf_alpha=True, inf_alpha_eps=float(epsilons[-1]))
+    """α-Rank in the infinite-α limit (what PSRO's alpharank meta-solver ranks by:
+    scale-free, so chips and win rates alike), at one small ε.
+
+    The meta-solver sweeps ε towards 0 (arena.alpharank.epsilon_sweep): at least a dozen
+    solves, 56 s for the 3,721 profiles of 61 members (load 12), where one solve takes
+    3.7 s. At ε = LIMIT_EPSILON the masses are within 1e-7 of the sweep's on random
+    zero-sum tables and 6e-6 on a Kuhn poker PSRO run's (tested: below the 3 decimals
+    shown), and the response graph's edges (ρ > 1/2) do not depend on ε at all.
+    """
+    return alpharank(tables, use_inf_alpha=True, inf_alpha_eps=LIMIT_EPSILON)

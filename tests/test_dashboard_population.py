@@ -27,6 +27,9 @@ from arena.tournament import run_tournament
 APP = str(Path(__file__).parents[1] / "dashboards" / "app.py")
 PAGE = "pages/population.py"
 TIMEOUT = 120  # seconds per script run: generous for a busy CI machine
+# The page's PSRO α-Rank solves at one small ε where the meta-solver sweeps ε to 0: equal
+# within the 3 decimals the graph shows (dashboards.responses.limit_alpharank).
+SHOWN = 5e-4
 MARKUP_NAME = 'r"o<b>ck</b> **bold** \\n'  # an agent id: quotes, HTML, markdown, a backslash
 
 
@@ -253,9 +256,9 @@ def test_psro_graph_meta_strategy_and_nash_conv(runs, monkeypatch, iteration):
     shown = node_masses(graph(at))
     assert len(shown) == min(8, len(names) ** 2)
     for label, mass in shown.items():
-        assert mass == pytest.approx(profiles[label], abs=5e-4)
+        assert mass == pytest.approx(profiles[label], abs=SHOWN)
     heaviest = sorted(profiles.values(), reverse=True)[: len(shown)]
-    assert sorted(shown.values(), reverse=True) == pytest.approx(heaviest, abs=5e-4)
+    assert sorted(shown.values(), reverse=True) == pytest.approx(heaviest, abs=SHOWN)
     labels = list(profiles)
     assert shown_edges(at) == expected_edges(result, labels, set(shown))
 
@@ -265,7 +268,9 @@ def test_psro_graph_meta_strategy_and_nash_conv(runs, monkeypatch, iteration):
     for player in (0, 1):
         mine = meta[meta["player"] == player].set_index("agent")["probability"]
         np.testing.assert_allclose(rankings[f"meta-strategy {player}"], mine[names])
-        np.testing.assert_allclose(rankings[f"α-Rank {player}"], result.marginals[player])
+        np.testing.assert_allclose(
+            rankings[f"α-Rank {player}"], result.marginals[player], atol=SHOWN
+        )
         assert len(chart_data(at, f"player {player}")) == len(
             metrics.read_table(run, psro.META_TABLE).to_pandas().query(f"player == {player}")
         )
