@@ -42,7 +42,7 @@ from agents.tabular.query import agent_policy
 from agents.tabular.tree import TERMINAL, GameTree, build_tree
 from arena import league, metrics
 from arena.config import ConfigError, Key, check
-from arena.metasolvers import META_SOLVERS, meta_strategy
+from arena.metasolvers import META_SOLVERS, MetaSolverError, meta_strategy
 from arena.rundir import atomic_write, lock_run, open_run, write_config
 from arena.solve import POLICY
 from games.layout import CHANCE
@@ -90,12 +90,18 @@ def resolve(values: dict[str, Any], where: str = "psro config") -> dict[str, Any
         )
     if oracle == "ppo" and not config["psro"]["oracle_minutes"] > 0:
         raise ConfigError(f"{where} [psro]: key 'oracle_minutes' must be > 0 for oracle 'ppo'")
+    game = games.make(config["game"])
     try:
-        build_tree(games.make(config["game"]))
+        build_tree(game)
     except ValueError as err:
         raise ConfigError(
             f"{where}: PSRO computes exact payoffs and NashConv on the whole game tree, and {err}"
         ) from None
+    try:  # a meta-solver that does not apply to the game (nash, 3 players) says so now
+        players = game.num_players
+        meta_strategy(config["psro"]["meta_solver"], [np.zeros((1,) * players)] * players)
+    except MetaSolverError as err:
+        raise ConfigError(f"{where} [psro]: {err}") from None
     return config
 
 

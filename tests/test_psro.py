@@ -224,6 +224,7 @@ def test_a_resumed_run_keeps_its_meta_solver(tmp_path):
         (["--mode", "psro", "--game", "kuhn_poker", "--oracle", "dqn"], "exact, ppo, alphazero"),
         (["--mode", "psro", "--game", "kuhn_poker", "--oracle", "alphazero"], "not available yet"),
         (["--mode", "psro", "--game", "tic_tac_toe"], "perfect information"),
+        (["--mode", "psro", "--game", "kuhn_poker:players=3"], "nash applies to two-player"),
         (["--mode", "psro", "--game", "kuhn_poker", "--backend", "ray"], "--backend applies"),
         (["--mode", "swiss", "--game", "kuhn_poker"], "league, psro"),
         (["--game", "kuhn_poker", "--meta-solver", "nash"], "apply to --mode psro"),
