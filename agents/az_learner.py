@@ -176,6 +176,10 @@ class AlphaZeroLearner:
         self.model.eval()
         return self._agent
 
+    def rated_agent(self, name: str) -> AlphaZeroAgent:
+        """Games of perfect information only: the greedy agent."""
+        return self.greedy_agent(name)
+
     def greedy_agent(self, name: str, sims: int | None = None) -> AlphaZeroAgent:
         """The current network with a deterministic search (for evaluation games)."""
         cfg = self.config

@@ -25,7 +25,14 @@ class Learner(Protocol):
     net_config: NetConfig
 
     def greedy_agent(self, name: str) -> Agent:
-        """The current network playing its best move (search included), for evaluation."""
+        """The current network playing its best move (search included)."""
+        ...
+
+    def rated_agent(self, name: str) -> Agent:
+        """The current network as evaluation games play and rate it, and as its frozen
+        copies (`snapshot_spec`) play: its best move, except where a game's equilibria
+        are mixed (hidden information, simultaneous moves) and a learner that learned a
+        mixed strategy plays it."""
         ...
 
     def agent(self) -> Agent:

@@ -45,6 +45,9 @@ from games import Game, State
 
 MODEL_STEM = "model"
 ALGORITHM = "ppo"
+# Where a rated PPO agent samples its policy (see PPOLearner.rated_temperature): at the
+# temperature its training games sampled it.
+RATED_SAMPLING_TEMPERATURE = 1.0
 # What one sample of the rollout buffer holds (the buffer is a dict of arrays by these names).
 _FIELDS = ("obs", "mask", "action", "logprob", "value", "advantage", "target")
 
@@ -376,10 +379,8 @@ class PPOLearner:
         return learner
 
     def snapshot_spec(self, checkpoint: Path) -> str:
-        """`checkpoint:PATH`: a frozen copy plays its policy's most likely move.
+        """`checkpoint:PATH`: a frozen copy plays as `rated_agent` does.
 
-        Greedy, not sampled: the sampling policy keeps exploring moves it already knows to be
-        worse, which makes a frozen opponent (and its rating) weaker than what it learned.
         `checkpoint` is a directory given to `save`, or the model stem inside one.
         """
         path = Path(checkpoint)
@@ -387,12 +388,27 @@ class PPOLearner:
             path = path / MODEL_STEM
         if "," in str(path):
             raise ValueError(f"an agent spec cannot hold a path with a comma: {path}")
-        return f"checkpoint:{path}"
+        sampled = f",temperature={RATED_SAMPLING_TEMPERATURE:g}" if self.rated_temperature else ""
+        return f"checkpoint:{path}{sampled}"
+
+    @property
+    def rated_temperature(self) -> float:
+        """Greedy in games of perfect information: the sampling policy keeps exploring
+        moves it already knows to be worse, which makes a frozen opponent (and its rating)
+        weaker than what it learned. Sampled where equilibria are mixed (hidden
+        information, simultaneous moves): there the greedy policy is a pure strategy that
+        loses what mixing earns (in rock-paper-scissors, to one of the pure strategies)."""
+        return 0.0 if self.game.perfect_information else RATED_SAMPLING_TEMPERATURE
 
     @property
     def net_config(self) -> NetConfig:
         return self.config
 
     def greedy_agent(self, name: str) -> NeuralAgent:
-        """The current network playing its most likely move (for evaluation games)."""
+        """The current network playing its most likely move."""
         return NeuralAgent(self.game, self.model, name=name, temperature=0.0, device=self.device)
+
+    def rated_agent(self, name: str) -> NeuralAgent:
+        return NeuralAgent(
+            self.game, self.model, name=name, temperature=self.rated_temperature, device=self.device
+        )

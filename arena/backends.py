@@ -205,7 +205,7 @@ class LocalBackend:
 
     def _agent(self, game: games.Game, recipe: AgentRecipe, learners: Learners | None):
         if recipe.learner is not None:  # the live learner, as it is now
-            return learners[recipe.learner.slot].greedy_agent(recipe.name)
+            return learners[recipe.learner.slot].rated_agent(recipe.name)
         key = (game.spec, recipe.name, recipe.spec)
         return self._specs.get(key, lambda: spec_agent(game, recipe))
 

@@ -486,7 +486,7 @@ class League:
         ]
         members += [(m["agent"], self.frozen_agent(m)) for m in keep]
         members += [
-            (self.version_id(s, self.round), s.learner.greedy_agent(self.version_id(s, self.round)))
+            (self.version_id(s, self.round), s.learner.rated_agent(self.version_id(s, self.round)))
             for s in self.slots
         ]
         return members

@@ -117,7 +117,7 @@ def _worker_agent(game: games.Game, recipe: AgentRecipe):
         return _agents.get(key, lambda: _shipped_spec_agent(game, recipe))
     # Built on the replica holding these weights (a later round's weights make a new key).
     key = (game.spec, recipe.name, recipe.learner.weights.hex())
-    return _agents.get(key, lambda: _replica(recipe.learner).greedy_agent(recipe.name))
+    return _agents.get(key, lambda: _replica(recipe.learner).rated_agent(recipe.name))
 
 
 def _play_batch(game: str, jobs: list[MatchJob]) -> list[dict]:
@@ -207,6 +207,9 @@ class RemoteLearner:
 
     def greedy_agent(self, name: str):
         return self._copy.greedy_agent(name)
+
+    def rated_agent(self, name: str):
+        return self._copy.rated_agent(name)
 
     def snapshot_spec(self, checkpoint: Path) -> str:
         return self._copy.snapshot_spec(checkpoint)

@@ -247,6 +247,29 @@ def test_checkpoint_plays_as_a_checkpoint_agent(ttt, tmp_path):
     assert agent.evaluator.model.config == learner.config  # rebuilt from the sidecar
 
 
+@pytest.mark.parametrize("spec", ["matrix:name=rps", "kuhn_poker"])
+def test_where_equilibria_are_mixed_the_rated_agent_and_snapshots_sample(spec, tmp_path):
+    """Played greedily, a policy of rock-paper-scissors or poker is a pure strategy: it loses
+    what mixing earns. Rated versions and frozen copies sample it as training did."""
+    game = games.make(spec)
+    learner = small_learner(game)
+    learner.save(tmp_path / "ppo", parent="p0")
+    spec = learner.snapshot_spec(tmp_path / "ppo")
+    assert spec == f"checkpoint:{tmp_path / 'ppo' / 'model'},temperature=1"
+    state = game.init(20_000)
+    game.sample_chance(state)
+    mask = game.legal_mask(state, 0)
+    policy, _ = learner.agent().evaluate(game, state, mask, 0)
+    for agent in (learner.rated_agent("main"), agents.make(spec, game)):
+        actions = agent.act(game, state, mask, np.random.default_rng(0), player=0)
+        chosen = np.zeros_like(policy)
+        chosen[np.arange(len(actions)), actions] = 1
+        # Sampled: each action as often as the policy says (not only the likeliest one).
+        np.testing.assert_allclose(chosen.mean(axis=0), policy.mean(axis=0), atol=0.02)
+    assert learner.rated_agent("main").temperature == 1.0
+    assert small_learner(games.make("tic_tac_toe")).rated_agent("main").temperature == 0.0
+
+
 def test_load_refuses_a_torn_save(ttt, tmp_path):
     learner = small_learner(ttt)
     learner.save(tmp_path / "old")
