@@ -16,9 +16,12 @@ of that state, as OpenSpiel's policy_aggregator does, so that it plays as the mi
 
 An iteration writes the member, the mixture, its metrics (`exploitability`,
 `psro_meta_strategy`, `psro_payoffs`) and then `psro.json` last, each atomically: a run
-killed at any point resumes after its last complete iteration, and since every step is
-deterministic it ends exactly as an uninterrupted run would, a file written after the
-last commit being written again with the same contents.
+killed at any point resumes after its last complete iteration. With the exact oracle every
+step is deterministic, so it ends exactly as an uninterrupted run would, a file written
+after the last commit being written again with the same contents; the ppo oracle trains
+for a wall-clock budget, so its redone iteration is another (equally valid) response.
+A meta-solver that does not converge stops the run with its error, before the iteration's
+first file, and the run resumes from the iteration before.
 """
 
 from __future__ import annotations
@@ -277,9 +280,13 @@ class PSRORun:
             probs = best_responses(self.tree, self.mixture())
         else:
             probs = self.trained_responses(iteration)
-        self.members.append(make_member(self.tree, member_name(iteration), probs))
-        self.payoffs = payoff_tables(self.tree, self.members)
-        self.meta = meta_strategy(self.meta_solver, self.payoffs)
+        members = [*self.members, make_member(self.tree, member_name(iteration), probs)]
+        payoffs = payoff_tables(self.tree, members)
+        try:
+            meta = meta_strategy(self.meta_solver, payoffs)
+        except MetaSolverError as err:
+            raise MetaSolverError(f"PSRO iteration {iteration}: {err}") from None
+        self.members, self.payoffs, self.meta = members, payoffs, meta
 
     def trained_responses(self, iteration: int) -> np.ndarray:
         """float64[I, A]: a PPO exploiter trained against the current mixture (one agent
