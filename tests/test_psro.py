@@ -211,10 +211,18 @@ def test_the_ppo_oracle_adds_pure_trained_best_responses(tmp_path):
     assert len(nash_conv_curve(tmp_path / "run")) == 3
 
 
-def test_a_resumed_run_keeps_its_meta_solver(tmp_path):
+def test_a_resumed_run_keeps_its_meta_solver_and_members(tmp_path):
     run(tmp_path / "run", "kuhn_poker", "nash", 1)
     line = error_line(run(tmp_path / "run", "kuhn_poker", "uniform", 2, "--resume", check=False))
     assert "meta_solver" in line and "nash" in line and "uniform" in line
+    # A member replaced by another valid policy (here: the mixture) is refused by its sha256.
+    member = tmp_path / "run" / psro.MEMBERS_DIR / "br1"
+    for suffix in (".parquet", ".json"):
+        source = tmp_path / "run" / f"{psro.POLICY}{suffix}"
+        Path(f"{member}{suffix}").write_bytes(source.read_bytes())
+    line = error_line(run(tmp_path / "run", "kuhn_poker", "nash", 2, "--resume", check=False))
+    assert "'br1' has changed" in line
+    assert metrics.rounds(tmp_path / "run", psro.EXACT_TABLE) == [0, 1]
 
 
 @pytest.mark.parametrize(
