@@ -102,7 +102,8 @@ SCHEMAS: dict[str, pa.Schema] = {
             ("games", pa.int64()),
         ]
     ),
-    # `arena solve`: the average policy after `iteration` iterations (one file per evaluation).
+    # `arena solve`: the average policy after `iteration` iterations (one file per evaluation);
+    # PSRO: the meta-strategy mixture after each iteration (elapsed_seconds: the whole run's).
     "exploitability": pa.schema(
         [
             ("round", pa.int32()),
