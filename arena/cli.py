@@ -551,17 +551,12 @@ def league_run(
 
 def _run_psro(values: dict, resume: bool, backend: str) -> None:
     """`league run --mode psro`: iterate, then print the NashConv curve's last value."""
-    from arena import metrics, psro
+    from arena import psro
 
     if backend != "local":
-        fail("--backend applies to --mode league: the exact PSRO oracle runs in this process")
+        fail("--backend applies to --mode league: PSRO's oracles run in this process")
     run_dir = psro.run_psro(values, resume=resume, log=lambda line: console.print(line))
-    last = metrics.read_table(run_dir, psro.EXACT_TABLE).to_pylist()[-1]
-    console.print(
-        f"PSRO iteration {last['iteration']}: NashConv of the meta-strategy mixture "
-        f"{last['nash_conv']:.6g} (its policy: {run_dir / psro.POLICY}, agent spec "
-        f"policy:{run_dir / psro.POLICY})"
-    )
+    console.print(psro.summary(run_dir))
     console.print(f"run directory: {run_dir}")
 
 
@@ -826,8 +821,8 @@ def eval_exploitability(
     """NashConv of an agent's strategy and each player's best-response gain against it
     (exact), or a lower bound on its exploitability from a trained exploiter (trained).
 
-    exact: the agent is asked at every information state: its `evaluate` probabilities when
-    it has them, else the empirical distribution of `samples` `act` calls
+    exact: the agent is asked at every information state: the `strategy` its moves are
+    drawn from when it states one, else the empirical distribution of `samples` `act` calls
     (agents.tabular.query). trained: see arena.exploiter.
     """
     import agents
@@ -851,7 +846,7 @@ def eval_exploitability(
         fail(f"{err}; --method trained bounds it instead")
     player = agents.make(agent, tree.game, allow_import=True)  # typed by the user
     result = measure(tree, agent_policy(player, tree, samples, seed))
-    how = "evaluate" if query_method(player) == "evaluate" else f"act, {samples:,} samples"
+    how = "strategy" if query_method(player) == "strategy" else f"act, {samples:,} samples"
     table = Table(title=f"{agent} on {tree.spec}: {tree.num_info:,} information states ({how})")
     for column in ("player", "value", "best response", "gain"):
         table.add_column(column, justify="right")

@@ -22,6 +22,9 @@ after the last commit being written again with the same contents; the ppo oracle
 for a wall-clock budget, so its redone iteration is another (equally valid) response.
 A meta-solver that does not converge stops the run with its error, before the iteration's
 first file, and the run resumes from the iteration before.
+
+With the alphazero oracle, or on a game whose tree cannot be enumerated (ppo oracle),
+payoffs are sampled from stored games between network members instead: arena.psro_sampled.
 """
 
 from __future__ import annotations
@@ -53,7 +56,7 @@ from games.layout import CHANCE
 KIND = "psro"
 STATE_FILE = "psro.json"
 MEMBERS_DIR = "members"
-ORACLES = ("exact", "ppo", "alphazero")  # alphazero: not yet (see resolve)
+ORACLES = ("exact", "ppo", "alphazero")
 EXACT_TABLE = "exploitability"  # NashConv of the mixture per iteration, as `arena solve`'s
 META_TABLE = "psro_meta_strategy"
 PAYOFF_TABLE = "psro_payoffs"
@@ -67,9 +70,11 @@ SCHEMA = {
 PSRO_SCHEMA = {
     "meta_solver": Key(str, "nash", choices=META_SOLVERS),
     "oracle": Key(str, "exact", choices=ORACLES),
-    # ppo: training minutes of each best response, and games of its (unused) bound.
+    # ppo, alphazero: training minutes of each best response, and games of its bound.
     "oracle_minutes": Key(float, 0.5, minimum=0.0),
     "oracle_eval_games": Key(int, 200, minimum=4),
+    # Sampled payoffs (arena.psro_sampled): games between a new member and each other.
+    "games_per_pair": Key(int, 100, minimum=2),
 }
 # What a resumed run must share with the original (the oracle's budget may change).
 IDENTITY = ("game", "seed", "meta_solver", "oracle")
@@ -86,20 +91,13 @@ def resolve(values: dict[str, Any], where: str = "psro config") -> dict[str, Any
     if config["out"] is None:
         raise ConfigError(f"{where}: key 'out' is required (the run directory)")
     oracle = config["psro"]["oracle"]
-    if oracle == "alphazero":  # perfect information: no tree of information states
-        raise ConfigError(
-            f"{where} [psro]: oracle 'alphazero' is not available yet (it needs payoffs "
-            'sampled from stored games between network members); use "exact" or "ppo"'
-        )
-    if oracle == "ppo" and not config["psro"]["oracle_minutes"] > 0:
-        raise ConfigError(f"{where} [psro]: key 'oracle_minutes' must be > 0 for oracle 'ppo'")
+    if oracle != "exact" and not config["psro"]["oracle_minutes"] > 0:
+        raise ConfigError(f"{where} [psro]: key 'oracle_minutes' must be > 0 for oracle {oracle!r}")
     game = games.make(config["game"])
-    try:
-        build_tree(game)
-    except ValueError as err:
-        raise ConfigError(
-            f"{where}: PSRO computes exact payoffs and NashConv on the whole game tree, and {err}"
-        ) from None
+    if is_sampled(game, oracle, where):
+        from arena.psro_sampled import check_sampled
+
+        check_sampled(game, oracle, where)
     try:  # a meta-solver that does not apply to the game (nash, 3 players) says so now
         players = game.num_players
         meta_strategy(config["psro"]["meta_solver"], [np.zeros((1,) * players)] * players)
@@ -114,9 +112,46 @@ def run_psro(
     """Resolve the config, create or resume the run, iterate; returns the run directory."""
     config = resolve(values)
     with lock_run(config["out"], KIND, resume):
-        run = PSRORun(config, resume=resume, log=log)
+        if is_sampled(games.make(config["game"]), config["psro"]["oracle"]):
+            from arena.psro_sampled import SampledPSRORun
+
+            run: PSRORun = SampledPSRORun(config, resume=resume, log=log)
+        else:
+            run = PSRORun(config, resume=resume, log=log)
         run.run()
     return run.run_dir
+
+
+def is_sampled(game: games.Game, oracle: str, where: str = "psro config") -> bool:
+    """Whether a run samples its payoffs (arena.psro_sampled): with the alphazero oracle
+    (perfect information: no information states to tabulate), or a game whose tree cannot
+    be enumerated; ConfigError for the exact oracle there, which needs the tree."""
+    if oracle == "alphazero":
+        return True
+    try:
+        build_tree(game)
+    except ValueError as err:
+        if oracle == "exact":
+            raise ConfigError(
+                f"{where}: the exact oracle needs the whole game tree, and {err}; use --oracle "
+                "ppo or alphazero (payoffs sampled from stored games)"
+            ) from None
+        return True
+    return False
+
+
+def summary(run_dir: Path) -> str:
+    """The last iteration in one line, for the terminal."""
+    if not metrics.rounds(run_dir, EXACT_TABLE):
+        from arena.psro_sampled import summary as sampled_summary
+
+        return sampled_summary(run_dir)
+    last = metrics.read_table(run_dir, EXACT_TABLE).to_pylist()[-1]
+    return (
+        f"PSRO iteration {last['iteration']}: NashConv of the meta-strategy mixture "
+        f"{last['nash_conv']:.6g} (its policy: {run_dir / POLICY}, agent spec "
+        f"policy:{run_dir / POLICY})"
+    )
 
 
 # --------------------------------------------------------------------------- the pieces
@@ -221,21 +256,26 @@ class PSRORun:
     complete iteration (members reloaded and checked against their recorded sha256)."""
 
     def __init__(self, config: dict, resume: bool = False, log: Callable[[str], None] = print):
+        state = self._open(config, resume, log)
+        self.tree = build_tree(self.game)
+        self.members: list[Member] = []
+        if state is not None:
+            self._restore(state)
+        self.payoffs = payoff_tables(self.tree, self.members) if self.members else []
+        self.meta = meta_strategy(self.meta_solver, self.payoffs) if self.members else []
+
+    def _open(self, config: dict, resume: bool, log: Callable[[str], None]) -> dict | None:
+        """Open the run directory (kept settings checked); its saved state on resume."""
         self.config = config
         self.log = log
         self.game = games.make(config["game"])
-        self.tree = build_tree(self.game)
         self.meta_solver = config["psro"]["meta_solver"]
         identity = {k: {**config, **config["psro"]}[k] for k in IDENTITY}
         self.run_dir, self.run_id = open_run(config["out"], KIND, self.game.spec, identity, resume)
         write_config(self.run_dir, config)
-        self.members: list[Member] = []
         self.elapsed = 0.0
         state_file = self.run_dir / STATE_FILE
-        if resume and state_file.is_file():
-            self._restore(json.loads(state_file.read_text()))
-        self.payoffs = payoff_tables(self.tree, self.members) if self.members else []
-        self.meta = meta_strategy(self.meta_solver, self.payoffs) if self.members else []
+        return json.loads(state_file.read_text()) if resume and state_file.is_file() else None
 
     @property
     def iteration(self) -> int:
@@ -356,6 +396,9 @@ class PSRORun:
 
     def _write_metrics(self, nash_conv: float, exploitability: float) -> None:
         iteration = self.iteration
+        write_population_metrics(
+            self.run_dir, iteration, [m.name for m in self.members], self.meta, self.payoffs
+        )
         metrics.write_round(
             self.run_dir,
             EXACT_TABLE,
@@ -367,26 +410,37 @@ class PSRORun:
                 "elapsed_seconds": [self.elapsed],
             },
         )
-        names = [m.name for m in self.members]
-        metrics.write_round(
-            self.run_dir,
-            META_TABLE,
-            iteration,
-            {
-                "player": [p for p in range(len(self.meta)) for _ in names],
-                "agent": names * len(self.meta),
-                "probability": [float(x) for mix in self.meta for x in mix],
-            },
-        )
-        # The entries with the new member in some seat: the rounds together are the tables.
-        profiles = [k for k in np.ndindex(*self.payoffs[0].shape) if iteration in k]
-        metrics.write_round(
-            self.run_dir,
-            PAYOFF_TABLE,
-            iteration,
-            {
-                "player": [p for p in range(len(self.payoffs)) for _ in profiles],
-                "profile": [[names[i] for i in k] for _ in self.payoffs for k in profiles],
-                "payoff": [float(t[k]) for t in self.payoffs for k in profiles],
-            },
-        )
+
+
+def write_population_metrics(
+    run_dir: Path,
+    iteration: int,
+    names: Sequence[str],
+    meta: Sequence[np.ndarray],
+    payoffs: Sequence[np.ndarray],
+) -> None:
+    """An iteration's meta-strategy (one mixture per player over the members `names`) and
+    the payoff-table entries with its new member (the last) in some seat: the rounds
+    together are the tables."""
+    names = list(names)
+    metrics.write_round(
+        run_dir,
+        META_TABLE,
+        iteration,
+        {
+            "player": [p for p in range(len(meta)) for _ in names],
+            "agent": names * len(meta),
+            "probability": [float(x) for mix in meta for x in mix],
+        },
+    )
+    profiles = [k for k in np.ndindex(*payoffs[0].shape) if iteration in k]
+    metrics.write_round(
+        run_dir,
+        PAYOFF_TABLE,
+        iteration,
+        {
+            "player": [p for p in range(len(payoffs)) for _ in profiles],
+            "profile": [[names[i] for i in k] for _ in payoffs for k in profiles],
+            "payoff": [float(t[k]) for t in payoffs for k in profiles],
+        },
+    )
