@@ -56,3 +56,41 @@ def test_a_game_compiles_only_its_own_kernels(tmp_path):
     assert len(compiled) == 1 and compiled[0].startswith("tic_tac_toe_params"), compiled
     cached = [p.name for p in tmp_path.rglob("batched._legal-*.nbc")]
     assert len(cached) == 1, cached
+
+
+COMPILED = """
+import json, numpy as np, games
+from numba.core import event
+
+compiled = []
+
+
+class Names(event.Listener):
+    def on_start(self, ev):
+        compiled.append(ev.data["dispatcher"].py_func.__qualname__)
+
+    def on_end(self, ev):
+        pass
+
+
+event.register("numba:compile", Names())
+game = games.make("tic_tac_toe")
+state = game.init(4)
+game.step(state, game.random_legal(game.legal_mask(state), np.arange(4)))
+game.observe(state)
+print(json.dumps(compiled))
+"""
+
+
+def test_primitives_are_inlined_without_compiling_them(tmp_path):
+    """The kernels take a game's primitives as inlined IR and nothing else: none is compiled
+    on its own (Numba's overload(inline="always") compiled each in full, code never run)."""
+    from games import registry
+
+    env = {**os.environ, "NUMBA_CACHE_DIR": str(tmp_path)}
+    out = subprocess.run(
+        [sys.executable, "-c", COMPILED], env=env, capture_output=True, text=True, check=True
+    )
+    compiled = json.loads(out.stdout.strip().splitlines()[-1])
+    assert {"_init", "_legal", "_step", "_observe"} <= set(compiled), compiled
+    assert not set(compiled) & set(registry.PRIMITIVES), compiled
