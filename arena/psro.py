@@ -94,10 +94,9 @@ def resolve(values: dict[str, Any], where: str = "psro config") -> dict[str, Any
     if oracle != "exact" and not config["psro"]["oracle_minutes"] > 0:
         raise ConfigError(f"{where} [psro]: key 'oracle_minutes' must be > 0 for oracle {oracle!r}")
     game = games.make(config["game"])
-    if is_sampled(game, oracle, where):
-        from arena.psro_sampled import check_sampled
-
-        check_sampled(game, oracle, where)
+    if oracle != "exact":
+        check_trained_oracle(game, oracle, where)
+    is_sampled(game, oracle, where)  # the exact oracle on a game too big says so now
     try:  # a meta-solver that does not apply to the game (nash, 3 players) says so now
         players = game.num_players
         meta_strategy(config["psro"]["meta_solver"], [np.zeros((1,) * players)] * players)
@@ -120,6 +119,26 @@ def run_psro(
             run = PSRORun(config, resume=resume, log=log)
         run.run()
     return run.run_dir
+
+
+def check_trained_oracle(game: games.Game, oracle: str, where: str) -> None:
+    """ConfigError unless the ppo or alphazero oracle (arena.exploiter, whose bound needs a
+    two-player zero-sum game; AlphaZero perfect information) applies to the game."""
+    from agents.base import require_perfect_information
+    from arena.exploiter import ExploiterError, check_game
+
+    if oracle == "alphazero":
+        try:
+            require_perfect_information(game, "PSRO's alphazero oracle")
+        except ValueError as err:
+            raise ConfigError(f"{where} [psro]: {err} (use --oracle ppo)") from None
+    try:
+        check_game(game)
+    except ExploiterError:
+        raise ConfigError(
+            f"{where}: PSRO's {oracle} oracle (a trained exploiter) needs a two-player "
+            f"zero-sum game, and {game.spec} is not one"
+        ) from None
 
 
 def is_sampled(game: games.Game, oracle: str, where: str = "psro config") -> bool:

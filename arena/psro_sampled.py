@@ -41,14 +41,12 @@ from pathlib import Path
 
 import numpy as np
 
-import games
 import replays
-from agents.base import require_perfect_information
 from agents.spec import checkpoint_hashes
 from arena import ids, metrics, payoffs
 from arena.backends import AgentRecipe, LocalBackend, MatchJob
 from arena.config import ConfigError
-from arena.exploiter import ExploiterError, check_game, train_exploiter
+from arena.exploiter import train_exploiter
 from arena.match import MatchGames, alternating_seats
 from arena.metasolvers import MetaSolverError, meta_strategy
 from arena.psro import MEMBERS_DIR, STATE_FILE, PSRORun, member_name, write_population_metrics
@@ -59,19 +57,6 @@ INITIAL_SPEC = "random"  # member 0, `uniform`: the uniform random policy
 BOUND_TABLE = "exploitability_bounds"
 BOUND_AGENT = "mixture"  # the meta-strategy mixture an oracle's bound is about
 MODEL_STEM = "model"
-
-
-def check_sampled(game: games.Game, oracle: str, where: str) -> None:
-    """ConfigError unless sampled PSRO applies: two-player zero-sum, and perfect
-    information for the alphazero oracle."""
-    try:
-        check_game(game)
-        if oracle == "alphazero":
-            require_perfect_information(game, "PSRO's alphazero oracle")
-    except ExploiterError as err:
-        raise ConfigError(f"{where}: PSRO with sampled payoffs: {err}") from None
-    except ValueError as err:
-        raise ConfigError(f"{where} [psro]: {err} (use --oracle ppo)") from None
 
 
 class SampledPSRORun(PSRORun):

@@ -47,7 +47,7 @@ def recomputed_payoffs(run_dir: Path, names: list[str]) -> np.ndarray:
                 continue
             means = []
             for seats in ([a, b], [b, a]):
-                rows = frame[frame["agents"].map(lambda agents: list(agents) == seats)]
+                rows = frame[[list(agents) == seats for agents in frame["agents"]]]
                 assert len(rows) == GAMES_PER_PAIR // 2, (seats, len(rows))
                 means.append(np.mean([r[seats.index(a)] for r in rows["returns"]]))
             p[i, j] = np.mean(means)
@@ -144,21 +144,16 @@ def test_a_run_killed_among_its_matches_resumes_with_its_member_and_games(tmp_pa
     check_run(run_dir, 3)
 
 
-def test_the_exact_oracle_on_a_game_too_big_names_the_others(tmp_path):
-    line = error_line(
-        arena(
-            "league",
-            "run",
-            "--mode",
-            "psro",
-            "--game",
-            "connect_four",
-            "--oracle",
-            "exact",
-            "--out",
-            tmp_path / "run",
-            check=False,
-        )  # fmt: skip
-    )
-    assert "use --oracle ppo or alphazero" in line
+@pytest.mark.parametrize(
+    ("game", "oracle", "expected"),
+    [
+        ("connect_four", "exact", "use --oracle ppo or alphazero"),
+        ("kuhn_poker:players=3", "alphazero", "perfect information"),
+        ("matrix:name=pd", "ppo", "needs a two-player zero-sum game"),
+    ],
+)
+def test_bad_sampled_settings_are_one_line_errors(game, oracle, expected, tmp_path):
+    args = ["--mode", "psro", "--game", game, "--oracle", oracle, "--meta-solver", "prd"]
+    line = error_line(arena("league", "run", *args, "--out", tmp_path / "run", check=False))
+    assert expected in line
     assert not (tmp_path / "run").exists()
