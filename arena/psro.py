@@ -29,6 +29,7 @@ payoffs are sampled from stored games between network members instead: arena.psr
 
 from __future__ import annotations
 
+import functools
 import json
 import time
 from collections.abc import Callable, Sequence
@@ -147,16 +148,24 @@ def is_sampled(game: games.Game, oracle: str, where: str = "psro config") -> boo
     be enumerated; ConfigError for the exact oracle there, which needs the tree."""
     if oracle == "alphazero":
         return True
+    err = _tree_error(game.spec)
+    if err is not None and oracle == "exact":
+        raise ConfigError(
+            f"{where}: the exact oracle needs the whole game tree, and {err}; use --oracle "
+            "ppo or alphazero (payoffs sampled from stored games)"
+        )
+    return err is not None
+
+
+@functools.lru_cache(maxsize=4)
+def _tree_error(spec: str) -> str | None:
+    """Why the game's tree cannot be built, or None. Kept: on a game too big, building it
+    takes seconds and gigabytes before it gives up, and a run asks twice."""
     try:
-        build_tree(game)
+        build_tree(games.make(spec))
     except ValueError as err:
-        if oracle == "exact":
-            raise ConfigError(
-                f"{where}: the exact oracle needs the whole game tree, and {err}; use --oracle "
-                "ppo or alphazero (payoffs sampled from stored games)"
-            ) from None
-        return True
-    return False
+        return str(err)
+    return None
 
 
 def summary(run_dir: Path) -> str:
