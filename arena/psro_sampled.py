@@ -212,6 +212,14 @@ class SampledPSRORun(PSRORun):
         atomic_write(self.run_dir / STATE_FILE, json.dumps(state, indent=2).encode())
 
 
+def is_sampled_run(run_dir: Path) -> bool:
+    """Whether a PSRO run directory holds a sampled run (its members have agent specs)."""
+    state_file = run_dir / STATE_FILE
+    if not state_file.is_file():
+        return False
+    return all("spec" in m for m in json.loads(state_file.read_text())["members"])
+
+
 def summary(run_dir: Path) -> str:
     """The last iteration of a sampled run in one line: its mixture and the last bound."""
     state = json.loads((run_dir / STATE_FILE).read_text())

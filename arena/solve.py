@@ -127,6 +127,13 @@ def policy_of_run(run_dir: str | Path) -> Path:
     require_run(run_dir, kind if kind in POLICY_KINDS else KIND)
     stem = Path(run_dir) / POLICY
     if not Path(f"{stem}.json").is_file():
+        from arena.psro_sampled import is_sampled_run
+
+        if kind == "psro" and is_sampled_run(Path(run_dir)):
+            raise ConfigError(
+                f"{run_dir} is a PSRO run with sampled payoffs: its members are networks, "
+                "with no tabular policy to export (psro.json lists their agent specs)"
+            )
         raise ConfigError(f"{run_dir} holds no final policy yet: finish it with --resume")
     return stem
 

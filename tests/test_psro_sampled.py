@@ -111,6 +111,9 @@ def test_alphazero_psro_on_tic_tac_toe(tmp_path):
     rows = metrics.read_table(tmp_path / "run", psro.META_TABLE).to_pylist()
     mix = [r["probability"] for r in rows if r["round"] == 1 and r["player"] == 0]
     assert mix == pytest.approx([0, 1], abs=1e-9)
+    # Network members: no tabular policy to export, and the command says why.
+    export = arena("policy", "export", tmp_path / "run", "--out", tmp_path / "p.json", check=False)
+    assert "sampled payoffs" in error_line(export)
 
 
 def test_a_run_killed_among_its_matches_resumes_with_its_member_and_games(tmp_path):
