@@ -550,7 +550,7 @@ def league_run(
 
 
 def _run_psro(values: dict, resume: bool, backend: str) -> None:
-    """`league run --mode psro`: iterate, then print the NashConv curve's last value."""
+    """`league run --mode psro`: iterate, then print the last iteration (arena.psro.summary)."""
     from arena import psro
 
     if backend != "local":
