@@ -271,6 +271,11 @@ def best_responses(tree: GameTree, mixture: np.ndarray) -> np.ndarray:
     return probs
 
 
+def oracle_seed(seed: int, iteration: int) -> int:
+    """The seed of iteration `iteration`'s trained oracle in a run seeded `seed`."""
+    return seed * 1_000_003 + iteration
+
+
 def member_name(iteration: int) -> str:
     """`uniform` (iteration 0, the initial policy) or `br3` (iteration 3's best responses)."""
     return "uniform" if iteration == 0 else f"br{iteration}"
@@ -372,7 +377,7 @@ class PSRORun:
             [(f"policy:{self.run_dir / POLICY}", 1.0)],
             "ppo",
             minutes=cfg["oracle_minutes"],
-            seed=self.config["seed"] * 1_000_003 + iteration,
+            seed=oracle_seed(self.config["seed"], iteration),
             evaluations=1,
             eval_games=games_count,
             final_games=games_count,

@@ -49,7 +49,14 @@ from arena.config import ConfigError
 from arena.exploiter import train_exploiter
 from arena.match import MatchGames, alternating_seats
 from arena.metasolvers import MetaSolverError, meta_strategy
-from arena.psro import MEMBERS_DIR, STATE_FILE, PSRORun, member_name, write_population_metrics
+from arena.psro import (
+    MEMBERS_DIR,
+    STATE_FILE,
+    PSRORun,
+    member_name,
+    oracle_seed,
+    write_population_metrics,
+)
 from arena.rundir import atomic_write
 from arena.tournament import done_matches
 
@@ -107,7 +114,7 @@ class SampledPSRORun(PSRORun):
             [(m["spec"], float(w)) for m, w in zip(self.members, mixture, strict=True) if w > 0],
             cfg["oracle"],
             minutes=cfg["oracle_minutes"],
-            seed=self.config["seed"] * 1_000_003 + iteration,
+            seed=oracle_seed(self.config["seed"], iteration),
             evaluations=1,
             eval_games=cfg["oracle_eval_games"],
             final_games=cfg["oracle_eval_games"],
