@@ -173,8 +173,9 @@ def psro_iterations(run: data.Run, tables: dict[str, pa.Table]) -> None:
         st.dataframe(frame, hide_index=True, key="rankings_table")
         st.caption(
             "Each player's meta-strategy (its mixture over the members) and α-Rank's mass of "
-            "each member for that player. PSRO compares members by exact expected payoffs; it "
-            "fits no Elo ratings."
+            "each member for that player. PSRO compares members by expected payoffs (exact, or "
+            "sampled from stored games where the game tree cannot be enumerated); it fits no "
+            "Elo ratings."
         )
 
     st.subheader("Meta-strategy over the iterations")
