@@ -28,7 +28,11 @@ class Agent(Protocol):
     Agents that can report beliefs also implement
     `evaluate(game, state, legal_mask) -> (policy float32[B, A], value float32[B])` (value
     from the point of view of the player to move; in simultaneous games with the same
-    `player` keyword as `act`). After `act`, an agent may expose
+    `player` keyword as `act`): what the agent believes, e.g. a search's visit shares.
+    Agents whose moves are drawn from a distribution they can state also implement
+    `strategy(game, state, legal_mask, player=None) -> float64[B, A]`: the probability
+    that `act` plays each action (zero off the legal moves), which measures the agent's
+    exploitability exactly (agents.tabular.query). After `act`, an agent may expose
     per-move annotations in `last_annotations`: a dict with any of `value` (float32[B]),
     `policy_entropy` (float32[B]) and `visits` (int32[B]); the match runner stores them.
     """

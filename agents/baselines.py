@@ -22,6 +22,12 @@ class RandomAgent:
     ) -> np.ndarray:
         return sample_legal(legal_mask, rng)
 
+    def strategy(
+        self, game: Game, state: State, legal_mask: np.ndarray, player: int | None = None
+    ) -> np.ndarray:
+        legal = np.asarray(legal_mask, dtype=np.float64)
+        return legal / np.maximum(legal.sum(axis=1, keepdims=True), 1.0)
+
 
 class FixedAgent:
     """Always plays action `action` where it is legal, else the lowest legal action.
@@ -45,6 +51,13 @@ class FixedAgent:
     ) -> np.ndarray:
         # argmax of a boolean row is its first True: the lowest legal action.
         return np.where(legal_mask[:, self.action], self.action, legal_mask.argmax(axis=1))
+
+    def strategy(
+        self, game: Game, state: State, legal_mask: np.ndarray, player: int | None = None
+    ) -> np.ndarray:
+        out = np.zeros(legal_mask.shape, dtype=np.float64)
+        out[np.arange(len(out)), self.act(game, state, legal_mask, None)] = 1.0
+        return out * legal_mask.any(axis=1, keepdims=True)
 
 
 @njit(cache=True)

@@ -100,6 +100,22 @@ class NeuralAgent:
         _, priors, values = self.evaluator.run(state.data, player)
         return priors, values
 
+    def strategy(
+        self, game: Game, state: State, legal_mask: np.ndarray, player: int | None = None
+    ) -> np.ndarray:
+        """float64[B, A]: what `act` plays: the likeliest legal move at temperature 0 (the
+        first of equals), else softmax(logits / temperature) over the legal moves."""
+        self.evaluator.check(state)
+        logits, _, _ = self.evaluator.run(state.data, player)
+        legal = torch.from_numpy(np.asarray(legal_mask, dtype=bool))
+        if self.temperature == 0:
+            best = np.where(legal_mask, logits, -np.inf).argmax(axis=1)
+            out = np.zeros(legal_mask.shape)
+            out[np.arange(len(out)), best] = 1.0
+            return out * legal_mask.any(axis=1, keepdims=True)
+        scaled = torch.from_numpy(logits.astype(np.float64) / self.temperature)
+        return masked_softmax(scaled, legal).numpy()
+
     def act(
         self,
         game: Game,

@@ -7,6 +7,8 @@ from pathlib import Path
 
 import numpy as np
 
+from agents.base import sample_legal
+
 
 class Crashing:
     """Raises on every call."""
@@ -16,6 +18,16 @@ class Crashing:
 
     def act(self, game, state, legal_mask, rng):
         raise RuntimeError("boom")
+
+
+class RandomActOnly:
+    """Uniformly random legal moves, stating no strategy: measured by counting its moves."""
+
+    def __init__(self, game, name="random-act-only"):
+        self.name = name
+
+    def act(self, game, state, legal_mask, rng, player=None):
+        return sample_legal(legal_mask, rng)
 
 
 class Illegal:

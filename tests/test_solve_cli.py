@@ -125,16 +125,20 @@ def test_import_of_an_export_measures_the_same(kuhn_run, tmp_path):
     )
     ours = metrics.read_table(kuhn_run, "exploitability").column("nash_conv").to_pylist()[-1]
     assert nash_conv_printed(measured.stdout) == pytest.approx(ours, rel=1e-5)
-    assert "(evaluate)" in measured.stdout
+    assert "(strategy)" in measured.stdout
 
 
 def test_eval_exploitability_of_an_agent_that_only_acts():
+    agent = "tests.agents_for_tests:RandomActOnly"
     done = arena(
-        "eval", "exploitability", "--game", "kuhn_poker", "--agent", "random", "--samples", 4000
+        "eval", "exploitability", "--game", "kuhn_poker", "--agent", agent, "--samples", 4000
     )
     assert "act, 4,000 samples" in done.stdout
     # Uniform random Kuhn play: NashConv 11/12 exactly; sampling it moves that a little.
     assert nash_conv_printed(done.stdout) == pytest.approx(11 / 12, abs=0.05)
+    stated = arena("eval", "exploitability", "--game", "kuhn_poker", "--agent", "random")
+    assert "(strategy)" in stated.stdout
+    assert nash_conv_printed(stated.stdout) == pytest.approx(11 / 12, abs=1e-6)  # as printed
 
 
 def test_a_policy_plays_a_tournament(kuhn_run, tmp_path):

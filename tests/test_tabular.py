@@ -246,3 +246,39 @@ def test_solver_bad_input():
     del other["rng"]
     with pytest.raises(ValueError, match="the saved solver state lacks rng"):
         Solver.restore(tree, "cfr", other)
+
+
+class _ActOnly:
+    """An agent's `act` alone: agent_policy must then count its moves."""
+
+    def __init__(self, agent):
+        self.name, self.act = agent.name, agent.act
+
+
+@pytest.mark.parametrize("temperature", [0.0, 1.0])
+def test_an_agent_is_measured_by_the_strategy_it_plays(temperature):
+    """A network's strategy is what `act` draws from (its likeliest move at temperature 0),
+    not the priors `evaluate` reports: stated and counted strategies agree."""
+    import torch
+
+    from agents.network import NetConfig, build_network
+    from agents.neural import NeuralAgent
+    from agents.tabular.query import agent_policy, query_method
+
+    tree = build_tree(games.make("kuhn_poker"))
+    torch.manual_seed(0)
+    model = build_network(NetConfig.for_game(tree.game, "mlp", blocks=1, channels=16))
+    agent = NeuralAgent(tree.game, model, temperature=temperature, device="cpu")
+    assert query_method(agent) == "strategy" and query_method(_ActOnly(agent)) == "act"
+    stated = agent_policy(agent, tree)
+    counted = agent_policy(_ActOnly(agent), tree, samples=4000)
+    np.testing.assert_allclose(stated.probs, counted.probs, atol=0 if temperature == 0 else 0.04)
+    priors = agent.evaluate(tree.game, *_info_states(tree))[0]
+    assert (temperature == 0) == (np.abs(stated.probs - priors).max() > 0.05)
+
+
+def _info_states(tree: GameTree):
+    from games import State
+
+    state = State(tree.game.spec, np.ascontiguousarray(tree.node_rows[tree.info_node]))
+    return state, tree.info_legal.copy()

@@ -31,7 +31,9 @@ class PolicyAgent:
             order = np.argsort(policy.keys[rows])
             self._lookup[int(p)] = (policy.keys[rows][order], rows[order])
 
-    def probabilities(self, game: Game, state: State, player: int | None = None) -> np.ndarray:
+    def strategy(
+        self, game: Game, state: State, legal_mask: np.ndarray, player: int | None = None
+    ) -> np.ndarray:
         """float64[B, A]: the mover's strategy in each game (zeros in finished games)."""
         if game.spec != self.policy.spec:
             raise ValueError(f"{self.name} plays {self.policy.spec}, not {game.spec}")
@@ -68,7 +70,7 @@ class PolicyAgent:
         rng: np.random.Generator,
         player: int | None = None,
     ) -> np.ndarray:
-        probs = self.probabilities(game, state, player)
+        probs = self.strategy(game, state, legal_mask, player)
         cumulative = np.cumsum(probs, axis=1)
         # The first action whose cumulative probability passes u * total: never one of
         # probability 0, and a rounding shortfall of the total cannot run past the end.
@@ -78,9 +80,8 @@ class PolicyAgent:
     def evaluate(
         self, game: Game, state: State, legal_mask: np.ndarray, player: int | None = None
     ) -> tuple[np.ndarray, np.ndarray]:
-        """(the policy's probabilities, NaN values: a tabular policy holds no values). The
-        probabilities stay float64, so that measuring this agent measures its policy exactly."""
-        probs = self.probabilities(game, state, player)
+        """(the policy's probabilities, NaN values: a tabular policy holds no values)."""
+        probs = self.strategy(game, state, legal_mask, player)
         return probs, np.full(len(state), np.nan, dtype=np.float32)
 
 

@@ -2,10 +2,12 @@
 
 Each information set is asked about at its representative state (the tree's `info_node`),
 so an agent that looks at more than its own information (a cheat) is measured there only.
-An agent with `evaluate` gives its probabilities directly (renormalised over the legal
-actions); any other agent is asked to `act` `samples` times on copies of that state and its
-strategy is the empirical distribution of its moves (exact for deterministic agents, within
-about 1/sqrt(samples) otherwise). At a simultaneous node both calls get `player=` the seat.
+An agent with `strategy` states the distribution its `act` draws from (renormalised over the
+legal actions); any other agent is asked to `act` `samples` times on copies of that state and
+its strategy is the empirical distribution of its moves (exact for deterministic agents,
+within about 1/sqrt(samples) otherwise). Never `evaluate`: that is what an agent believes
+(a search's visit shares, a network's priors), not what it plays. At a simultaneous node
+both calls get `player=` the seat.
 """
 
 from __future__ import annotations
@@ -22,8 +24,8 @@ ROWS_PER_CALL = 65_536  # states per act call: bounds the memory of the sampled 
 
 
 def query_method(agent: Agent) -> str:
-    """How `agent_policy` reads `agent`: "evaluate" or "act"."""
-    return "evaluate" if callable(getattr(agent, "evaluate", None)) else "act"
+    """How `agent_policy` reads `agent`: "strategy" or "act"."""
+    return "strategy" if callable(getattr(agent, "strategy", None)) else "act"
 
 
 def agent_policy(agent: Agent, tree: GameTree, samples: int = 1000, seed: int = 0) -> TabularPolicy:
@@ -36,7 +38,7 @@ def agent_policy(agent: Agent, tree: GameTree, samples: int = 1000, seed: int = 
     simultaneous = state.to_play == SIMULTANEOUS
     probs = np.zeros((tree.num_info, tree.num_actions), dtype=np.float64)
     rng = np.random.default_rng(seed)
-    per_call = ROWS_PER_CALL if query_method(agent) == "evaluate" else ROWS_PER_CALL // samples
+    per_call = ROWS_PER_CALL if query_method(agent) == "strategy" else ROWS_PER_CALL // samples
     per_call = max(per_call, 1)
     for player in [None, *range(game.num_players)]:
         if player is None:  # decision nodes: each state's player to move
@@ -47,16 +49,16 @@ def agent_policy(agent: Agent, tree: GameTree, samples: int = 1000, seed: int = 
             kwargs = {"player": player}
         for start in range(0, group.size, per_call):
             idx = group[start : start + per_call]
-            if query_method(agent) == "evaluate":
-                probs[idx] = _evaluated(agent, state.take(idx), tree, idx, kwargs)
+            if query_method(agent) == "strategy":
+                probs[idx] = _stated(agent, state.take(idx), tree, idx, kwargs)
             else:
                 probs[idx] = _sampled(agent, state, tree, idx, samples, rng, kwargs)
     return TabularPolicy.from_tree(tree, probs)
 
 
-def _evaluated(agent, sub: State, tree: GameTree, idx: np.ndarray, kwargs) -> np.ndarray:
+def _stated(agent, sub: State, tree: GameTree, idx: np.ndarray, kwargs) -> np.ndarray:
     legal = tree.info_legal[idx]
-    policy, _ = agent.evaluate(tree.game, sub, legal.copy(), **kwargs)
+    policy = agent.strategy(tree.game, sub, legal.copy(), **kwargs)
     probs = np.where(legal, np.asarray(policy, dtype=np.float64), 0.0)
     total = probs.sum(axis=1, keepdims=True)
     empty = np.flatnonzero(total[:, 0] <= 0)
