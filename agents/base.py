@@ -71,6 +71,14 @@ def sample_legal(legal_mask: np.ndarray, rng: np.random.Generator) -> np.ndarray
     return noise.argmax(axis=1).astype(np.int64)
 
 
+def pure_strategy(actions: np.ndarray, legal_mask: np.ndarray) -> np.ndarray:
+    """float64[B, A]: probability 1 on each row's action (a `strategy` of an agent that
+    plays it for sure); rows with no legal action (finished games) all 0."""
+    out = np.zeros(legal_mask.shape, dtype=np.float64)
+    out[np.arange(len(out)), actions] = 1.0
+    return out * legal_mask.any(axis=1, keepdims=True)
+
+
 def random_step(game: Game, state: State, rng: np.random.Generator) -> np.ndarray:
     """Uniformly random legal actions for every game of `state`, as `game.step` takes them:
     int64[B], or in games with simultaneous nodes int64[B, num_players] (each player's own

@@ -6,7 +6,7 @@ from __future__ import annotations
 import numpy as np
 from numba import njit
 
-from agents.base import require_perfect_information, sample_legal
+from agents.base import pure_strategy, require_perfect_information, sample_legal
 from games import Game, State, kernels
 from games.kernels import DONE, TO_PLAY, WINNER
 
@@ -55,9 +55,7 @@ class FixedAgent:
     def strategy(
         self, game: Game, state: State, legal_mask: np.ndarray, player: int | None = None
     ) -> np.ndarray:
-        out = np.zeros(legal_mask.shape, dtype=np.float64)
-        out[np.arange(len(out)), self.act(game, state, legal_mask, None)] = 1.0
-        return out * legal_mask.any(axis=1, keepdims=True)
+        return pure_strategy(self.act(game, state, legal_mask, None), legal_mask)
 
 
 @njit(cache=True)

@@ -9,6 +9,7 @@ import numpy as np
 import torch
 from torch import nn
 
+from agents.base import pure_strategy
 from agents.checkpoint import load_checkpoint
 from agents.device import resolve_device
 from agents.network import masked_softmax
@@ -109,10 +110,7 @@ class NeuralAgent:
         logits, _, _ = self.evaluator.run(state.data, player)
         legal = torch.from_numpy(np.asarray(legal_mask, dtype=bool))
         if self.temperature == 0:
-            best = np.where(legal_mask, logits, -np.inf).argmax(axis=1)
-            out = np.zeros(legal_mask.shape)
-            out[np.arange(len(out)), best] = 1.0
-            return out * legal_mask.any(axis=1, keepdims=True)
+            return pure_strategy(np.where(legal_mask, logits, -np.inf).argmax(axis=1), legal_mask)
         scaled = torch.from_numpy(logits.astype(np.float64) / self.temperature)
         return masked_softmax(scaled, legal).numpy()
 

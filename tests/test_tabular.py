@@ -273,12 +273,19 @@ def test_an_agent_is_measured_by_the_strategy_it_plays(temperature):
     stated = agent_policy(agent, tree)
     counted = agent_policy(_ActOnly(agent), tree, samples=4000)
     np.testing.assert_allclose(stated.probs, counted.probs, atol=0 if temperature == 0 else 0.04)
-    priors = agent.evaluate(tree.game, *_info_states(tree))[0]
+    priors = agent.evaluate(tree.game, tree.info_states(), tree.info_legal.copy())[0]
     assert (temperature == 0) == (np.abs(stated.probs - priors).max() > 0.05)
 
 
-def _info_states(tree: GameTree):
-    from games import State
+@pytest.mark.parametrize("spec", ["random", "fixed:action=1"])
+def test_baselines_state_the_strategy_they_play(spec):
+    import agents
+    from agents.tabular.query import agent_policy
 
-    state = State(tree.game.spec, np.ascontiguousarray(tree.node_rows[tree.info_node]))
-    return state, tree.info_legal.copy()
+    tree = build_tree(games.make("kuhn_poker"))
+    agent = agents.make(spec, tree.game)
+    stated = agent_policy(agent, tree)
+    counted = agent_policy(_ActOnly(agent), tree, samples=4000)
+    np.testing.assert_allclose(stated.probs, counted.probs, atol=0.04)
+    if spec == "random":
+        assert nash_conv(tree, stated) == pytest.approx(11 / 12, abs=1e-12)

@@ -34,7 +34,7 @@ def agent_policy(agent: Agent, tree: GameTree, samples: int = 1000, seed: int = 
     if samples < 1:
         raise ValueError(f"samples must be positive, got {samples}")
     game = tree.game
-    state = State(game.spec, np.ascontiguousarray(tree.node_rows[tree.info_node]))
+    state = tree.info_states()
     simultaneous = state.to_play == SIMULTANEOUS
     probs = np.zeros((tree.num_info, tree.num_actions), dtype=np.float64)
     rng = np.random.default_rng(seed)

@@ -82,6 +82,10 @@ class GameTree:
     def terminal(self) -> np.ndarray:
         return self.actor == TERMINAL
 
+    def info_states(self) -> State:
+        """Each information set's representative state (row k: information set k)."""
+        return State(self.game.spec, np.ascontiguousarray(self.node_rows[self.info_node]))
+
     def information_string(self, info: int) -> str:
         """OpenSpiel's information_state_string of information set `info`."""
         node = int(self.info_node[info])
