@@ -22,6 +22,8 @@ DIGEST_LENGTH = 12  # hex digits of the match digest
 # The games of the league's evaluation round-robins: fixed policies, which ratings describe
 # (training games are played by exploring versions). A SQL condition on the replay rows.
 EVAL_ONLY = "match_id LIKE 'r%-eval-%'"
+# The round tag (`round_tag`) a match id starts with, as a SQL expression on the replay rows.
+MATCH_ROUND_TAG = "split_part(match_id, '-', 1)"
 
 _MATCH = re.compile(
     rf"r(?P<round>\d{{5,}})-(?P<kind>{'|'.join(MATCH_KINDS)})-[0-9a-f]{{{DIGEST_LENGTH}}}"

@@ -13,7 +13,7 @@ import pyarrow as pa
 
 import games
 import replays
-from arena.ids import EVAL_ONLY
+from arena.ids import EVAL_ONLY, MATCH_ROUND_TAG
 from arena.ratings import Ratings, fit_ratings, win_rate_matrix
 
 # Games aggregated per ordered pair (first mover, second mover), as arena.ratings expects.
@@ -102,16 +102,16 @@ def seat_returns(run_dir: str | os.PathLike, where: str | None = None) -> tuple[
 
 # The agents of a league's latest evaluation round (its round-robin's players).
 LATEST_EVALUATION_QUERY = """
-WITH latest AS (SELECT split_part(max(match_id), '-', 1) || '-' AS tag
-                FROM games WHERE {eval_only})
+WITH latest AS (SELECT max({round_tag}) AS tag FROM games WHERE {eval_only})
 SELECT DISTINCT unnest(agents) AS agent FROM games, latest
-WHERE {eval_only} AND starts_with(match_id, latest.tag) ORDER BY agent
+WHERE {eval_only} AND {round_tag} = latest.tag ORDER BY agent
 """
 
 
 def latest_evaluation_agents(run_dir: str | os.PathLike) -> list[str]:
     """The agents a league evaluated last (match ids sort by round: arena.ids)."""
-    rows = query(run_dir, LATEST_EVALUATION_QUERY.format(eval_only=EVAL_ONLY))
+    sql = LATEST_EVALUATION_QUERY.format(eval_only=EVAL_ONLY, round_tag=MATCH_ROUND_TAG)
+    rows = query(run_dir, sql)
     return rows["agent"].to_pylist()
 
 
