@@ -47,7 +47,7 @@ from arena.backends import (
     RolloutJob,
 )
 from arena.config import ConfigError, Key, check, loads_toml
-from arena.match import MatchGames, alternating_seats
+from arena.match import MatchGames, alternating_plan, alternating_seats
 from arena.ratings import fit_ratings, win_rate_matrix
 from arena.rundir import atomic_write, lock_run, open_run, write_config
 from arena.tournament import check_openings, random_openings
@@ -514,10 +514,8 @@ class League:
                     if cfg["opening_plies"]
                     else [[] for _ in range(n // 2)]
                 )
-                plan = MatchGames(
-                    seeds=rng.integers(0, 2**62, n, dtype=np.int64),
-                    seat_agent=alternating_seats(n, self.game.num_players),
-                    openings=[openings[g // 2] for g in range(n)],
+                plan = alternating_plan(
+                    n, self.game.num_players, rng, [openings[g // 2] for g in range(n)]
                 )
                 jobs.append(MatchJob(match_id, (recipes[a], recipes[b]), plan, seed))
         learners = {s.name: s.learner for s in self.slots}

@@ -174,6 +174,21 @@ def alternating_seats(games: int, num_players: int) -> np.ndarray:
     return (np.arange(games)[:, None] + np.arange(num_players)) % 2
 
 
+def alternating_plan(
+    games: int,
+    num_players: int,
+    rng: np.random.Generator,
+    openings: list[list[int]] | None = None,
+) -> MatchGames:
+    """A match of agents 0 and 1 with seats alternating (alternating_seats), each game's
+    seed drawn from `rng`, played from `openings` (one per game) or the empty one."""
+    return MatchGames(
+        seeds=rng.integers(0, 2**62, games, dtype=np.int64),
+        seat_agent=alternating_seats(games, num_players),
+        openings=openings if openings is not None else [[] for _ in range(games)],
+    )
+
+
 def winners(returns: np.ndarray) -> np.ndarray:
     """int64[N]: the player with the unique highest return in each game, -1 on a tie (in
     general-sum games too: mutual cooperation is nobody's win)."""

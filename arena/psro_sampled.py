@@ -47,7 +47,7 @@ from arena import ids, metrics, payoffs
 from arena.backends import AgentRecipe, LocalBackend, MatchJob
 from arena.config import ConfigError
 from arena.exploiter import train_exploiter
-from arena.match import MatchGames, alternating_seats
+from arena.match import alternating_plan
 from arena.metasolvers import MetaSolverError, meta_strategy
 from arena.psro import (
     MEMBERS_DIR,
@@ -156,11 +156,7 @@ class SampledPSRORun(PSRORun):
                 np.random.SeedSequence([self.config["seed"], iteration, k]).generate_state(1)[0]
             )
             rng = np.random.default_rng([seed, 1])
-            plan = MatchGames(
-                seeds=rng.integers(0, 2**62, n, dtype=np.int64),
-                seat_agent=alternating_seats(n, self.game.num_players),
-                openings=[[] for _ in range(n)],
-            )
+            plan = alternating_plan(n, self.game.num_players, rng)
             recipes = tuple(AgentRecipe(m["agent"], m["spec"]) for m in (member, other))
             jobs.append(MatchJob(match_id, recipes, plan, seed))
         with replays.ReplayWriter(self.run_dir) as writer:
