@@ -23,6 +23,7 @@ from arena import ids, metrics, payoffs, psro, results
 from arena.alpharank import alpharank, epsilon_sweep
 from arena.league import run_league
 from arena.tournament import run_tournament
+from tests.test_population_eval import RPS_LEAGUE
 
 APP = str(Path(__file__).parents[1] / "dashboards" / "app.py")
 PAGE = "pages/population.py"
@@ -37,16 +38,7 @@ MARKUP_NAME = 'r"o<b>ck</b> **bold** \\n'  # an agent id: quotes, HTML, markdown
 def runs(tmp_path_factory) -> dict[str, Path]:
     folder = tmp_path_factory.mktemp("population")
     league = run_league(
-        {
-            "game": "matrix:name=rps",
-            "out": str(folder / "rps-league"),
-            "minutes": 0.0,
-            "rounds": 4,
-            "learner": {"channels": 8, "train_steps": 4},
-            "league": {"games_per_round": 64},
-            "evaluation": {"every": 2, "games_per_pair": 16, "probe_positions": 4},
-        },
-        log=lambda _: None,
+        {**RPS_LEAGUE, "out": str(folder / "rps-league"), "rounds": 4}, log=lambda _: None
     )
     old = folder / "old-league"
     shutil.copytree(league, old)

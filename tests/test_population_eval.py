@@ -185,16 +185,19 @@ def test_matrix_default_league_anchors_every_pure_strategy(tmp_path):
     assert resolve(rps)["league"]["anchors"] == rps["league"]["anchors"]
 
 
+# A small, quick RPS league (seconds): pure-strategy anchors and two PPO learners.
+RPS_LEAGUE = {
+    "game": "matrix:name=rps",
+    "minutes": 0.0,
+    "rounds": 2,
+    "learner": {"channels": 8, "train_steps": 4},
+    "league": {"games_per_round": 64},
+    "evaluation": {"every": 2, "games_per_pair": 16, "probe_positions": 4},
+}
+
+
 def test_rps_league_writes_alpharank_and_nash_averaging(tmp_path):
-    values = {
-        "game": "matrix:name=rps",
-        "out": str(tmp_path / "league"),
-        "minutes": 0.0,
-        "rounds": 2,
-        "learner": {"channels": 8, "train_steps": 4},
-        "league": {"games_per_round": 64},
-        "evaluation": {"every": 2, "games_per_pair": 16, "probe_positions": 4},
-    }
+    values = {**RPS_LEAGUE, "out": str(tmp_path / "league")}
     run = run_league(values, log=lambda _: None)
     anchors = ["fixed:action=0", "fixed:action=1", "fixed:action=2"]
     ranked = metrics.read_table(run, "alpharank").to_pydict()
