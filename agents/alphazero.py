@@ -74,6 +74,8 @@ class AlphaZeroAgent:
             "value": result.value,
             "policy_entropy": policy_entropy(result.policy),
             "visits": result.visits.sum(axis=1, dtype=np.int32),
+            "prior": result.prior,
+            "visit_counts": result.visits,
         }
         return result.action
 

@@ -35,6 +35,9 @@ class Agent(Protocol):
     exploitability exactly (agents.tabular.query). After `act`, an agent may expose
     per-move annotations in `last_annotations`: a dict with any of `value` (float32[B]),
     `policy_entropy` (float32[B]) and `visits` (int32[B]); the match runner stores them.
+    Agents that search also put their root's `prior` (float32[B, A], the policy the search
+    started from) and `visit_counts` (int32[B, A]) there; the runner stores those only when
+    asked (`record_search`), as the replay columns `search_prior` and `search_visits`.
     """
 
     name: str

@@ -277,6 +277,11 @@ class MCTSAgent:
             "value": value,
             "policy_entropy": -(shares * logs).sum(axis=1).astype(np.float32),
             "visits": total.astype(np.int32),
+            # UCT has no prior: every legal move starts alike (uniform over the legal moves)
+            "prior": (legal_mask / np.maximum(legal_mask.sum(axis=1), 1)[:, None]).astype(
+                np.float32
+            ),
+            "visit_counts": child_visits,
         }
         most = (child_visits == child_visits.max(axis=1, keepdims=True)) & (child_visits > 0)
         return sample_legal(most, rng)

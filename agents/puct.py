@@ -84,6 +84,7 @@ class SearchResult:
     visits: np.ndarray  # int32[B, A] root visit counts
     policy: np.ndarray  # float32[B, A] improved policy (training target), see `search`
     value: np.ndarray  # float32[B] root value from the mover's view
+    prior: np.ndarray  # float32[B, A] the evaluator's root priors (before root noise)
     forwards: int = 0  # evaluator calls
     leaves: int = 0  # states evaluated
     tree_seconds: float = 0.0  # everything but the evaluator calls
@@ -466,6 +467,7 @@ def search(
         visits=np.zeros((batch, num_actions), np.int32),
         policy=np.zeros((batch, num_actions), np.float32),
         value=np.zeros(batch, np.float32),
+        prior=np.zeros((batch, num_actions), np.float32),
     )
     live = np.flatnonzero(roots[:, DONE] == 0)
     games = live.size
@@ -497,6 +499,7 @@ def search(
     _init_roots(tree, roots[live], leaves)
     evaluate_leaves(games, is_simulation=False)
     root_legal = tree.legal[:, 0]
+    result.prior[live] = tree.prior[:, 0]
     if config.noise_fraction > 0:
         noise = rng.gamma(config.dirichlet_alpha, size=root_legal.shape) * root_legal
         noise /= np.maximum(noise.sum(axis=1, keepdims=True), 1e-30)

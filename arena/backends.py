@@ -67,6 +67,7 @@ class MatchJob:
     agents: tuple[AgentRecipe, ...]  # seat_agent in the plan indexes this tuple
     plan: MatchGames
     seed: int  # of the rng the agents draw from while playing
+    record_search: bool = False  # keep the searching agents' root statistics per move
 
     @property
     def games(self) -> int:
@@ -112,7 +113,8 @@ def play_rollout(game: games.Game, job: RolloutJob, learner, opponent) -> tuple[
 def play_match(game: games.Game, job: MatchJob, players: list) -> dict[str, object]:
     """Replay columns of one match (all but run_id, match_id and game_index)."""
     ids = [r.name for r in job.agents]
-    return play_games(game, players, job.plan, np.random.default_rng(job.seed), ids)
+    rng = np.random.default_rng(job.seed)
+    return play_games(game, players, job.plan, rng, ids, record_search=job.record_search)
 
 
 class Backend(Protocol):

@@ -154,6 +154,9 @@ def tournament(
     seed: int = typer.Option(None, help="Seed of the whole schedule."),
     concurrency: int = typer.Option(None, help="Games played at once per match."),
     opening_plies: int = typer.Option(None, help="Random opening moves, each from both seats."),
+    record_search: bool = typer.Option(
+        None, help="Store search agents' root priors and visit counts per move (replay viewer)."
+    ),
     resume: bool = typer.Option(False, help="Continue a stopped run in --out."),
     progress: bool = typer.Option(True, help="Show a live progress bar."),
     flush_seconds: float = typer.Option(
@@ -182,6 +185,7 @@ def tournament(
         "seed": seed,
         "concurrency": concurrency,
         "opening_plies": opening_plies,
+        "record_search": record_search,
     }
     if extra and not agents:
         fail(f"unexpected arguments {extra}")

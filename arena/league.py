@@ -106,6 +106,8 @@ EVALUATION_SCHEMA = {
     "opening_plies": Key(int, 2, minimum=0),
     "max_snapshots": Key(int, 4, minimum=0),
     "probe_positions": Key(int, 32, minimum=1),
+    # Store the searching agents' root priors and visit counts per move of these games.
+    "record_search": Key(bool, False),
 }
 SECTIONS = {"learner": LEARNER_SCHEMA, "league": LEAGUE_SCHEMA, "evaluation": EVALUATION_SCHEMA}
 # What a resumed league must share with the original run.
@@ -517,7 +519,8 @@ class League:
                 plan = alternating_plan(
                     n, self.game.num_players, rng, [openings[g // 2] for g in range(n)]
                 )
-                jobs.append(MatchJob(match_id, (recipes[a], recipes[b]), plan, seed))
+                pair = (recipes[a], recipes[b])
+                jobs.append(MatchJob(match_id, pair, plan, seed, cfg["record_search"]))
         learners = {s.name: s.learner for s in self.slots}
         for job, columns in self.backend.play(self.game.spec, jobs, learners):
             columns.update(

@@ -48,11 +48,13 @@ def play_games(
     rng: np.random.Generator,
     agent_ids: list[str] | None = None,
     observer: Observer | None = None,
+    record_search: bool = False,
 ) -> dict[str, object]:
     """Play every game of the plan in one batch; returns replay columns, one entry per game.
 
     The columns cover everything but `run_id`, `match_id` and `game_index`, which belong to
-    the caller's schedule.
+    the caller's schedule. `record_search` also keeps the searching agents' root priors and
+    visit counts per move (`search_prior`, `search_visits`; see agents.base.Agent).
     """
     n = len(plan.seeds)
     ids = agent_ids or [a.name for a in agents]
@@ -69,6 +71,7 @@ def play_games(
     entropy = np.full((n, limit), np.nan, dtype=np.float32)
     visits = np.full((n, limit), -1, dtype=np.int64)
     annotated = np.zeros(n, dtype=bool)
+    searched: dict[str, dict[tuple[int, int], np.ndarray]] = {"prior": {}, "visit_counts": {}}
     forfeited = np.zeros(n, dtype=bool)
     reasons: list[str | None] = [None] * n
     ended = np.full(n, started)
@@ -122,6 +125,8 @@ def play_games(
                 # A seat's entry in the history of a simultaneous node is at ply + seat.
                 at = state.ply[idx] + (seat[idx] if player is not None else 0)
                 _record_annotations(agent, idx, legal, at, values, entropy, visits)
+                if record_search:
+                    _record_search(agent, idx, legal, at, searched)
                 annotated[idx[legal]] |= bool(getattr(agent, "last_annotations", None))
         now = _now()
         for i in np.flatnonzero(forfeited & live):
@@ -164,6 +169,8 @@ def play_games(
         "values": _per_game(values, plies, annotated, np.isnan),
         "policy_entropy": _per_game(entropy, plies, annotated, np.isnan),
         "visits": _per_game(visits, plies, annotated, lambda v: v < 0),
+        "search_prior": _search_lists(searched["prior"], plies, np.float32),
+        "search_visits": _search_lists(searched["visit_counts"], plies, np.int32),
     }
 
 
@@ -243,6 +250,33 @@ def _record_annotations(agent, idx, legal, ply, values, entropy, visits) -> None
             column = np.asarray(notes[key])
             if column.shape == idx.shape:
                 target[idx[legal], ply[legal]] = column[legal]
+
+
+def _record_search(agent, idx, legal, ply, searched) -> None:
+    """Keep each legal move's root statistics, by (game, ply), for `_search_lists`."""
+    notes = getattr(agent, "last_annotations", None) or {}
+    for key, kept in searched.items():
+        table = notes.get(key)
+        if table is None or np.shape(table)[0] != idx.size:
+            continue
+        table = np.asarray(table)
+        for j in np.flatnonzero(legal):
+            kept[int(idx[j]), int(ply[j])] = table[j]
+
+
+def _search_lists(kept: dict, plies: np.ndarray, dtype) -> list | None:
+    """A search column: per game a list per move (empty where no search was kept), None
+    for games without any; None for the whole column when nothing was kept. A Python loop
+    over moves, fine for the opt-in `record_search` runs (searching agents dominate)."""
+    if not kept:
+        return None
+    games = {i for i, _ in kept}
+    return [
+        [kept[i, p].astype(dtype).tolist() if (i, p) in kept else [] for p in range(plies[i])]
+        if i in games
+        else None
+        for i in range(len(plies))
+    ]
 
 
 def _labels(names: list[str], codes: np.ndarray) -> pa.Array:

@@ -38,6 +38,7 @@ SCHEMA = {
     "concurrency": Key(int, 1024, minimum=1, help="games per batched match"),
     "opening_plies": Key(int, 0, minimum=0, help="random opening moves, each from both seats"),
     "out": Key(str, None, help="run directory"),
+    "record_search": Key(bool, False, help="store search agents' priors and visits per move"),
 }
 # Settings that fix the schedule: a resumed run must keep them.
 IDENTITY = ("game", "agents", "format", "games_per_pair", "seed", "concurrency", "opening_plies")
@@ -226,6 +227,7 @@ def _play(
             ),
             plan_match(game, match, config["opening_plies"]),
             match.seed,
+            config["record_search"],
         )
         for match in matches
         if match.match_id not in stored

@@ -38,7 +38,7 @@ from replays.files import (
     write_atomic,
 )
 from replays.lock import run_lock
-from replays.schema import file_metadata
+from replays.schema import file_metadata, upgrade
 
 TAG = "compact-"  # marks compaction's temporary files
 
@@ -110,7 +110,8 @@ def merge(directory: Path, group: list[Part]) -> Path:
     tables = []
     for part in group:
         try:
-            tables.append(pq.read_table(part.path).replace_schema_metadata(None))
+            # Files of an older schema version merge in with the newer columns null.
+            tables.append(upgrade(pq.read_table(part.path)).replace_schema_metadata(None))
         except (pa.ArrowException, OSError) as e:
             raise ReplayFormatError(f"{part.path}: unreadable replay file ({e})") from None
     meta = file_metadata(group[0].game, replaces=[p.path.name for p in group])

@@ -34,6 +34,10 @@ class Replay:
     values: np.ndarray | None  # float32[plies], NaN where the mover gave none
     policy_entropy: np.ndarray | None  # float32[plies]
     visits: np.ndarray | None  # int32[plies], -1 where the mover gave none
+    # Recorded with `record_search`: the mover's prior and root visit counts over all
+    # actions, per move; a row of NaN (prior) or -1 (visits) for a move without search.
+    search_prior: np.ndarray | None  # float32[plies, num_actions]
+    search_visits: np.ndarray | None  # int32[plies, num_actions]
     states: games.State
 
     @property
@@ -57,4 +61,21 @@ def replay_from_row(row: pa.Table) -> Replay:
     for name, dtype in dtypes.items():
         if values[name] is not None:
             values[name] = np.asarray(values[name], dtype=dtype)
+    num_actions = games.make(values["game"]).num_actions
+    for name, dtype, missing in (
+        ("search_prior", np.float32, np.nan),
+        ("search_visits", np.int32, -1),
+    ):
+        values[name] = _per_move_table(values.get(name), num_actions, dtype, missing)
     return Replay(**values, states=resimulate(row).states)
+
+
+def _per_move_table(moves: list | None, num_actions: int, dtype, missing) -> np.ndarray | None:
+    """[plies, num_actions] from one list per move; `missing` fills moves without a list."""
+    if moves is None:
+        return None
+    out = np.full((len(moves), num_actions), missing, dtype=dtype)
+    for i, entries in enumerate(moves):
+        if entries:
+            out[i] = entries
+    return out

@@ -17,7 +17,7 @@ import pyarrow.compute as pc
 
 import games
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 VERSION_KEY = b"arena.schema_version"
 GAME_KEY = b"arena.game"
 NUM_PLAYERS_KEY = b"arena.num_players"
@@ -50,13 +50,21 @@ SCHEMA = pa.schema(
         pa.field("values", pa.list_(pa.float32())),
         pa.field("policy_entropy", pa.list_(pa.float32())),
         pa.field("visits", pa.list_(pa.int32())),
+        pa.field("search_prior", pa.list_(pa.list_(pa.float32()))),
+        pa.field("search_visits", pa.list_(pa.list_(pa.int32()))),
     ],
     metadata={VERSION_KEY: str(SCHEMA_VERSION).encode()},
 )
 
-PER_PLY = ("actions", "values", "policy_entropy", "visits")  # one entry per move
+# Per-move search statistics (`record_search`): one list per move, over all the game's
+# actions, empty for a move made without search.
+SEARCH = ("search_prior", "search_visits")
+PER_PLY = ("actions", "values", "policy_entropy", "visits", *SEARCH)  # one entry per move
 PER_SEAT = ("agents", "returns")  # one entry per player
-OPTIONAL = ("plies", "reason", "values", "policy_entropy", "visits")  # may be left out
+OPTIONAL = ("plies", "reason", "values", "policy_entropy", "visits", *SEARCH)  # may be left out
+# Columns added after version 1, by the version that added them: an older file has none
+# and reads as if they were null (the dataset's schema fills them in).
+ADDED_IN = {"search_prior": 2, "search_visits": 2}
 
 
 def file_metadata(game: str, replaces: list[str] | None = None) -> dict[bytes, bytes]:
@@ -90,6 +98,8 @@ def schema_problem(schema: pa.Schema) -> str | None:
         )
     for field in SCHEMA:
         if field.name not in schema.names:
+            if int(raw) < ADDED_IN.get(field.name, 1):
+                continue
             return f"missing column {field.name!r}"
         found = schema.field(field.name).type
         if found != field.type:
@@ -112,6 +122,8 @@ def build_table(columns: Mapping[str, Any]) -> pa.Table:
     `visits`) use the first `plies` entries of each row, so padded arrays from a batched
     match runner go in without a Python loop. Annotations are None (whole column) or
     None per game when no agent gave them; NaN (-1 for visits) marks a move without one.
+    The search columns (`search_prior`, `search_visits`) take per game a list per move:
+    the game's `num_actions` entries, or an empty list for a move made without search.
     `plies` may be left out when `actions` is a sequence of sequences. Naive datetimes are
     taken as UTC. Any problem raises ValueError naming the column.
     """
@@ -223,7 +235,8 @@ def _list_column(field: pa.Field, value: Any, n: int, lengths: np.ndarray | None
     _check_length(field.name, array, n)
     if not field.nullable and array.null_count:
         raise _fail(field.name, "has missing lists", _null_rows(array))
-    if pc.list_flatten(array).null_count:
+    inner = pc.list_flatten(array)
+    if inner.null_count or (pa.types.is_list(inner.type) and pc.list_flatten(inner).null_count):
         raise _fail(field.name, "has missing entries inside lists (use NaN, or -1 for visits)")
     if lengths is not None:
         bad = np.flatnonzero(
@@ -282,6 +295,8 @@ def _check_rows(arrays: dict[str, pa.Array], lengths: np.ndarray) -> None:
         if bad.size:
             raise _fail("plies", f"longer than {name}'s {spec.max_plies} plies", bad)
         specs[name] = (rows, spec)
+    for name in SEARCH:
+        _check_search(name, arrays[name], lengths, specs)
     _check_actions(pc.list_flatten(arrays["actions"]), lengths, specs)
     _check_scalars(arrays)
 
@@ -300,6 +315,30 @@ def _check_actions(actions: pa.Array, lengths: np.ndarray, specs: dict) -> None:
         if wrong.any():
             bad = np.unique(action_rows[wrong])
             raise _fail("actions", f"{name} actions are 0..{spec.num_actions - 1}", bad)
+
+
+def _check_search(name: str, array: pa.Array, lengths: np.ndarray, specs: dict) -> None:
+    """Each move's search list holds the game's num_actions entries, or none."""
+    per_move = _lengths(pc.list_flatten(array))
+    if per_move.size == 0:
+        return
+    move_rows = np.repeat(np.arange(len(lengths)), _lengths(array))
+    for game, (rows, spec) in specs.items():
+        wrong = rows[move_rows] & (per_move != 0) & (per_move != spec.num_actions)
+        if wrong.any():
+            bad = np.unique(move_rows[wrong])
+            raise _fail(name, f"needs {spec.num_actions} entries per move ({game}) or none", bad)
+
+
+def upgrade(table: pa.Table) -> pa.Table:
+    """A table read from a file of an older schema version, in this version's schema:
+    the columns added since then all null (files are never rewritten to add them)."""
+    for name in SCHEMA.names:
+        if name not in table.column_names:
+            table = table.append_column(
+                SCHEMA.field(name), pa.nulls(len(table), SCHEMA.field(name).type)
+            )
+    return table.select(SCHEMA.names).cast(SCHEMA)
 
 
 def _check_scalars(arrays: dict[str, pa.Array]) -> None:
