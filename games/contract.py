@@ -52,6 +52,10 @@ class Shape:
     simultaneous: bool = False  # simultaneous nodes (to_play == SIMULTANEOUS)
     hidden: bool = False  # players hold private information (information-state keys)
     zero_sum: bool = True  # returns sum to 0 in every outcome
+    # The rules treat every seat alike (simultaneous moves, the same payoff for the same
+    # play whichever seat makes it): an agent's seat does not change its results, so a
+    # population needs no separate population per seat (arena.population.seats_differ).
+    seat_symmetric: bool = False
 
     @property
     def perfect_information(self) -> bool:

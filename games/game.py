@@ -128,6 +128,11 @@ class Game:
         return self.shape.zero_sum
 
     @property
+    def seat_symmetric(self) -> bool:
+        """The rules treat every seat alike (games.contract.Shape.seat_symmetric)."""
+        return self.shape.seat_symmetric
+
+    @property
     def perfect_information(self) -> bool:
         """Deterministic, sequential, fully observed: what tree search and solvers assume."""
         return self.shape.perfect_information

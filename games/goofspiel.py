@@ -86,7 +86,18 @@ def shape(g) -> Shape:
     # turn, none on a tie), the point cards in order and the observer's own bids.
     obs = 2 * int(_point_slots(n)) + n + 2 * n + 2 * n * n
     plies = (3 if random else 2) * (n - 1)  # (a deal and) two bids per turn but the last
-    return Shape(n, 2, (obs,), plies, WIDTH, chance=random, simultaneous=True, hidden=True)
+    # Both players hold the same cards, bid at once and see the same things: symmetric seats.
+    return Shape(
+        n,
+        2,
+        (obs,),
+        plies,
+        WIDTH,
+        chance=random,
+        simultaneous=True,
+        hidden=True,
+        seat_symmetric=True,
+    )
 
 
 def symmetries(g) -> list[tuple[str, np.ndarray]]:

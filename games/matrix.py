@@ -89,8 +89,18 @@ def shape(g) -> Shape:
     # Observation: the observer's seat (one-hot). Nothing else is known before the end, and
     # the two seats of a general-sum table need different play.
     zero_sum = bool(np.all(g.payoffs[0] + g.payoffs[1] == 0))
+    # Symmetric seats: the column player's table is the row player's transposed (rps, pd;
+    # not matching pennies, where one seat wants to match and the other to differ).
+    symmetric = bool(g.rows == g.cols) and bool(np.all(g.payoffs[1] == g.payoffs[0].T))
     return Shape(
-        max(int(g.rows), int(g.cols)), 2, (2,), 2, WIDTH, simultaneous=True, zero_sum=zero_sum
+        max(int(g.rows), int(g.cols)),
+        2,
+        (2,),
+        2,
+        WIDTH,
+        simultaneous=True,
+        zero_sum=zero_sum,
+        seat_symmetric=symmetric,
     )
 
 
