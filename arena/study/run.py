@@ -1,0 +1,55 @@
+"""`arena study run`: one study from its grid to its report, inside one time budget.
+
+The budget is split before anything trains: training takes every network up to the last
+training point, one after the other (`StudyGrid.training_minutes`); rating gets what is
+left when training ends. A resumed study counts the training its snapshots recorded as
+spent, so the split stays the same. The folder is a run directory (`run.json`, kind
+"study", the grid as its identity, under the run lock), so a folder of another game, of
+another kind, or with another grid is refused before anything trains.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+from arena.backends import Backend, LocalBackend
+from arena.config import ConfigError
+from arena.rundir import lock_run, open_run
+from arena.study.grid import StudyGrid
+from arena.study.train import train_study, trained_seconds
+
+KIND = "study"
+
+
+def run_study(
+    grid: StudyGrid,
+    out: str | Path,
+    resume: bool = False,
+    backend: Backend | None = None,
+    device: str = "auto",
+    log: Callable[[str], None] = print,
+) -> Path:
+    """Train (and, once built, rate and report) the study `grid` in `out`; returns it."""
+    # Snapshots are played as agent specs `az:PATH,sims=S`, PATH inside the folder.
+    if any(c in str(Path(out).absolute()) for c in ",="):
+        raise ConfigError(
+            f"--out {out}: a study folder's path may not contain ',' or '=' (its snapshots "
+            "are agent specs PATH,key=value)"
+        )
+    backend = backend or LocalBackend()
+    with lock_run(out, KIND, resume):
+        study_dir, _ = open_run(out, KIND, grid.game, grid.to_dict(), resume)
+        grid.write(study_dir)
+        spent = trained_seconds(study_dir)
+        deadline = time.monotonic() + 60 * grid.budget_minutes - spent
+        log(
+            f"plan: training {len(grid.nets)} network(s) x {grid.train_minutes[-1]:g} min = "
+            f"{grid.training_minutes:g} min ({spent / 60:.2f} done), rating in the remaining "
+            f"{grid.budget_minutes - grid.training_minutes:g} of {grid.budget_minutes:g} min"
+        )
+        train_study(study_dir, grid, backend, device, log)
+        left = max(0.0, deadline - time.monotonic())
+        log(f"training done; {left / 60:.2f} min left for rating")
+    return study_dir
