@@ -6,11 +6,13 @@ import typer
 from rich import box
 from rich.table import Table
 
+from arena.study.cli import study_app
 from arena.terminal import DEBUG_ENV, ArenaGroup, console, fail
 
 app = typer.Typer(help="Self-play multi-agent arena.", no_args_is_help=True, cls=ArenaGroup)
 bench_app = typer.Typer(help="Measure throughput.", no_args_is_help=True)
 app.add_typer(bench_app, name="bench")
+app.add_typer(study_app, name="study")
 
 BACKEND_HELP = "Where matches are played: local (this process) or ray (a Ray cluster)."
 ADDRESS_HELP = "Ray cluster address (default: join the one on this machine, else start one)."
