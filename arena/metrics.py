@@ -56,6 +56,18 @@ SCHEMAS: dict[str, pa.Schema] = {
             ("alpha", pa.float64()),
         ]
     ),
+    # Multi-population α-Rank where the seats differ (arena.population.seats_differ): the
+    # two seats are populations of the evaluated agents, on arena.payoffs' per-seat tables
+    # (self-play evaluation games included); `mass` is seat `seat`'s marginal.
+    "alpharank_per_seat": pa.schema(
+        [
+            ("round", pa.int32()),
+            ("seat", pa.int32()),
+            ("agent", pa.string()),
+            ("mass", pa.float64()),
+            ("alpha", pa.float64()),
+        ]
+    ),
     # Nash averaging (arena.nash_averaging): the maximum-entropy Nash mixture over the
     # evaluated agents and each agent's skill (mean payoff) against it.
     "nash_averaging": pa.schema(
@@ -172,7 +184,12 @@ def rounds(run_dir: str | os.PathLike, table: str) -> list[int]:
 
 def read_table(run_dir: str | os.PathLike, table: str) -> pa.Table:
     """Every round of a metrics table, in round order (an empty table when none)."""
-    parts = [pq.read_table(_round_file(run_dir, table, r)) for r in rounds(run_dir, table)]
+    return read_rounds(run_dir, table, rounds(run_dir, table))
+
+
+def read_rounds(run_dir: str | os.PathLike, table: str, round_indices: list[int]) -> pa.Table:
+    """Some rounds of a metrics table, in the order given (a live reader reads each once)."""
+    parts = [pq.read_table(_round_file(run_dir, table, r)) for r in round_indices]
     if not parts:
         return SCHEMAS[table].empty_table()
     return pa.concat_tables([p.cast(SCHEMAS[table]) for p in parts])

@@ -4,7 +4,9 @@ Caches are keyed on a version of the files they read: the names of a run's repla
 files (a part is never modified once renamed into place, and a compaction renames), or
 of a metrics table's round files. A listing of the directory per rerun is cheap, so a
 live league shows new games at the next rerun while a finished million-game run is
-scanned once per question.
+scanned once per question. What the live pages ask at every refresh (the run's part
+files, its games' summary, its metrics tables) is read incrementally: only the files
+that appeared since the last refresh are read (`Folded`, `GrowingDataset`).
 """
 
 from __future__ import annotations
@@ -12,9 +14,11 @@ from __future__ import annotations
 import hashlib
 import json
 import os
-from collections.abc import Iterable
+import threading
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Generic, TypeVar
 
 import numpy as np
 import pandas as pd
@@ -32,7 +36,8 @@ from arena.ratings import Ratings
 from arena.rundir import list_runs, read_run
 from dashboards import queries, responses
 from dashboards.launch import RUNS_ENV
-from dashboards.queries import GameFilter, Summary
+from dashboards.queries import EMPTY_SUMMARY, GameFilter, Summary
+from replays.files import is_part_name, part_paths, read_part, replays_dir
 
 DEFAULT_RUNS_DIR = "runs"
 CHECKPOINT_FORMAT = "arena-checkpoint"  # agents.checkpoint.FORMAT (importing it loads torch)
@@ -96,30 +101,117 @@ def replay_version(run: Run) -> str:
     return _version(Path(run.path) / "replays", ".parquet")
 
 
+# --------------------------------------------------------------------------- incremental reads
+
+T = TypeVar("T")
+
+
+class Folded(Generic[T]):
+    """A value folded over a growing list of files that never change once in place (replay
+    parts, metrics round files): each refresh reads only the files new since the last one
+    and merges them in. When a file read before is gone (a compaction merged it), the fold
+    starts again from nothing. Shared by every session, hence the lock."""
+
+    def __init__(self, read: Callable[[list], T], merge: Callable[[T, T], T], empty: T) -> None:
+        self._read, self._merge, self._empty = read, merge, empty
+        self._lock = threading.Lock()
+        self._seen: set = set()
+        self._value = empty
+        self.files_read = 0  # every file read so far (the tests count them)
+
+    def update(self, files: list) -> T:
+        with self._lock:
+            if not self._seen <= set(files):
+                self._seen, self._value = set(), self._empty
+            new = [f for f in files if f not in self._seen]
+            if new:
+                self._value = self._merge(self._value, self._read(new))
+                self._seen.update(new)
+                self.files_read += len(new)
+            return self._value
+
+
+class GrowingDataset:
+    """A run's replay dataset, kept current by reading the footers of new part files only.
+
+    A writer only adds part files with names it makes; anything else (a compacted file, a
+    copy, a file gone) opens the run afresh with `replays.open`, which resolves those.
+    """
+
+    def __init__(self, path: str) -> None:
+        self.path = path
+        self._lock = threading.Lock()
+        self._names: frozenset[str] = frozenset()  # every part file listed, kept or not
+        self._dataset: replays.ReplayDataset | None = None
+        self.footers_read = 0  # part files whose footer was read (the tests count them)
+
+    def current(self) -> replays.ReplayDataset:
+        with self._lock:
+            listing = part_paths(replays_dir(self.path))
+            names = frozenset(p.name for p in listing)
+            if self._dataset is None or names != self._names:
+                new = [p for p in listing if p.name not in self._names]
+                grown = self._grown(new) if self._dataset and self._names <= names else None
+                if grown is None:
+                    grown = replays.open(self.path)
+                    self.footers_read += len(listing)
+                self._dataset, self._names = grown, names
+            return self._dataset
+
+    def _grown(self, new: list[Path]) -> replays.ReplayDataset | None:
+        """The dataset with the `new` part files added, or None if they are not plain
+        additions by the run's writer."""
+        if not all(is_part_name(p.name) for p in new):
+            return None
+        try:
+            parts = [read_part(p) for p in new]
+        except FileNotFoundError:
+            return None  # a compaction is under way: open afresh
+        self.footers_read += len(parts)
+        if any(part.replaces for part in parts):
+            return None
+        kept = sorted([*self._dataset.parts, *parts], key=lambda part: part.path)
+        return replays.ReplayDataset(self._dataset.run_dir, kept)
+
+
+@st.cache_resource(max_entries=64, show_spinner=False)
+def growing_dataset(path: str) -> GrowingDataset:
+    return GrowingDataset(path)
+
+
+@st.cache_resource(max_entries=64, show_spinner=False)
+def summary_fold(path: str) -> Folded[Summary]:
+    return Folded(queries.summary, Summary.merged, EMPTY_SUMMARY)
+
+
+@st.cache_resource(max_entries=256, show_spinner=False)
+def metrics_fold(path: str, table: str) -> Folded[pa.Table]:
+    def merge(old: pa.Table, new: pa.Table) -> pa.Table:
+        return pa.concat_tables([old, new]).sort_by("round")  # a stable sort
+
+    return Folded(
+        lambda rounds: metrics.read_rounds(path, table, rounds),
+        merge,
+        metrics.SCHEMAS[table].empty_table(),
+    )
+
+
 # --------------------------------------------------------------------------- replays
-
-
-@st.cache_resource(max_entries=32, show_spinner=False)
-def _dataset(path: str, version: str) -> replays.ReplayDataset:
-    return replays.open(path)  # reads and checks every part file's footer once
 
 
 def dataset(run: Run) -> replays.ReplayDataset:
     """The run's replay dataset; raises ReplayFormatError for a file it cannot read."""
-    return _dataset(run.path, replay_version(run))
+    return growing_dataset(run.path).current()
 
 
 def files(run: Run) -> list[str]:
     return [str(p) for p in dataset(run).files]
 
 
-@st.cache_data(max_entries=64, show_spinner=False)
-def _summary(path: str, version: str, parts: list[str]) -> Summary:
-    return queries.summary(parts)
-
-
 def summary(run: Run) -> Summary:
-    return _summary(run.path, replay_version(run), files(run))
+    """Totals and ranges over the run's games, reading only the part files new since the
+    last call."""
+    return summary_fold(run.path).update(files(run))
 
 
 @st.cache_data(max_entries=512, show_spinner=False)
@@ -152,7 +244,7 @@ def opponents(run: Run, agents: list[str]) -> pa.Table:
 
 @st.cache_data(max_entries=64, show_spinner=False)
 def _replay(path: str, version: str, match_id: str, game_index: int) -> replays.Replay:
-    return _dataset(path, version).load_game(match_id, game_index)
+    return growing_dataset(path).current().load_game(match_id, game_index)
 
 
 def replay(run: Run, match_id: str, game_index: int) -> replays.Replay:
@@ -183,15 +275,10 @@ def win_rates(run: Run, agents: list[str]) -> tuple[np.ndarray, np.ndarray]:
 # --------------------------------------------------------------------------- metrics
 
 
-@st.cache_data(max_entries=128, show_spinner=False)
-def _metrics(path: str, table: str, version: str) -> pa.Table:
-    return metrics.read_table(path, table)
-
-
 def metrics_table(run: Run, table: str) -> pa.Table:
-    """Every round of a league metrics table (empty when the run has none)."""
-    version = _version(metrics.metrics_dir(run.path, table), ".parquet")
-    return _metrics(run.path, table, version)
+    """Every round of a league metrics table (empty when the run has none), reading only
+    the rounds new since the last call."""
+    return metrics_fold(run.path, table).update(metrics.rounds(run.path, table))
 
 
 def latest_round(table: pa.Table) -> pa.Table:

@@ -109,6 +109,28 @@ class Summary:
         seconds = (self.last_end - self.first_start).total_seconds()
         return self.games / seconds if seconds > 0 else None
 
+    def merged(self, other: Summary) -> Summary:
+        """The summary of the games of both (disjoint sets of part files)."""
+        if not other.games or not self.games:
+            return other if not self.games else self
+        return Summary(
+            games=self.games + other.games,
+            agents=tuple(sorted(set(self.agents) | set(other.agents))),
+            terminations=tuple(sorted(set(self.terminations) | set(other.terminations))),
+            min_plies=min(self.min_plies, other.min_plies),
+            max_plies=max(self.max_plies, other.max_plies),
+            first_start=_earliest(self.first_start, other.first_start),
+            last_end=_latest(self.last_end, other.last_end),
+        )
+
+
+def _earliest(a: dt.datetime | None, b: dt.datetime | None) -> dt.datetime | None:
+    return min((t for t in (a, b) if t is not None), default=None)
+
+
+def _latest(a: dt.datetime | None, b: dt.datetime | None) -> dt.datetime | None:
+    return max((t for t in (a, b) if t is not None), default=None)
+
 
 EMPTY_SUMMARY = Summary(0, (), (), 0, 0, None, None)
 

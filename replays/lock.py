@@ -30,6 +30,7 @@ from pathlib import Path
 from replays.errors import ReplayError
 
 LOCK_NAME = ".run.lock"
+PROC_LOCKS = "/proc/locks"  # Linux: every lock held, with its holder and file
 
 
 class RunLockedError(ReplayError):
@@ -70,6 +71,46 @@ def run_lock(run_dir: str | os.PathLike, purpose: str) -> Iterator[Path]:
         finally:
             f.truncate(0)  # a clean exit leaves no holder behind; a killed one is overwritten
             fcntl.flock(f, fcntl.LOCK_UN)
+
+
+def writer(run_dir: str | os.PathLike) -> int | None:
+    """The pid of the process holding `run_dir`'s lock (writing it now), or None.
+
+    Read-only: it never takes the lock, not even for an instant, so it cannot make a
+    writer starting at that moment fail. Linux lists every flock in /proc/locks (by device
+    and inode), which is exact; elsewhere the holder's pid written in the lock file is
+    checked for being alive (a clean exit empties the file).
+    """
+    path = lock_path(run_dir)
+    try:
+        info = path.stat()
+    except FileNotFoundError:
+        return None  # never written
+    try:
+        listing = Path(PROC_LOCKS).read_text()
+    except OSError:
+        return _living_holder(path)
+    wanted = (os.major(info.st_dev), os.minor(info.st_dev), info.st_ino)
+    for line in listing.splitlines():
+        # "1: FLOCK  ADVISORY  WRITE 18755 fe:00:3794155 0 EOF"; "1: -> FLOCK ..." waits.
+        fields = line.split()
+        if len(fields) < 6 or fields[1] != "FLOCK":
+            continue
+        major, minor, inode = fields[5].split(":")
+        if (int(major, 16), int(minor, 16), int(inode)) == wanted:
+            return int(fields[4])
+    return None
+
+
+def _living_holder(path: Path) -> int | None:
+    try:
+        pid = json.loads(path.read_text())["pid"]
+        os.kill(pid, 0)  # signal 0: only asks whether the process exists
+    except PermissionError:
+        pass  # it exists, run by another user
+    except (OSError, ValueError, KeyError, TypeError):
+        return None  # empty (a clean exit), unreadable, or its writer is gone
+    return pid
 
 
 def _describe(content: str) -> str:
