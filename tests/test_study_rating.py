@@ -1,0 +1,142 @@
+"""`arena study`'s rating, frontier fit, report and dashboard page (arena/study/rate.py,
+frontier.py, report.py, dashboards/pages/study.py).
+
+The studies here are made without training: untrained networks saved by the project's
+checkpoint code, one row each in `tables/snapshots.parquet` (the table the trainer writes),
+so rating and reporting are tested apart from training.
+"""
+
+from __future__ import annotations
+
+import math
+from pathlib import Path
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.parquet as pq
+import pytest
+
+import games
+from arena.study import rate
+from arena.study.grid import StudyGrid, net_size, snapshot_id
+from arena.study.tables import read_table, write_table
+
+GAME = "tic_tac_toe"
+
+
+def make_study(folder: Path, nets=("1x8",), minutes=(1.0, 4.0), sims=(1, 8), seed: int = 0) -> Path:
+    """A study folder with untrained snapshots: each at a made-up training compute."""
+    import torch
+
+    from agents.checkpoint import save_checkpoint
+    from agents.network import NetConfig, build_network
+
+    game = games.make(GAME)
+    grid = StudyGrid.make(GAME, nets, minutes, sims, budget_minutes=10 * max(minutes), seed=seed)
+    folder.mkdir(parents=True, exist_ok=True)
+    grid.write(folder)
+    rows = []
+    for n, net in enumerate(grid.nets):
+        blocks, channels = net_size(net)
+        config = NetConfig.for_game(game, blocks=blocks, channels=channels, value_hidden=8)
+        for k, m in enumerate(grid.train_minutes):
+            sid = snapshot_id(net, m)
+            torch.manual_seed(100 * n + k)
+            stem = Path("snapshots") / net / sid / "model"
+            save_checkpoint(folder / stem, build_network(config), config, game.spec)
+            rows.append(
+                {
+                    "net": net,
+                    "snapshot": sid,
+                    "train_seconds": 60.0 * m,
+                    "train_flops": 1e9 * m * channels,
+                    "steps": 10 * k,
+                    "games": 100 * k,
+                    "checkpoint": str(stem),
+                }
+            )
+    write_table(folder, rate.SNAPSHOTS, pa.Table.from_pylist(rows))
+    return folder
+
+
+def grid_players(nets: int, snapshots: int, sims: int) -> list[rate.Player]:
+    """Players of a made-up grid (no files): `nets` x `snapshots` x `sims` plus the anchors."""
+    players = rate.anchor_players(rate.ANCHORS)
+    for n in range(nets):
+        for k in range(snapshots):
+            for s in range(sims):
+                players.append(
+                    rate.Player(
+                        f"n{n}@t{k}/s{2**s}",
+                        "unused",
+                        "snapshot",
+                        net=f"n{n}",
+                        snapshot=f"n{n}@t{k}",
+                        sims=2**s,
+                        train_flops=float(2**k * (n + 1)),
+                    )
+                )
+    return players
+
+
+def test_sparse_pairing_grows_linearly_with_players():
+    """Doubling the players (more snapshots, more budgets, more networks) about doubles the
+    pairs, far below the round robin, and the plan connects everyone."""
+    sizes = [(1, 2, 2), (1, 4, 4), (2, 4, 4), (2, 8, 8), (4, 8, 8)]
+    counts = []
+    for nets, snapshots, sims in sizes:
+        players = grid_players(nets, snapshots, sims)
+        pairs = rate.pairings(players)
+        n = len(players)
+        counts.append((n, len(pairs)))
+        assert len({frozenset((p.first, p.second)) for p in pairs}) == len(pairs)
+        # connected: a walk from random reaches every player
+        seen, frontier_ = {"random"}, ["random"]
+        while frontier_:
+            here = frontier_.pop()
+            for p in pairs:
+                for a, b in ((p.first, p.second), (p.second, p.first)):
+                    if a == here and b not in seen:
+                        seen.add(b)
+                        frontier_.append(b)
+        assert seen == {p.agent for p in players}
+    # a player's pairs: the anchors and at most 3 neighbours, however many players there are
+    assert all(p <= (len(rate.ANCHORS) + 3) * n for n, p in counts)
+    (n1, p1), (n2, p2) = counts[-2:]
+    assert p2 / p1 <= 1.1 * n2 / n1  # twice the players, about twice the pairs
+    assert len(pairs) < n * (n - 1) / 2 / 10  # the largest: a tenth of the round robin
+
+
+def test_rate_study_plays_into_replays_and_writes_ratings(tmp_path):
+    study = make_study(tmp_path / "study")
+    result = rate.rate_study(
+        study, 300.0, anchors=("random", "greedy", "mcts:sims=32"), rounds=2, games_per_match=4
+    )
+    assert result.matches_left_out == 0
+    assert result.matches_played == 2 * result.pairs
+    ratings = read_table(study, rate.RATINGS)
+    assert set(ratings["agent"].to_pylist()) == {
+        "random",
+        "greedy",
+        "mcts:sims=32",
+        *(f"1x8@t{m:04g}m/s{s}" for m in (1, 4) for s in (1, 8)),
+    }
+    frame = {r["agent"]: r for r in ratings.to_pylist()}
+    assert frame["random"]["rating"] == 0.0
+    assert frame["mcts:sims=32"]["rating"] > frame["random"]["rating"]
+    assert frame["mcts:sims=32"]["seconds_per_move"] > frame["random"]["seconds_per_move"]
+    pairings = read_table(study, rate.PAIRINGS)
+    assert set(pairings["status"].to_pylist()) == {"played"}
+    # resumed: every match is stored, none is played again
+    again = rate.rate_study(
+        study, 300.0, anchors=("random", "greedy", "mcts:sims=32"), rounds=2, games_per_match=4
+    )
+    assert again.matches_played == 0 and again.matches_stored == result.matches_played
+
+
+def test_rate_study_leaves_out_what_does_not_fit(tmp_path):
+    study = make_study(tmp_path / "study")
+    result = rate.rate_study(study, 0.0, anchors=("random", "greedy"), rounds=1)
+    assert result.matches_played == 0 and result.matches_left_out == result.pairs
+    assert read_table(study, rate.RATINGS).num_rows == 0
+    assert set(read_table(study, rate.PAIRINGS)["status"].to_pylist()) == {"left out"}
