@@ -138,7 +138,7 @@ def test_padded_and_list_inputs_build_the_same_table():
     # NaN marks moves without a value; assert_array_equal counts NaN == NaN
     np.testing.assert_array_equal(*(pc.list_flatten(t["values"]).to_numpy() for t in (a, b)))
     assert a.schema.equals(replays.SCHEMA, check_metadata=True)
-    assert a.schema.metadata[b"arena.schema_version"] == b"1"
+    assert a.schema.metadata[b"arena.schema_version"] == b"2"
     assert a["plies"].to_pylist() == [int(k) for k in lengths]
     first = a.slice(0, 1).to_pylist()[0]
     assert first["actions"] == padded["actions"][0, : lengths[0]].tolist()
@@ -218,7 +218,7 @@ def test_writer_flushes_in_batches_to_unique_complete_files(tmp_path):
     for name in names:
         table = pq.read_table(replays_dir(tmp_path) / name)
         meta = table.schema.metadata
-        assert meta[b"arena.schema_version"] == b"1" and meta[b"arena.game"] == b"tic_tac_toe"
+        assert meta[b"arena.schema_version"] == b"2" and meta[b"arena.game"] == b"tic_tac_toe"
         assert meta[b"arena.num_actions"] == b"9" and meta[b"arena.obs_shape"] == b"[2, 3, 3]"
     expected = pa.concat_tables(replays.build_table(b) for b in batches)
     assert sorted_rows(replays.open(tmp_path).to_table()).equals(sorted_rows(expected))
@@ -338,7 +338,7 @@ def _foreign_files(tmp_path):
     """(name, bytes-writer, expected message) for files that are not readable replays."""
     good = replays.build_table(single_game([0, 3, 1, 4, 2], 0, [1.0, -1.0]))
     meta = replays.schema.file_metadata("tic_tac_toe")
-    newer = {**meta, b"arena.schema_version": b"2"}
+    newer = {**meta, b"arena.schema_version": str(replays.SCHEMA_VERSION + 1).encode()}
     return [
         ("garbage", lambda p: p.write_bytes(b"definitely not parquet"), "not a readable"),
         ("foreign", lambda p: pq.write_table(pa.table({"x": [1, 2]}), p), "not an arena replay"),
