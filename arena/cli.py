@@ -253,6 +253,7 @@ def _print_population_ranking(
     """α-Rank or Nash averaging of the agents that met every other, best first."""
     import numpy as np
 
+    import games
     from arena import ids, payoffs, population, results
 
     if league and agents is None:
@@ -288,6 +289,42 @@ def _print_population_ranking(
         if method == "nash-avg":
             cells.append(f"{rows['skill'][i]:+.4f}")
         table.add_row(*cells)
+    console.print(table)
+    if method == "alpharank" and population.seats_differ(games.make(tables.game)):
+        _print_alpharank_per_seat(tables)
+
+
+def _print_alpharank_per_seat(tables) -> None:
+    """Multi-population α-Rank with the two seats as populations (as a league writes it to
+    `alpharank_per_seat`), on the agents that played every profile, themselves included."""
+    import numpy as np
+
+    from arena import population
+    from arena.alpharank import AlphaRankError
+
+    completion = tables.complete(seats=True)
+    if completion.missing:
+        console.print(f"per-seat α-Rank: {completion.describe()}")
+    kept = list(completion.tables.agents)
+    if not kept:
+        console.print("per-seat α-Rank: no agent played every other and itself in both seats")
+        return
+    try:
+        rows = population.alpharank_per_seat_rows(kept, completion.tables.per_seat())
+    except AlphaRankError as err:
+        console.print(f"per-seat α-Rank: {err}")
+        return
+    n = len(kept)
+    mass = np.reshape(rows["mass"], (2, n))
+    order = sorted(range(n), key=lambda i: (-mass[:, i].sum(), kept[i]))
+    table = Table(
+        title=f"α-Rank per seat (two populations, α = {rows['alpha'][0]:g}): each seat's "
+        "marginal mass"
+    )
+    for header in ("#", "agent", "seat 0", "seat 1"):
+        table.add_column(header, justify="left" if header == "agent" else "right")
+    for rank, i in enumerate(order, start=1):
+        table.add_row(str(rank), kept[i], f"{mass[0, i]:.4f}", f"{mass[1, i]:.4f}")
     console.print(table)
 
 

@@ -38,6 +38,7 @@ from agents.base import require_perfect_information
 from agents.network import MAX_BLOCKS, MAX_CHANNELS
 from agents.spec import UntrustedCode, checkpoint_hashes, imports_code
 from arena import diversity, ids, metrics, payoffs, population, results
+from arena.alpharank import AlphaRankError
 from arena.backends import (
     AgentRecipe,
     Backend,
@@ -503,8 +504,10 @@ class League:
         stored = self.stored_matches()
         n = cfg["games_per_pair"] + cfg["games_per_pair"] % 2
         jobs = []
+        # Where the seats differ, per-seat α-Rank needs each agent against itself too.
+        itself = 0 if population.seats_differ(self.game) else 1
         for i, (a, _) in enumerate(members):
-            for b, _ in members[i + 1 :]:
+            for b, _ in members[i + itself :]:
                 match_id = self._match_id(self.round, "eval", self.round, a, b)
                 if match_id in stored:
                     continue
@@ -587,7 +590,8 @@ class League:
             },
         )
         # The game-theoretic measures read returns, on the agents that met every other.
-        completion = payoffs.load(self.run_dir, ids.EVAL_ONLY, names).complete()
+        tables = payoffs.load(self.run_dir, ids.EVAL_ONLY, names)
+        completion = tables.complete()
         if completion.missing:
             self.log(f"round {self.round} evaluation: {completion.describe()}")
         kept = list(completion.tables.agents)
@@ -616,6 +620,8 @@ class League:
         metrics.write_round(
             self.run_dir, "nash_averaging", self.round, population.nash_rows(kept, a)
         )
+        if population.seats_differ(self.game):
+            self.write_alpharank_per_seat(tables)
         best = max(
             (r, a)
             for a, r in zip(fitted.agents, fitted.rating, strict=True)
@@ -626,6 +632,22 @@ class League:
             f"{values['effective_diversity']:.3f}, Nash support {values['nash_support']:.0f}"
         )
         self.log(f"round {self.round} evaluation of {len(names)} agents: {self.standing}")
+
+    def write_alpharank_per_seat(self, tables: payoffs.PayoffTables) -> None:
+        """Multi-population α-Rank, the seats as populations, into `alpharank_per_seat`: on
+        the agents that played every other agent and themselves in both seats."""
+        completion = tables.complete(seats=True)
+        if completion.missing:
+            self.log(f"round {self.round} per-seat α-Rank: {completion.describe()}")
+        kept = list(completion.tables.agents)
+        if not kept:
+            return
+        try:
+            rows = population.alpharank_per_seat_rows(kept, completion.tables.per_seat())
+        except AlphaRankError as err:  # said, not replaced by a guess
+            self.log(f"round {self.round} per-seat α-Rank: {err}")
+            return
+        metrics.write_round(self.run_dir, "alpharank_per_seat", self.round, rows)
 
     def eval_pairs(self):
         return results.pair_table(self.run_dir, ids.EVAL_ONLY)

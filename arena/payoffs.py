@@ -104,6 +104,7 @@ class PayoffTables:
             tables=self.subset(np.flatnonzero(keep)),
             dropped=tuple(a for a, k in zip(self.agents, keep, strict=True) if not k),
             missing=tuple(self.missing_pairs(seats, diagonal)),
+            seats=seats,
         )
 
     def _known(self, seats: bool, diagonal: bool) -> np.ndarray:
@@ -144,15 +145,18 @@ class Completion:
     tables: PayoffTables
     dropped: tuple[str, ...]
     missing: tuple[tuple[str, str], ...]  # the pairs without games, in the whole table
+    seats: bool = False  # the pairs are ordered (first, second) profiles, self-play included
 
     def describe(self) -> str:
         """One line for a log or the terminal; empty when nothing is missing."""
         if not self.missing:
             return ""
         kept = len(self.tables.agents)
+        what = "profile" if self.seats else "pair"
         return (
-            f"pairs without games: {describe_missing(self.missing)}; evaluated on the "
-            f"{kept} agents that have every pair, without {', '.join(self.dropped)}"
+            f"{what}s without games{' (first vs second)' if self.seats else ''}: "
+            f"{describe_missing(self.missing)}; evaluated on the {kept} agents that have "
+            f"every {what}, without {', '.join(self.dropped)}"
         )
 
 

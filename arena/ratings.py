@@ -3,7 +3,10 @@
 Everything here works on results aggregated per ordered pair of agents (the "pair table"):
 columns ``first``, ``second`` (agent ids of the first and second mover), ``first_wins``,
 ``draws``, ``second_wins``. Callers build it from the replay dataset with DuckDB/pyarrow,
-or from raw per-game arrays with :func:`aggregate_results`.
+or from raw per-game arrays with :func:`aggregate_results`. Rows of an agent against
+itself (self-play: a league's training games, and its evaluation games for per-seat
+α-Rank) are left out of ratings and win rates alike: they say nothing about how the agent
+compares with others.
 
 Rating model (:func:`fit_ratings`): Bradley-Terry with Davidson's draw model (Davidson
 1970) and a first-move advantage. With ``u = (r_first + h - r_second) * ln(10) / 400``::
@@ -132,13 +135,17 @@ def _column(pairs: PairTable, name: str) -> Any:
 
 
 def _encode(pairs: PairTable, extra_names: Iterable[str] = ()) -> _Pairs:
+    """The pair table without its self-play rows (see the module docstring), encoded."""
     first = _as_strings(_column(pairs, "first"))
     second = _as_strings(_column(pairs, "second"))
-    both = pa.concat_arrays([first, second, pa.array(list(extra_names), pa.string())])
-    names = pc.unique(both).sort()
     counts = [np.asarray(_column(pairs, c), dtype=np.float64) for c in PAIR_COLUMNS[2:]]
     if any((c < 0).any() for c in counts):
         raise ValueError("negative game counts in pair table")
+    apart = pc.fill_null(pc.not_equal(first, second), True)
+    first, second = first.filter(apart), second.filter(apart)
+    counts = [c[apart.to_numpy(zero_copy_only=False)] for c in counts]
+    both = pa.concat_arrays([first, second, pa.array(list(extra_names), pa.string())])
+    names = pc.unique(both).sort()
     return _Pairs(
         names.to_pylist(),
         pc.index_in(first, value_set=names).to_numpy(),
@@ -163,7 +170,7 @@ def win_rate_matrix(
     position = np.full(len(enc.names), -1)
     position[[index[a] for a in order]] = np.arange(len(order))
     a, b = position[enc.first], position[enc.second]
-    keep = (a >= 0) & (b >= 0) & (a != b)
+    keep = (a >= 0) & (b >= 0)
     a, b = a[keep], b[keep]
     wins, draws, losses = enc.wins[keep], enc.draws[keep], enc.losses[keep]
     m = len(order)
