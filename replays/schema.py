@@ -27,7 +27,8 @@ REPLACES_KEY = b"arena.replaces"  # JSON list of part files a compacted file hol
 
 # normal: the rules ended the game. forfeit: a seat lost without the rules ending the game
 # (illegal move, crash, timeout; `reason` says which). truncated: stopped at a ply limit.
-TERMINATIONS = ("normal", "forfeit", "truncated")
+# resign: a player gave up (the dashboard's play page); its seat lost, as in a forfeit.
+TERMINATIONS = ("normal", "forfeit", "truncated", "resign")
 
 TIMESTAMP = pa.timestamp("us", tz="UTC")
 

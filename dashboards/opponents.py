@@ -1,0 +1,91 @@
+"""Who the play page can face: a registered agent kind, or a snapshot of a league.
+
+Only names from the agent registry (agents.spec.KINDS) are offered, and a league snapshot
+is rebuilt from its own folder under the league's run, so nothing typed into the page, nor
+read from a run, can name code to import (a `module:Class` spec is never built here).
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from pathlib import Path
+
+import agents
+from agents.spec import KINDS, parse
+from dashboards import data
+
+LEAGUE_STATE = "league.json"  # arena.league.STATE_FILE (importing it loads torch)
+SNAPSHOT_MODEL = "model"  # a league saves snapshot N of a learner as agents/<id>/model
+
+
+@dataclass(frozen=True)
+class Opponent:
+    """`id` names it in the replays: the spec for a registered kind, `LEAGUE/AGENT` for a
+    snapshot (snapshot names repeat across leagues); `spec` builds it."""
+
+    id: str
+    spec: str
+    label: str
+
+    @property
+    def budget_key(self) -> str | None:
+        """The simulation-budget parameter the agent takes, if it searches."""
+        kind = KINDS[parse(self.spec)[0]]
+        return "sims" if "sims" in kind.params else None
+
+    def with_budget(self, sims: int | None) -> Opponent:
+        """This opponent at `sims` simulations per move (itself when it does not search)."""
+        if sims is None or self.budget_key is None:
+            return self
+        kind, path, raw = parse(self.spec)
+        raw = {**raw, "sims": str(sims)}
+        args = ([path] if path else []) + [f"{k}={v}" for k, v in raw.items()]
+        spec = f"{kind}:{','.join(args)}"
+        own = self.id if path is None else f"{self.id}:sims={sims}"
+        return Opponent(spec if path is None else own, spec, self.label)
+
+    def build(self, game):
+        return agents.make(self.spec, game, name=self.id)
+
+
+def registered() -> list[Opponent]:
+    """Every registered agent kind that needs no file (the others come as snapshots)."""
+    return [
+        Opponent(name, name, f"{name}: {kind.help}")
+        for name, kind in sorted(KINDS.items())
+        if not kind.path
+    ]
+
+
+def snapshots(runs_dir: str | Path, game_spec: str) -> list[Opponent]:
+    """The frozen snapshots of every league of `game_spec` in the runs folder."""
+    found = []
+    for run in data.find_runs(str(runs_dir)):
+        if run.kind != "league" or run.game != game_spec:
+            continue
+        try:
+            state = json.loads((Path(run.path) / LEAGUE_STATE).read_text(encoding="utf-8"))
+            members = [m for m in state["population"] if m.get("role") == "snapshot"]
+        except (OSError, ValueError, KeyError, TypeError):
+            continue  # a league before its first round, or being written: nothing to offer
+        for member in members:
+            opponent = _snapshot(run, member)
+            if opponent is not None:
+                found.append(opponent)
+    return found
+
+
+def _snapshot(run: data.Run, member: dict) -> Opponent | None:
+    """A snapshot from its own folder; None when its spec is not a registered file kind."""
+    name = str(member.get("agent", ""))
+    try:
+        kind, _, raw = parse(str(member.get("spec", "")))
+    except ValueError:
+        return None
+    if kind not in KINDS or not KINDS[kind].path or Path(name).name != name or name in ("", ".."):
+        return None
+    path = Path(run.path) / "agents" / name / SNAPSHOT_MODEL
+    spec = ",".join([f"{kind}:{path}", *(f"{k}={v}" for k, v in raw.items())])
+    league_id = f"{run.name}/{name}"
+    return Opponent(league_id, spec, f"{league_id}: snapshot of {run.name} ({kind})")
