@@ -369,3 +369,28 @@ def test_cli_bench_backends_compares_local_and_ray(cluster):
         [*command[:5], "--workers", "0"], capture_output=True, text=True, timeout=120
     )
     assert bad.returncode != 0 and "workers must be at least 1" in bad.stdout + bad.stderr
+
+
+def test_cli_study_trains_its_learner_on_an_actor_and_self_plays_on_rollout_actors(
+    cluster, tmp_path
+):
+    """`arena study run --backend ray`: the learner lives on an actor, each round's self-play
+    is one match per worker on the rollout actors; the snapshots come out as locally."""
+    from typer.testing import CliRunner
+
+    from arena.cli import app
+    from arena.study.train import read_snapshots
+
+    out = tmp_path / "study"
+    args = ["--game", "tic_tac_toe", "--nets", "1x8", "--train-minutes", "0.02,0.04"]
+    args += ["--sims", "1", "--budget-minutes", "0.5", "--out", str(out)]
+    args += ["--backend", "ray", "--address", cluster, "--workers", "2"]
+    result = CliRunner().invoke(app, ["study", "run", *args])
+    assert result.exit_code == 0, result.output
+    assert "ray backend: 2 workers" in result.output
+    rows = read_snapshots(out).to_pylist()
+    assert [r["snapshot"] for r in rows] == ["1x8@t0.02m", "1x8@t0.04m"]
+    for row in rows:  # rounds of 2 matches of 64 games, trained on the actor
+        assert row["games"] % 128 == 0 and row["steps"] > 0 and row["train_flops"] > 0
+        assert (out / f"{row['checkpoint']}.safetensors").is_file()
+    assert not wait_until_gone(b"ray::_LearnerActor"), "the learner's actor outlives it"

@@ -44,7 +44,7 @@ class StudyGrid:
         """A checked grid from option values (comma-separated strings or tuples)."""
         try:
             rules = games.make(game)
-            require_perfect_information(rules, "a study's AlphaZero learners")
+            require_perfect_information(rules, "a study's AlphaZero learner")
         except ValueError as err:
             raise ConfigError(f"--game: {err}") from None
         grid = cls(
