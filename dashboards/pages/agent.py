@@ -6,6 +6,7 @@ import streamlit as st
 
 from arena.metrics import SCHEMAS
 from dashboards import charts, data, ui
+from dashboards.live import live
 from dashboards.queries import EMPTY_SUMMARY
 
 
@@ -50,83 +51,87 @@ def checkpoints(run: data.Run, agent: str) -> None:
             st.json(meta)
 
 
+def agent_page(run: data.Run) -> None:
+    """One agent's results, rating history, checkpoints and lineage."""
+    summary = EMPTY_SUMMARY
+    with ui.guard("Reading the games"):
+        summary = data.summary(run)
+    tables = {name: SCHEMAS[name].empty_table() for name in ("ratings", "population")}
+    with ui.guard("Reading the league metrics"):
+        tables = {name: data.metrics_table(run, name) for name in tables}
+    population = data.latest_round(tables["population"])
+
+    members = population["agent"].to_pylist()
+    agents = members + sorted(set(summary.agents) - set(members))
+    if not agents:
+        st.info("No agents in this run yet: it has neither games nor a population.")
+        return
+    agent = st.selectbox("Agent", agents, key="agent")
+
+    member = next((m for m in population.to_pylist() if m["agent"] == agent), None)
+    if member is not None:
+        st.markdown(
+            f"Role **{member['role']}**, created in round {member['created_round']}"
+            + (f", from **{member['parent']}**" if member["parent"] else "")
+            + f"; spec `{member['spec']}`"
+        )
+
+    st.subheader("Results against each opponent")
+    played_as = data.versions(agent, summary.agents)
+    if played_as:
+        if played_as != [agent]:
+            shown = ", ".join(played_as[:3]) + (", ..." if len(played_as) > 3 else "")
+            st.caption(f"Over the {len(played_as)} versions it played as: {shown}")
+        with ui.guard("Computing results"):
+            results = data.opponents(run, played_as).to_pandas()
+            wins, draws, losses = (int(results[c].sum()) for c in ("wins", "draws", "losses"))
+            st.markdown(
+                f"{wins + draws + losses:,} games: {wins:,} won, {draws:,} drawn, {losses:,} lost."
+            )
+            st.dataframe(
+                results,
+                hide_index=True,
+                key="opponents_table",
+                column_config={
+                    c: st.column_config.ProgressColumn(
+                        c.replace("_", " "), format="percent", min_value=0, max_value=1
+                    )
+                    for c in ("score", "score_moving_first", "score_moving_second")
+                },
+            )
+    else:
+        st.info(f"{agent} has no stored games.")
+
+    st.subheader("Rating history")
+    lines = data.rating_lines(tables["ratings"].to_pandas())
+    history = lines[lines["line"] == agent]
+    if len(history):
+        st.altair_chart(charts.ratings_over_time(history), key="agent_rating_chart")
+    elif agent in summary.agents:
+        with ui.guard("Fitting ratings"):
+            fitted = data.fitted_ratings(run)
+            i = fitted.agents.index(agent)
+            st.metric("Elo over all games", f"{fitted.rating[i]:.0f}")
+            st.caption(
+                f"95% interval [{fitted.ci_low[i]:.0f}, {fitted.ci_high[i]:.0f}]; leagues also "
+                f"record a rating per evaluation round, this {run.kind} does not."
+            )
+    else:
+        st.info(f"No rating for {agent} yet.")
+
+    st.subheader("Checkpoints")
+    checkpoints(run, agent)
+
+    st.subheader("Lineage")
+    if member is not None:
+        line = relatives(population, agent)
+        st.graphviz_chart(charts.lineage_dot(line, highlight=agent))
+    else:
+        st.info(f"{agent} is not in the population table (this {run.kind} records none for it).")
+
+
 ui.setup("Agent")
 run = ui.current_run()
 st.title("Agent")
 ui.run_caption(run)
-
-summary = EMPTY_SUMMARY
-with ui.guard("Reading the games"):
-    summary = data.summary(run)
-tables = {name: SCHEMAS[name].empty_table() for name in ("ratings", "population")}
-with ui.guard("Reading the league metrics"):
-    tables = {name: data.metrics_table(run, name) for name in tables}
-population = data.latest_round(tables["population"])
-
-members = population["agent"].to_pylist()
-agents = members + sorted(set(summary.agents) - set(members))
-if not agents:
-    st.info("No agents in this run yet: it has neither games nor a population.")
-    st.stop()
-agent = st.selectbox("Agent", agents, key="agent")
-
-member = next((m for m in population.to_pylist() if m["agent"] == agent), None)
-if member is not None:
-    st.markdown(
-        f"Role **{member['role']}**, created in round {member['created_round']}"
-        + (f", from **{member['parent']}**" if member["parent"] else "")
-        + f"; spec `{member['spec']}`"
-    )
-
-st.subheader("Results against each opponent")
-played_as = data.versions(agent, summary.agents)
-if played_as:
-    if played_as != [agent]:
-        shown = ", ".join(played_as[:3]) + (", ..." if len(played_as) > 3 else "")
-        st.caption(f"Over the {len(played_as)} versions it played as: {shown}")
-    with ui.guard("Computing results"):
-        results = data.opponents(run, played_as).to_pandas()
-        wins, draws, losses = (int(results[c].sum()) for c in ("wins", "draws", "losses"))
-        st.markdown(
-            f"{wins + draws + losses:,} games: {wins:,} won, {draws:,} drawn, {losses:,} lost."
-        )
-        st.dataframe(
-            results,
-            hide_index=True,
-            key="opponents_table",
-            column_config={
-                c: st.column_config.ProgressColumn(
-                    c.replace("_", " "), format="percent", min_value=0, max_value=1
-                )
-                for c in ("score", "score_moving_first", "score_moving_second")
-            },
-        )
-else:
-    st.info(f"{agent} has no stored games.")
-
-st.subheader("Rating history")
-lines = data.rating_lines(tables["ratings"].to_pandas())
-history = lines[lines["line"] == agent]
-if len(history):
-    st.altair_chart(charts.ratings_over_time(history), key="agent_rating_chart")
-elif agent in summary.agents:
-    with ui.guard("Fitting ratings"):
-        fitted = data.fitted_ratings(run)
-        i = fitted.agents.index(agent)
-        st.metric("Elo over all games", f"{fitted.rating[i]:.0f}")
-        st.caption(
-            f"95% interval [{fitted.ci_low[i]:.0f}, {fitted.ci_high[i]:.0f}]; leagues also "
-            f"record a rating per evaluation round, this {run.kind} does not."
-        )
-else:
-    st.info(f"No rating for {agent} yet.")
-
-st.subheader("Checkpoints")
-checkpoints(run, agent)
-
-st.subheader("Lineage")
-if member is not None:
-    line = relatives(population, agent)
-    st.graphviz_chart(charts.lineage_dot(line, highlight=agent))
-else:
-    st.info(f"{agent} is not in the population table (this {run.kind} records none for it).")
+live(run, agent_page)

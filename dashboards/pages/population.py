@@ -16,6 +16,7 @@ from arena.alpharank import AlphaRankResult
 from arena.ids import EVAL_ONLY, learner_of
 from arena.metrics import SCHEMAS
 from dashboards import charts, data, queries, responses, ui
+from dashboards.live import live
 from dashboards.queries import EMPTY_SUMMARY
 
 DEFAULT_TOP = 8  # nodes drawn unless the slider says otherwise
@@ -31,9 +32,16 @@ TABLES = (
 
 
 def pick_round(table: pa.Table, what: str) -> int:
-    """The round (or iteration) to show: the latest unless picked."""
+    """The round (or iteration) to show: the latest unless picked. "Latest" is an option
+    of its own, so a page refreshed while a league runs follows its new rounds."""
     rounds = sorted(set(table["round"].to_pylist()))
-    return st.selectbox(what, rounds, index=len(rounds) - 1, key="population_round")
+    chosen = st.selectbox(
+        what,
+        [None, *rounds],
+        format_func=lambda r: f"latest ({rounds[-1]})" if r is None else str(r),
+        key="population_round",
+    )
+    return rounds[-1] if chosen is None else chosen
 
 
 def draw_graph(result: AlphaRankResult, labels: list[str], how: str) -> None:
@@ -247,18 +255,22 @@ def from_games(run: data.Run, tables: dict[str, pa.Table]) -> None:
     exploitability_section(tables, run.kind)
 
 
+def population(run: data.Run) -> None:
+    """A league's rounds, a PSRO run's iterations, or the run's games ranked."""
+    tables = {name: SCHEMAS[name].empty_table() for name in TABLES}
+    with ui.guard("Reading the metrics"):
+        tables = {name: data.metrics_table(run, name) for name in TABLES}
+    if tables["alpharank"].num_rows:
+        league_rounds(run, tables)
+    elif tables["psro_meta_strategy"].num_rows:
+        psro_iterations(run, tables)
+    else:
+        from_games(run, tables)
+
+
 ui.setup("Population")
 run = ui.current_run()
 st.title("Population")
 ui.run_caption(run)
 
-tables = {name: SCHEMAS[name].empty_table() for name in TABLES}
-with ui.guard("Reading the metrics"):
-    tables = {name: data.metrics_table(run, name) for name in TABLES}
-
-if tables["alpharank"].num_rows:
-    league_rounds(run, tables)
-elif tables["psro_meta_strategy"].num_rows:
-    psro_iterations(run, tables)
-else:
-    from_games(run, tables)
+live(run, population)
