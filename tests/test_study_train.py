@@ -18,7 +18,9 @@ from agents.network import NetConfig
 from arena.cli import app
 from arena.rundir import read_run
 from arena.study.grid import StudyGrid, snapshot_id
+from arena.study.rate import ANCHORS
 from arena.study.run import run_study
+from arena.study.tables import read_table
 from arena.study.train import SCHEMA, FlopCount, learner_config, read_snapshots, searched_states
 from tests.killing import kill_when
 
@@ -27,7 +29,7 @@ GRID = {
     "nets": "1x8,1x16",
     "train_minutes": "0.02,0.04",
     "sims": "1,2",
-    "budget_minutes": 0.5,
+    "budget_minutes": 0.25,
 }
 
 
@@ -127,7 +129,20 @@ def test_searched_states_count_the_root_and_each_simulation():
 def test_the_log_states_the_plan_and_each_snapshot(study):
     _, _, lines = study
     assert lines[0].startswith("plan: training 2 network(s) x 0.04 min = 0.08 min")
+    assert f"rating {4 * 2 + len(ANCHORS)} players in the remaining 0.17 of 0.25 min" in lines[0]
     assert sum(line.startswith("snapshot ") for line in lines) == 4
+    assert lines[-1].startswith("rated ")  # arena.study.rate, in what was left of the budget
+
+
+def test_the_study_is_rated_after_training(study):
+    out, grid, _ = study
+    ratings = read_table(out, "ratings").to_pylist()
+    snapshots = {r["snapshot"] for r in read_snapshots(out).to_pylist()}
+    assert ratings
+    for row in ratings:
+        assert row["kind"] == "anchor" or (
+            row["snapshot"] in snapshots and row["sims"] in grid.sims
+        )
 
 
 @pytest.mark.parametrize(

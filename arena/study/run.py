@@ -18,6 +18,7 @@ from arena.backends import Backend, LocalBackend
 from arena.config import ConfigError
 from arena.rundir import lock_run, open_run
 from arena.study.grid import StudyGrid
+from arena.study.rate import ANCHORS, rate_study
 from arena.study.train import train_study, trained_seconds
 
 KIND = "study"
@@ -31,7 +32,7 @@ def run_study(
     device: str = "auto",
     log: Callable[[str], None] = print,
 ) -> Path:
-    """Train (and, once built, rate and report) the study `grid` in `out`; returns it."""
+    """Train, then rate the study `grid` in `out` within its budget; returns the folder."""
     # Snapshots are played as agent specs `az:PATH,sims=S`, PATH inside the folder.
     if any(c in str(Path(out).absolute()) for c in ",="):
         raise ConfigError(
@@ -44,12 +45,15 @@ def run_study(
         grid.write(study_dir)
         spent = trained_seconds(study_dir)
         deadline = time.monotonic() + 60 * grid.budget_minutes - spent
+        players = len(grid.nets) * len(grid.train_minutes) * len(grid.sims) + len(ANCHORS)
         log(
             f"plan: training {len(grid.nets)} network(s) x {grid.train_minutes[-1]:g} min = "
-            f"{grid.training_minutes:g} min ({spent / 60:.2f} done), rating in the remaining "
-            f"{grid.budget_minutes - grid.training_minutes:g} of {grid.budget_minutes:g} min"
+            f"{grid.training_minutes:g} min ({spent / 60:.2f} done), rating {players} players "
+            f"in the remaining {grid.budget_minutes - grid.training_minutes:g} of "
+            f"{grid.budget_minutes:g} min (what does not fit is left out and listed)"
         )
         train_study(study_dir, grid, backend, device, log)
         left = max(0.0, deadline - time.monotonic())
         log(f"training done; {left / 60:.2f} min left for rating")
+        log(rate_study(study_dir, left, backend).describe())
     return study_dir
