@@ -1,4 +1,5 @@
-"""Where PUCT search time goes: tree work (Numba kernels, observations) vs network forward.
+"""Where PUCT search time goes: tree work (Numba kernels, observations) vs network forward;
+and how many network evaluations per second forward batches of given sizes reach.
 
 python -m arena.bench_search
 """
@@ -18,6 +19,74 @@ from agents.neural import NetworkEvaluator
 from agents.puct import SearchConfig, search
 
 OPENING_PLIES = 6
+MAX_LEAVES = 65_536  # a forward batch far beyond what search sends; bounds memory
+
+
+def leaf_sizes(text: str) -> list[int]:
+    """The forward batch sizes of `--leaves`: comma-separated positive integers."""
+    parts = [part.strip() for part in text.split(",")]
+    if not all(part.isdigit() and 1 <= int(part) <= MAX_LEAVES for part in parts):
+        raise ValueError(
+            f"--leaves takes comma-separated sizes from 1 to {MAX_LEAVES:,} "
+            f"such as 64,256,1024; got {text!r}"
+        )
+    return [int(part) for part in parts]
+
+
+def _positions(game: games.Game, count: int, seed: int) -> games.State:
+    """`count` games after OPENING_PLIES random plies."""
+    state = game.init(count, seed)
+    rng_state = np.arange(count, dtype=np.int64) + seed
+    for _ in range(OPENING_PLIES):
+        game.step(state, game.random_legal(game.legal_mask(state), rng_state))
+    return state
+
+
+def _evaluator(
+    game: games.Game, blocks: int, channels: int, device: str, seed: int
+) -> NetworkEvaluator:
+    """A freshly initialised resnet's evaluator on `device`."""
+    torch.manual_seed(seed)
+    model = build_network(NetConfig.for_game(game, blocks=blocks, channels=channels))
+    return NetworkEvaluator(game, model, device)
+
+
+def forward_rates(
+    leaves: list[int],
+    blocks: int = 4,
+    channels: int = 64,
+    device: str = "auto",
+    game_name: str = "connect_four",
+    seconds: float = 1.0,
+    seed: int = 0,
+) -> list[dict]:
+    """Network evaluations per second of search's evaluator (observations, the copy to the
+    device, the forward pass, the masked softmax and the copy back) for forward batches of
+    each size in `leaves`, each timed for about `seconds` (at least 3 batches) after a
+    warm-up batch. One dict per size: leaves, device, batches, evals_per_second and
+    observe_share (the part of the time spent building observations on the host)."""
+    game = games.make(game_name)
+    evaluator = _evaluator(game, blocks, channels, device, seed)
+    rates = []
+    for size in leaves:
+        rows = _positions(game, size, seed).data
+        evaluator(rows)  # warm-up: torch picks its kernels for this shape
+        evaluator.seconds = {"observe": 0.0, "forward": 0.0}
+        batches, start = 0, time.perf_counter()
+        while batches < 3 or time.perf_counter() - start < seconds:
+            evaluator(rows)
+            batches += 1
+        elapsed = time.perf_counter() - start
+        rates.append(
+            {
+                "leaves": size,
+                "device": str(evaluator.device),
+                "batches": batches,
+                "evals_per_second": batches * size / elapsed,
+                "observe_share": evaluator.seconds["observe"] / elapsed,
+            }
+        )
+    return rates
 
 
 def bench_search(
@@ -42,18 +111,13 @@ def bench_search(
     fraction of the search that is not the network pass.
     """
     game = games.make(game_name)
-    torch.manual_seed(seed)
-    model = build_network(NetConfig.for_game(game, blocks=blocks, channels=channels))
-    evaluator = NetworkEvaluator(game, model, device)
+    evaluator = _evaluator(game, blocks, channels, device, seed)
     config = SearchConfig(
         sims=sims,
         leaves_per_forward=leaves_per_forward,
         max_leaves_per_game=-(-leaves_per_forward // batch),
     )
-    state = game.init(batch, seed)
-    rng_state = np.arange(batch, dtype=np.int64) + seed
-    for _ in range(OPENING_PLIES):
-        game.step(state, game.random_legal(game.legal_mask(state), rng_state))
+    state = _positions(game, batch, seed)
     rng = np.random.default_rng(seed)
     # Warm-up at the same leaf batch size: Numba loads its cache, torch picks its kernels.
     search(game, state.data, evaluator, replace(config, sims=2), rng)
@@ -76,6 +140,7 @@ def bench_search(
         "channels": channels,
         "sims": sims,
         "batch": batch,
+        "leaves_per_forward": leaves_per_forward,
         "device": str(evaluator.device),
         "torch_threads": torch.get_num_threads(),
         "simulations": simulations,

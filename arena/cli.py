@@ -727,22 +727,42 @@ def bench_search_command(
     channels: int = typer.Option(64, help="Channels."),
     sims: int = typer.Option(64, help="Simulations per move."),
     batch: int = typer.Option(512, help="Games searched together."),
-    leaves: int = typer.Option(256, help="Leaves per forward pass."),
-    device: str = typer.Option("auto", help="Torch device."),
+    leaves: str = typer.Option(
+        "256",
+        help="Leaves per forward pass, comma-separated (e.g. 64,256,1024,4096,8192): network "
+        "evaluations/s for each; the search breakdown uses the first.",
+    ),
+    seconds: float = typer.Option(1.0, help="Seconds to time each forward batch size."),
+    device: str = typer.Option("auto", help="Torch device: auto, cpu, cuda, cuda:N."),
 ) -> None:
-    """Share of AlphaZero search time spent in tree work vs the network (Connect Four)."""
-    from arena.bench_search import bench_search
+    """Network evaluations/s per forward batch size, and the share of AlphaZero search time
+    spent in tree work vs the network (Connect Four)."""
+    from agents.device import resolve_device
+    from arena.bench_search import bench_search, forward_rates, leaf_sizes
     from arena.machine import describe
 
+    try:
+        sizes = leaf_sizes(leaves)
+        resolve_device(device)
+    except ValueError as err:
+        fail(str(err))
+    if blocks < 0 or min(channels, sims, batch) < 1 or not seconds > 0:
+        fail("--channels, --sims, --batch and --seconds must be positive, --blocks >= 0")
+    console.print(f"machine: {describe()}")
+    for rate in forward_rates(sizes, blocks, channels, device, seconds=seconds):
+        console.print(
+            f"forward batch {rate['leaves']:>6,}: {rate['evals_per_second']:>10,.0f} evals/s "
+            f"on {rate['device']} ({rate['batches']} batches, "
+            f"{rate['observe_share']:.0%} building observations)"
+        )
     r = bench_search(
         blocks=blocks,
         channels=channels,
-        leaves_per_forward=leaves,
+        leaves_per_forward=sizes[0],
         sims=sims,
         batch=batch,
         device=device,
     )
-    console.print(f"machine: {describe()}")
     for key, value in r.items():
         console.print(f"{key}: {value}")
 

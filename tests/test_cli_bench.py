@@ -70,3 +70,37 @@ def test_bench_engine_compares_with_pgx_or_says_it_is_missing():
     assert out.returncode == 0, out.stderr
     assert "Pgx: no Pgx environment for hex:size=5,swap=false" in out.stdout
     assert "x Pgx" not in out.stdout
+
+
+def test_bench_search_rates_every_forward_batch_size_then_searches_at_the_first():
+    out = arena(
+        "bench", "search", "--leaves", "16,64", "--blocks", "1", "--channels", "8",
+        "--sims", "2", "--batch", "8", "--seconds", "0.05", "--device", "cpu",
+    )  # fmt: skip
+    assert out.returncode == 0, out.stderr
+    rates = [line for line in out.stdout.splitlines() if line.startswith("forward batch")]
+    assert len(rates) == 2
+    assert rates[0].startswith("forward batch     16:") and rates[1].startswith(
+        "forward batch     64:"
+    )
+    assert all(" evals/s on cpu (" in line for line in rates)
+    # The search breakdown follows, at the first size.
+    assert "\nsims: 2\n" in out.stdout and "\nleaves_per_forward: 16\n" in out.stdout
+
+
+def test_bench_search_rejects_bad_leaves_before_any_work():
+    out = arena("bench", "search", "--leaves", "64,x")
+    assert out.returncode == 2
+    assert "--leaves takes comma-separated sizes from 1 to 65,536" in out.stdout
+    assert "machine:" not in out.stdout
+
+
+def test_forward_rates_time_each_size_through_the_search_evaluator():
+    from arena.bench_search import forward_rates, leaf_sizes
+
+    assert leaf_sizes("64, 256,8192") == [64, 256, 8192]
+    rates = forward_rates([3, 40], blocks=1, channels=8, device="cpu", seconds=0.01)
+    assert [r["leaves"] for r in rates] == [3, 40]
+    for r in rates:
+        assert r["device"] == "cpu" and r["batches"] >= 3
+        assert r["evals_per_second"] > 0 and 0 <= r["observe_share"] < 1
