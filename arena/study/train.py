@@ -66,7 +66,6 @@ def learner_config(grid: StudyGrid, net: str, device: str) -> dict:
     learner.update(blocks=blocks, channels=channels)
     return {
         "game": grid.game,
-        "seed": grid.seed,
         "device": device,
         "learner": check(learner, LEARNER_SCHEMA, f"study network {net}"),
         "league": check(base.get("league", {}), LEAGUE_SCHEMA, f"study network {net}"),
@@ -147,13 +146,15 @@ def searched_states(columns: dict) -> int:
 
 
 class NetTrainer:
-    """Trains one network of a study to its last training point, snapshotting on the way."""
+    """Trains one network of a study to its last training point, snapshotting on the way,
+    from its rows of the snapshots table (its last row's learner state, if any)."""
 
     def __init__(
         self,
         study_dir: Path,
         grid: StudyGrid,
         net: str,
+        rows: list[dict],
         backend: Backend,
         device: str = "auto",
         log: Callable[[str], None] = print,
@@ -163,7 +164,6 @@ class NetTrainer:
         self.index = grid.nets.index(net)
         self.config = learner_config(grid, net, device)
         self.game = games.make(grid.game)
-        rows = [r for r in read_snapshots(study_dir).to_pylist() if r["net"] == net]
         self.done = len(rows)  # points already snapshotted, in order
         if rows:
             last = rows[-1]
@@ -277,11 +277,12 @@ def train_study(
 ) -> pa.Table:
     """Train every network of `grid` to its last point (resuming where the snapshots table
     ends); returns the snapshots table."""
+    rows = read_snapshots(study_dir).to_pylist()
     for net in grid.nets:
-        trainer = NetTrainer(study_dir, grid, net, backend, device, log)
-        if trainer.finished:
-            continue
-        if trainer.done:
-            log(f"{net}: resumed after snapshot {trainer.done} of {len(grid.train_minutes)}")
-        trainer.run()
+        own = [r for r in rows if r["net"] == net]
+        if len(own) == len(grid.train_minutes):
+            continue  # trained before a resume: no learner is built
+        if own:
+            log(f"{net}: resumed after snapshot {len(own)} of {len(grid.train_minutes)}")
+        NetTrainer(study_dir, grid, net, own, backend, device, log).run()
     return read_snapshots(study_dir)
