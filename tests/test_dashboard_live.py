@@ -21,10 +21,13 @@ import replays
 from arena import metrics
 from arena.tournament import run_tournament
 from dashboards import data, queries
+from dashboards.launch import launch
 from dashboards.live import LIVE_MARK
 from replays import lock
 from replays.files import part_paths, replays_dir
 from tests.killing import POLL_SECONDS
+from tests.servers import free_port, wait_until_serving
+from tests.test_dashboard_browser import CHROMIUM, CHROMIUM_ARGS, IDLE, WAIT_MS
 from tests.test_population_eval import RPS_LEAGUE
 
 APP = str(Path(__file__).parents[1] / "dashboards" / "app.py")
@@ -143,18 +146,13 @@ def rounds_shown(at: AppTest) -> int:
     return int(next(m.value for m in at.metric if m.label == "Rounds"))
 
 
+@pytest.mark.slow
 def test_overview_refreshes_while_a_league_writes_and_stops_when_it_is_killed(
     tmp_path, monkeypatch
 ):
     runs = tmp_path / "runs"
     out = runs / "live-league"
-    league = subprocess.Popen(
-        [sys.executable, "-m", "arena", "league", "run", str(league_config(tmp_path))]
-        + ["--out", str(out)],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
+    league = start_league(tmp_path, out)
     try:
         wait_for(lambda: len(metrics.rounds(out, "progress")) >= 1, league, "round 1")
         monkeypatch.setenv("ARENA_RUNS", str(runs))
@@ -178,3 +176,64 @@ def test_overview_refreshes_while_a_league_writes_and_stops_when_it_is_killed(
     at.run()
     assert not at.exception
     assert not any(text.startswith(LIVE_MARK) for text in caption_texts(at))
+
+
+def start_league(folder: Path, out: Path) -> subprocess.Popen:
+    command = [sys.executable, "-m", "arena", "league", "run", str(league_config(folder))]
+    return subprocess.Popen(
+        [*command, "--out", str(out)], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True
+    )
+
+
+# The value of the overview's "Rounds" metric, as the browser shows it now.
+ROUNDS_JS = """() => {
+    for (const m of document.querySelectorAll('[data-testid="stMetric"]')) {
+        if (m.innerText.startsWith("Rounds"))
+            return parseInt(m.querySelector('[data-testid="stMetricValue"]').innerText);
+    }
+    return null;
+}"""
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(not CHROMIUM.exists(), reason="needs Debian's chromium at /usr/bin/chromium")
+def test_browser_page_follows_the_league_without_reloading_until_it_is_killed(tmp_path):
+    from playwright.sync_api import sync_playwright
+
+    runs = tmp_path / "runs"
+    out = runs / "live-league"
+    league = start_league(tmp_path, out)
+    port = free_port()
+    server = None
+    try:
+        wait_for(lambda: len(metrics.rounds(out, "progress")) >= 1, league, "round 1")
+        server = launch(runs, port)
+        url = f"http://127.0.0.1:{port}"
+        wait_until_serving(url, server)
+        with sync_playwright() as playwright:
+            browser = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
+            try:
+                page = browser.new_page()
+                page.set_default_timeout(WAIT_MS)
+                page.goto(f"{url}/overview")
+                page.get_by_text(LIVE_MARK).wait_for()
+                page.wait_for_function(f"() => ({ROUNDS_JS})() !== null")
+                first = page.evaluate(ROUNDS_JS)
+                assert first is not None and first >= 1
+                # No reload: the page itself shows a round the league wrote since.
+                page.wait_for_function(f"() => ({ROUNDS_JS})() > {first}")
+                league.send_signal(signal.SIGKILL)
+                league.wait()
+                page.get_by_text(LIVE_MARK).wait_for(state="detached")
+                page.locator(IDLE).wait_for()
+                shown = page.evaluate(ROUNDS_JS)
+                assert shown == max(metrics.rounds(out, "progress"))  # the last round written
+            finally:
+                browser.close()
+    finally:
+        league.kill()
+        league.wait()
+        if server is not None:
+            server.terminate()
+            server.wait(timeout=30)
+    assert league.returncode == -signal.SIGKILL, league.stderr.read()
