@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 
 import replays
-from arena import diversity, metrics, payoffs, population, results
+from arena import diversity, ids, metrics, payoffs, population, results
 from arena.league import resolve, run_league
 from arena.tournament import run_tournament
 
@@ -214,6 +214,11 @@ def test_rps_league_writes_alpharank_and_nash_averaging(tmp_path):
     # Rock, paper and scissors alone form a cycle that no mixture of the rest can avoid.
     assert found["nash_support"] >= 3
     assert found["effective_diversity"] > 0
+    # Rock-paper-scissors treats both seats alike: no per-seat α-Rank, so no evaluation
+    # game of an agent against itself.
+    assert metrics.rounds(run, "alpharank_per_seat") == []
+    sql = f"SELECT count(*) AS n FROM games WHERE {ids.EVAL_ONLY} AND agents[1] = agents[2]"
+    assert results.query(run, sql)["n"].to_pylist() == [0]
 
 
 # --------------------------------------------------------------------------- Kuhn
