@@ -17,7 +17,7 @@ import pyarrow.parquet as pq
 import pytest
 
 import games
-from arena.study import rate
+from arena.study import frontier, rate
 from arena.study.grid import StudyGrid, net_size, snapshot_id
 from arena.study.tables import read_table, write_table
 
@@ -140,3 +140,71 @@ def test_rate_study_leaves_out_what_does_not_fit(tmp_path):
     assert result.matches_played == 0 and result.matches_left_out == result.pairs
     assert read_table(study, rate.RATINGS).num_rows == 0
     assert set(read_table(study, rate.PAIRINGS)["status"].to_pylist()) == {"left out"}
+
+
+def synthetic_ratings(
+    rng: np.random.Generator,
+    per_10x: float,
+    per_doubling: float,
+    stderr: float = 25.0,
+    ceiling: float = math.inf,
+) -> pa.Table:
+    """Ratings of a two-network grid drawn around a known frontier (the model of
+    arena.study.frontier), capped at `ceiling` (a game's best play)."""
+    rows = []
+    for net, offset in (("2x32", 0.0), ("4x64", -150.0)):
+        for k in range(4):
+            flops = 1e12 * 4**k * (1 if net == "2x32" else 3)
+            for s in (1, 4, 16, 64, 256):
+                truth = offset + per_10x * math.log10(flops / 1e12) + per_doubling * math.log2(s)
+                rows.append(
+                    {
+                        "agent": f"{net}@t{k}/s{s}",
+                        "kind": "snapshot",
+                        "net": net,
+                        "snapshot": f"{net}@t{k}",
+                        "sims": s,
+                        "train_seconds": 60.0 * 4**k,
+                        "train_flops": flops,
+                        "rating": min(truth, ceiling) + rng.normal(0, stderr),
+                        "stderr": stderr,
+                        "ci_low": math.nan,
+                        "ci_high": math.nan,
+                        "games": 100,
+                        "seconds_per_move": 1e-4 * s,
+                    }
+                )
+    rows.append({**rows[0], "agent": "random", "kind": "anchor", "sims": 0, "rating": 0.0})
+    return pa.Table.from_pylist(rows, rate.RATINGS_SCHEMA)
+
+
+@pytest.mark.parametrize("ceiling", [math.inf, 1200.0])
+def test_frontier_recovers_a_known_exchange_rate(ceiling):
+    """400 Elo per 10x of training, 100 per doubling of simulations: 10x training is worth
+    2^4 = 16x simulations. The fit finds them, and over 20 synthetic studies the bootstrap
+    intervals hold the truth about as often as they say (95%), also with a plateau."""
+    per_10x, per_doubling, truth = 400.0, 100.0, 16.0
+    covered = {"a": 0, "b": 0, "x": 0}
+    studies = 20
+    for seed in range(studies):
+        fit = frontier.fit_frontier(
+            synthetic_ratings(np.random.default_rng(seed), per_10x, per_doubling, ceiling=ceiling),
+            draws=200,
+            seed=seed,
+        )
+        for key, estimate, value in (
+            ("a", fit.elo_per_10x_training, per_10x),
+            ("b", fit.elo_per_doubling_sims, per_doubling),
+            ("x", fit.exchange_rate, truth),
+        ):
+            covered[key] += estimate.ci_low <= value <= estimate.ci_high
+        if seed == 0:
+            assert fit.elo_per_10x_training.value == pytest.approx(per_10x, abs=40)
+            assert fit.elo_per_doubling_sims.value == pytest.approx(per_doubling, abs=10)
+            assert fit.exchange_rate.value == pytest.approx(truth, rel=0.3)
+            assert fit.exchange_rate.ci_low < truth < fit.exchange_rate.ci_high
+            assert set(fit.per_budget) == {1, 4, 16, 64, 256}
+            assert fit.points + fit.saturated == 40
+            if math.isfinite(ceiling):  # the 6 players whose truth is above the ceiling, at least
+                assert fit.saturated >= 6
+    assert all(count >= 0.8 * studies for count in covered.values()), covered

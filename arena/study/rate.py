@@ -29,7 +29,8 @@ import hashlib
 import math
 import time
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
+from itertools import pairwise
 from pathlib import Path
 
 import numpy as np
@@ -150,22 +151,22 @@ def pairings(players: Sequence[Player]) -> list[Pairing]:
     def add(a: Player, b: Player, why: str) -> None:
         found.setdefault(frozenset((a.agent, b.agent)), Pairing(a.agent, b.agent, why))
 
-    for a, b in zip(anchors, anchors[1:]):
+    for a, b in pairwise(anchors):
         add(a, b, "anchors")
     by_snapshot: dict[str, list[Player]] = {}
     for p in nets:
         by_snapshot.setdefault(p.snapshot, []).append(p)
     for line in by_snapshot.values():
         line.sort(key=lambda p: p.sims)
-        for a, b in zip(line, line[1:]):
+        for a, b in pairwise(line):
             add(a, b, "simulations")
     for s in sorted({p.sims for p in nets}):
         at_budget = sorted((p for p in nets if p.sims == s), key=lambda p: p.train_flops)
-        for a, b in zip(at_budget, at_budget[1:]):
+        for a, b in pairwise(at_budget):
             add(a, b, "training")
         for net in sorted({p.net for p in at_budget}):
             own = [p for p in at_budget if p.net == net]
-            for a, b in zip(own, own[1:]):
+            for a, b in pairwise(own):
                 add(a, b, "training")
     for p in nets:
         for anchor in anchors:
@@ -306,7 +307,7 @@ def rate_study(
             pending = []
             for pairing in plan:
                 match = _match(grid, k, pairing, games_per_match)
-                row = {"round": k, **pairing.__dict__, "match_id": match.match_id}
+                row = {"round": k, **asdict(pairing), "match_id": match.match_id}
                 row.update(games=match.games, estimated_seconds=math.nan)
                 if match.match_id in stored:
                     rows.append({**row, "status": "stored"})
@@ -439,7 +440,7 @@ def write_ratings(study_dir: Path, players: Sequence[Player]) -> pa.Table:
         costs.add_table(results.query(study_dir, COST_QUERY))
         spm = costs.per_move()
     rows = [
-        {**p.__dict__, **fitted[p.agent], "seconds_per_move": spm.get(p.agent, math.nan)}
+        {**asdict(p), **fitted[p.agent], "seconds_per_move": spm.get(p.agent, math.nan)}
         for p in players
         if p.agent in fitted
     ]
