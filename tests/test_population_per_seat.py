@@ -181,3 +181,14 @@ def test_ratings_command_on_games_without_self_play_says_so(tmp_path):
     symmetric = arena("ratings", tmp_path / "rps", "--method", "alpharank")
     assert symmetric.exit_code == 0, symmetric.output
     assert "per seat" not in symmetric.output and "per-seat" not in symmetric.output
+
+
+def test_population_page_shows_each_seats_mass(kuhn_league, monkeypatch):
+    from tests.test_dashboard_population import page, table_with
+
+    at = page(kuhn_league, monkeypatch)
+    shown = table_with(at, "α-Rank seat 0").set_index("agent")
+    stored = metrics.read_table(kuhn_league, "alpharank_per_seat").to_pandas()
+    for seat, rows in stored.groupby("seat"):
+        mass = rows.set_index("agent")["mass"]
+        np.testing.assert_allclose(shown[f"α-Rank seat {seat}"][mass.index], mass, atol=1e-12)

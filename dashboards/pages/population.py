@@ -22,6 +22,7 @@ from dashboards.queries import EMPTY_SUMMARY
 DEFAULT_TOP = 8  # nodes drawn unless the slider says otherwise
 TABLES = (
     "alpharank",
+    "alpharank_per_seat",
     "nash_averaging",
     "ratings",
     "exploitability_bounds",
@@ -130,11 +131,24 @@ def league_rounds(run: data.Run, tables: dict[str, pa.Table]) -> None:
             "±": ranked["agent"].map((elo["ci_high"] - elo["ci_low"]) / 2).round(0).to_numpy(),
         }
     ).sort_values(["α-Rank mass", "agent"], ascending=[False, True])
+    # Where the seats differ: each seat's marginal of two-population α-Rank (arena.population).
+    per_seat = tables["alpharank_per_seat"].to_pandas()
+    per_seat = per_seat[per_seat["round"] == chosen]
+    for seat, rows in per_seat.groupby("seat", sort=True):
+        mass = frame["agent"].map(rows.set_index("agent")["mass"])
+        frame.insert(2 + int(seat), f"α-Rank seat {seat}", mass.to_numpy())
     st.dataframe(frame, hide_index=True, key="rankings_table")
     st.caption(
         f"Round {chosen}: α-Rank's stationary mass, the maximum-entropy Nash mixture and each "
         "agent's skill (mean payoff) against it, and the Bradley-Terry Elo with its 95% "
         "interval. Only agents that met every other are ranked by α-Rank and Nash."
+        + (
+            " α-Rank seat 0 and seat 1: each seat's mass in α-Rank with the two seats as "
+            "populations (the seats differ in this game), of the agents that played every "
+            "other and themselves in both seats."
+            if len(per_seat)
+            else ""
+        )
     )
 
     st.subheader("Over the rounds")
