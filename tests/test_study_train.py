@@ -74,7 +74,8 @@ def test_every_network_has_a_snapshot_at_every_point_in_order(study):
             assert row["train_seconds"] >= 60 * minutes
         for key in ("train_seconds", "train_flops", "steps", "games"):
             assert own[0][key] > 0
-            assert own[1][key] > own[0][key]
+            # Equal when one round passed both points (a loaded machine): same weights.
+            assert own[1][key] >= own[0][key]
         # Only the newest learner state is kept for resuming.
         assert [p.name for p in (out / "train" / net).iterdir()] == [own[-1]["snapshot"]]
     assert StudyGrid.load(out) == grid
@@ -199,4 +200,6 @@ def test_a_study_killed_after_its_first_snapshot_resumes_from_it(tmp_path):
     assert [r["snapshot"] for r in after] == ["1x8@t0.02m", "1x8@t0.04m", "1x8@t0.06m"]
     assert after[: len(before)] == before  # kept as written, never written again
     for key in ("train_seconds", "train_flops", "steps", "games"):
-        assert all(a[key] < b[key] for a, b in zip(after, after[1:], strict=False))
+        assert all(a[key] <= b[key] for a, b in zip(after, after[1:], strict=False))
+        # Counted on from the last row: the resumed learner played a round before its row.
+        assert after[len(before)][key] > before[-1][key]
