@@ -18,6 +18,7 @@ import importlib
 import inspect
 from collections.abc import Iterable
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 from games import Game
@@ -177,6 +178,16 @@ def checkpoint_path(spec: str) -> str | None:
     """The PATH of an `az:`, `checkpoint:` or `policy:` spec (None for other specs)."""
     kind_name, path, _ = parse(spec)
     return path if kind_name in KINDS and KINDS[kind_name].path else None
+
+
+def with_checkpoint_path(spec: str, path: str | Path) -> str:
+    """`spec` loading its checkpoint from `path` instead (an `az:`, `checkpoint:` or `policy:`
+    spec; its other parameters kept)."""
+    old = checkpoint_path(spec)
+    if old is None:
+        raise ValueError(f"agent spec {spec!r} loads no checkpoint")
+    kind_name, _, rest = spec.strip().partition(":")
+    return f"{kind_name}:{path}{rest[rest.index(old) + len(old) :]}"
 
 
 def checkpoint_hashes(specs: Iterable[str]) -> dict[str, str]:

@@ -577,7 +577,7 @@ def league_run(
     slug = str(values["game"]).replace(":", "-").replace(",", "-").replace("=", "")
     values.setdefault("out", f"runs/{slug}-{values.get('mode', 'league')}")
     if values.get("mode") == "psro":
-        _run_psro(values, resume, backend)
+        _run_psro(values, resume, backend, address, workers)
         return
     with _backend(backend, address, workers) as runner:
         run_dir = run_league(
@@ -592,13 +592,17 @@ def league_run(
     _print_results(run_dir, eval_only=True)
 
 
-def _run_psro(values: dict, resume: bool, backend: str) -> None:
+def _run_psro(
+    values: dict, resume: bool, backend: str, address: str | None, workers: int | None
+) -> None:
     """`league run --mode psro`: iterate, then print the last iteration (arena.psro.summary)."""
     from arena import psro
 
-    if backend != "local":
-        fail("--backend applies to --mode league: PSRO's oracles run in this process")
-    run_dir = psro.run_psro(values, resume=resume, log=lambda line: console.print(line))
+    psro.check_backend(psro.resolve(values), backend)  # before a cluster starts for nothing
+    with _backend(backend, address, workers) as runner:
+        run_dir = psro.run_psro(
+            values, resume=resume, log=lambda line: console.print(line), backend=runner
+        )
     console.print(psro.summary(run_dir))
     console.print(f"run directory: {run_dir}")
 

@@ -48,6 +48,7 @@ from agents.tabular.policy import TabularPolicy
 from agents.tabular.query import agent_policy
 from agents.tabular.tree import TERMINAL, GameTree, build_tree
 from arena import league, metrics
+from arena.backends import Backend
 from arena.config import ConfigError, Key, check
 from arena.metasolvers import META_SOLVERS, MetaSolverError, meta_strategy
 from arena.rundir import atomic_write, lock_run, open_run, write_config
@@ -107,19 +108,35 @@ def resolve(values: dict[str, Any], where: str = "psro config") -> dict[str, Any
 
 
 def run_psro(
-    values: dict[str, Any], resume: bool = False, log: Callable[[str], None] = print
+    values: dict[str, Any],
+    resume: bool = False,
+    log: Callable[[str], None] = print,
+    backend: Backend | None = None,
 ) -> Path:
-    """Resolve the config, create or resume the run, iterate; returns the run directory."""
+    """Resolve the config, create or resume the run, iterate; returns the run directory.
+    `backend` plays the matches of sampled payoffs (default: in this process)."""
     config = resolve(values)
+    if backend is not None:
+        check_backend(config, backend.name)
     with lock_run(config["out"], KIND, resume):
         if is_sampled(games.make(config["game"]), config["psro"]["oracle"]):
             from arena.psro_sampled import SampledPSRORun
 
-            run: PSRORun = SampledPSRORun(config, resume=resume, log=log)
+            run: PSRORun = SampledPSRORun(config, resume=resume, log=log, backend=backend)
         else:
             run = PSRORun(config, resume=resume, log=log)
         run.run()
     return run.run_dir
+
+
+def check_backend(config: dict[str, Any], backend: str) -> None:
+    """ConfigError for a backend other than local on a run that plays no matches: with exact
+    payoffs everything is tree traversal in this process (oracles train here either way)."""
+    if backend != "local" and not is_sampled(games.make(config["game"]), config["psro"]["oracle"]):
+        raise ConfigError(
+            f"--backend {backend}: PSRO with exact payoffs plays no matches (only sampled "
+            "payoffs, with --oracle alphazero or a game too big to enumerate, do)"
+        )
 
 
 def check_trained_oracle(game: games.Game, oracle: str, where: str) -> None:
@@ -288,6 +305,8 @@ class PSRORun:
     """A PSRO run directory: created, or reopened with `resume` and restored from its last
     complete iteration (members reloaded and checked against their recorded sha256)."""
 
+    identity_keys = IDENTITY  # what a resumed run must share with the original
+
     def __init__(self, config: dict, resume: bool = False, log: Callable[[str], None] = print):
         state = self._open(config, resume, log)
         self.tree = build_tree(self.game)
@@ -303,7 +322,7 @@ class PSRORun:
         self.log = log
         self.game = games.make(config["game"])
         self.meta_solver = config["psro"]["meta_solver"]
-        identity = {k: {**config, **config["psro"]}[k] for k in IDENTITY}
+        identity = {k: {**config, **config["psro"]}[k] for k in self.identity_keys}
         self.run_dir, self.run_id = open_run(config["out"], KIND, self.game.spec, identity, resume)
         write_config(self.run_dir, config)
         self.elapsed = 0.0

@@ -13,13 +13,19 @@ exactly; the oracle faces their average, which is the same mixture up to roundin
 
 Members are agent specs: `random` (member `uniform`, iteration 0), then each iteration's
 exploiter, its network saved at `members/brK/model` and played by the learner's snapshot
-spec (`az:PATH,sims=N` or `checkpoint:PATH`). Iteration k:
+spec (`az:PATH,sims=N` or `checkpoint:PATH`). psro.json holds PATH relative to the run
+directory (resolved against it at use), so a run folder moved or copied elsewhere resumes.
+Iteration k:
 
 1. the oracle: a fresh exploiter trained for `oracle_minutes` against the mixture of
    iteration k - 1, saved, then recorded in psro.json as `pending` (with its sha256);
 2. `games_per_pair` games, seats alternating, against every earlier member, one match per
    pair whose id (arena.ids: round k, the pair) a resumed run recomputes, playing only the
-   matches not stored: a replay part holds whole matches, so no game is stored twice;
+   matches not stored: a replay part holds whole matches, so no game is stored twice. The
+   matches are played by the run's backend (arena.backends: in this process, or Ray tasks
+   with `--backend ray`); a match is a pure function of its job, so the same seeds give the
+   same games on either. `games_per_pair` is part of the run's identity (run.json): a
+   resumed run with another value would mix two tables;
 3. the payoff table read back from the replays, and the meta-strategy;
 4. metrics, then psro.json with the member complete (last, atomically).
 
@@ -42,14 +48,15 @@ from pathlib import Path
 import numpy as np
 
 import replays
-from agents.spec import checkpoint_hashes
+from agents.spec import checkpoint_hashes, checkpoint_path, with_checkpoint_path
 from arena import ids, metrics, payoffs
-from arena.backends import AgentRecipe, LocalBackend, MatchJob
+from arena.backends import AgentRecipe, Backend, LocalBackend, MatchJob
 from arena.config import ConfigError
 from arena.exploiter import train_exploiter
 from arena.match import alternating_plan
 from arena.metasolvers import MetaSolverError, meta_strategy
 from arena.psro import (
+    IDENTITY,
     MEMBERS_DIR,
     STATE_FILE,
     PSRORun,
@@ -68,15 +75,25 @@ MODEL_STEM = "model"
 
 class SampledPSRORun(PSRORun):
     """A PSRO run with sampled payoffs (the module docstring); `members` and `pending` are
-    psro.json's records: {agent, spec, sha256 (PATH -> hash of its network), bound}."""
+    psro.json's records: {agent, spec, sha256 (PATH -> hash of its network), bound}, PATH
+    relative to the run directory. `backend` plays the matches (default: this process)."""
 
-    def __init__(self, config: dict, resume: bool = False, log: Callable[[str], None] = print):
+    identity_keys = (*IDENTITY, "games_per_pair")
+
+    def __init__(
+        self,
+        config: dict,
+        resume: bool = False,
+        log: Callable[[str], None] = print,
+        backend: Backend | None = None,
+    ):
+        self.backend = backend or LocalBackend()
         state = self._open(config, resume, log)
         self.members: list[dict] = []
         self.pending: dict | None = None
         if state is not None:
             for record in [*state["members"], state["pending"]]:
-                if record is not None and record["sha256"] != checkpoint_hashes([record["spec"]]):
+                if record is not None and record["sha256"] != self._sha256(record["spec"]):
                     raise ConfigError(
                         f"{self.run_dir}: member {record['agent']!r} has changed since it was "
                         "written (its sha256 differs from psro.json)"
@@ -111,7 +128,11 @@ class SampledPSRORun(PSRORun):
         name = member_name(iteration)
         result = train_exploiter(
             self.game,
-            [(m["spec"], float(w)) for m, w in zip(self.members, mixture, strict=True) if w > 0],
+            [
+                (self._playable(m["spec"]), float(w))
+                for m, w in zip(self.members, mixture, strict=True)
+                if w > 0
+            ],
             cfg["oracle"],
             minutes=cfg["oracle_minutes"],
             seed=oracle_seed(self.config["seed"], iteration),
@@ -133,14 +154,28 @@ class SampledPSRORun(PSRORun):
             None,
             learner.steps,
         )
-        spec = learner.snapshot_spec(path)
+        # Stored relative to the run directory (see the module docstring).
+        spec = with_checkpoint_path(
+            learner.snapshot_spec(path), path.relative_to(self.run_dir.resolve())
+        )
         b = result.bound
         self.log(
             f"iteration {iteration}: {cfg['oracle']} best response {name} trained, its bound "
             f"on the mixture's exploitability {b.value:.4f} [{b.ci_low:.4f}, {b.ci_high:.4f}]"
         )
         bound = {"bound": b.value, "ci_low": b.ci_low, "ci_high": b.ci_high, "games": b.games}
-        return {"agent": name, "spec": spec, "sha256": checkpoint_hashes([spec]), "bound": bound}
+        return {"agent": name, "spec": spec, "sha256": self._sha256(spec), "bound": bound}
+
+    def _playable(self, spec: str) -> str:
+        """A member's spec as psro.json holds it, its checkpoint PATH resolved against the run
+        directory (an absolute PATH, as older runs stored, stays as it is)."""
+        path = checkpoint_path(spec)
+        return spec if path is None else with_checkpoint_path(spec, (self.run_dir / path).resolve())
+
+    def _sha256(self, spec: str) -> dict[str, str]:
+        """{PATH as `spec` writes it: the sha256 of its network} ({} for `random`)."""
+        hashes = checkpoint_hashes([self._playable(spec)])
+        return {checkpoint_path(spec): sha for sha in hashes.values()}
 
     def _play(self, iteration: int, member: dict) -> None:
         """The new member against every earlier one: the matches not stored yet."""
@@ -157,10 +192,12 @@ class SampledPSRORun(PSRORun):
             )
             rng = np.random.default_rng([seed, 1])
             plan = alternating_plan(n, self.game.num_players, rng)
-            recipes = tuple(AgentRecipe(m["agent"], m["spec"]) for m in (member, other))
+            recipes = tuple(
+                AgentRecipe(m["agent"], self._playable(m["spec"])) for m in (member, other)
+            )
             jobs.append(MatchJob(match_id, recipes, plan, seed))
         with replays.ReplayWriter(self.run_dir) as writer:
-            for job, columns in LocalBackend().play(self.game.spec, jobs):
+            for job, columns in self.backend.play(self.game.spec, jobs):
                 columns.update(
                     run_id=self.run_id,
                     match_id=job.match_id,

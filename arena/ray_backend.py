@@ -29,7 +29,7 @@ from typing import Any
 import numpy as np
 
 import games
-from agents.spec import checkpoint_path
+from agents.spec import checkpoint_path, with_checkpoint_path
 from arena.backends import (
     AgentRecipe,
     Cache,
@@ -106,7 +106,7 @@ def _shipped_spec_agent(game: games.Game, recipe: AgentRecipe):
         files = _ray().get(recipe.files)
         write_files(files, Path(scratch))
         stem = Path(scratch) / Path(next(iter(files))).stem  # both files share the stem
-        spec = recipe.spec.replace(checkpoint_path(recipe.spec), str(stem), 1)
+        spec = with_checkpoint_path(recipe.spec, stem)
         return spec_agent(game, recipe, spec)
 
 

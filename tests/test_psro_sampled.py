@@ -5,15 +5,21 @@ run killed with SIGKILL in the middle of an iteration's matches, then resumed.""
 from __future__ import annotations
 
 import json
+import shutil
 import subprocess
 import sys
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 
 import numpy as np
 import pytest
 
 import replays
+from agents.checkpoint import checkpoint_paths
+from agents.spec import checkpoint_path
 from arena import ids, metrics, psro, psro_sampled
+from arena.backends import LocalBackend, MatchJob
+from arena.config import ConfigError
 from replays.files import part_paths, replays_dir
 from tests.killing import kill_when, parts_at_least
 from tests.test_solve_cli import arena, error_line
@@ -21,14 +27,60 @@ from tests.test_solve_cli import arena, error_line
 GAMES_PER_PAIR = 4
 
 
-def write_config(path: Path, rounds: int, meta_solver: str = "nash") -> Path:
+def write_config(
+    path: Path, rounds: int, meta_solver: str = "nash", games_per_pair: int = GAMES_PER_PAIR
+) -> Path:
     """Tiny budgets: an oracle of about a second, few evaluation games."""
     path.write_text(
         f'mode = "psro"\ngame = "tic_tac_toe"\nrounds = {rounds}\ndevice = "cpu"\n'
         f'[psro]\noracle = "alphazero"\nmeta_solver = "{meta_solver}"\n'
-        f"oracle_minutes = 0.01\noracle_eval_games = 4\ngames_per_pair = {GAMES_PER_PAIR}\n"
+        f"oracle_minutes = 0.01\noracle_eval_games = 4\ngames_per_pair = {games_per_pair}\n"
     )
     return path
+
+
+def sampled_values(out: Path, rounds: int) -> dict:
+    """write_config's settings as the values run_psro takes."""
+    psro_section = {"oracle": "alphazero", "meta_solver": "nash", "oracle_minutes": 0.01}
+    psro_section.update(oracle_eval_games=4, games_per_pair=GAMES_PER_PAIR)
+    return {"mode": "psro", "game": "tic_tac_toe", "rounds": rounds, "device": "cpu",
+            "out": str(out), "psro": psro_section}  # fmt: skip
+
+
+class ReversedBackend(LocalBackend):
+    """Plays a call's matches last first: a backend may finish them in any order."""
+
+    name = "reversed"
+
+    def play(self, game: str, jobs: Sequence[MatchJob], learners=None) -> Iterator:
+        yield from super().play(game, list(reversed(jobs)), learners)
+
+
+class LostBackend(LocalBackend):
+    """Plays the matches of its first call, then fails as a lost cluster would."""
+
+    name = "lost"
+
+    def __init__(self):
+        super().__init__()
+        self.calls = 0
+
+    def play(self, game: str, jobs: Sequence[MatchJob], learners=None) -> Iterator:
+        self.calls += 1
+        if self.calls > 1:
+            raise ConnectionError("the cluster is gone")
+        yield from super().play(game, jobs, learners)
+
+
+def pending_run(out: Path) -> Path:
+    """A run stopped by its backend before iteration 2's matches: iteration 1 complete, the
+    trained member br2 pending, its two matches (against uniform and br1) still to play.
+    Resuming it plays games that depend only on the stored members and the seeds."""
+    with pytest.raises(ConnectionError):
+        psro.run_psro(sampled_values(out, rounds=2), log=lambda _: None, backend=LostBackend())
+    state = json.loads((out / psro.STATE_FILE).read_text())
+    assert state["iteration"] == 1 and state["pending"]["agent"] == "br2"
+    return out
 
 
 def stored_games(run_dir: Path):
@@ -159,4 +211,54 @@ def test_bad_sampled_settings_are_one_line_errors(game, oracle, expected, tmp_pa
     args = ["--mode", "psro", "--game", game, "--oracle", oracle, "--meta-solver", "prd"]
     line = error_line(arena("league", "run", *args, "--out", tmp_path / "run", check=False))
     assert expected in line
+    assert not (tmp_path / "run").exists()
+
+
+def test_matches_through_any_backend_play_the_same_games_in_a_copied_run(tmp_path):
+    """The pending run copied twice elsewhere, the original deleted: each copy resumes (its
+    members' paths are relative to the run), one on the local backend and one on a backend
+    that finishes the matches in the other order, and both store the same games."""
+    original = pending_run(tmp_path / "run")
+    state = json.loads((original / psro.STATE_FILE).read_text())
+    paths = [checkpoint_path(m["spec"]) for m in [*state["members"][1:], state["pending"]]]
+    assert paths == ["members/br1/model", "members/br2/model"]
+    assert [list(m["sha256"]) for m in state["members"][1:]] == [["members/br1/model"]]
+    copies = {tmp_path / "moved" / "a": LocalBackend(), tmp_path / "b": ReversedBackend()}
+    for copy in copies:
+        shutil.copytree(original, copy)
+    shutil.rmtree(original)
+    for copy, backend in copies.items():
+        lines: list[str] = []
+        psro.run_psro(sampled_values(copy, 2), resume=True, log=lines.append, backend=backend)
+        assert "the stored member br2" in lines[1]
+        check_run(copy, 2)
+    columns = ["match_id", "game_index", "agents", "seed", "actions", "returns"]
+    a, b = (
+        replays.open(copy)
+        .to_table(columns=columns)
+        .sort_by([(c, "ascending") for c in columns[:2]])
+        for copy in copies
+    )
+    assert a.num_rows == 3 * GAMES_PER_PAIR and a.to_pydict() == b.to_pydict()
+    # A member whose network changed in the copy is refused, naming it.
+    weights, _ = checkpoint_paths(tmp_path / "b" / "members" / "br1" / "model")
+    weights.write_bytes(weights.read_bytes() + b"\0")
+    with pytest.raises(ConfigError, match="member 'br1' has changed"):
+        psro.run_psro(sampled_values(tmp_path / "b", 3), resume=True, log=lambda _: None)
+
+
+def test_games_per_pair_is_part_of_a_sampled_runs_identity(tmp_path):
+    run_dir = tmp_path / "run"
+    arena("league", "run", write_config(tmp_path / "psro.toml", rounds=1), "--out", run_dir)
+    changed = write_config(tmp_path / "more.toml", rounds=2, games_per_pair=GAMES_PER_PAIR + 2)
+    done = arena("league", "run", changed, "--out", run_dir, "--resume", check=False)
+    assert "games_per_pair: run has 4, now 6" in error_line(done)
+    assert json.loads((run_dir / psro.STATE_FILE).read_text())["iteration"] == 1
+
+
+def test_backend_ray_on_exact_payoffs_is_a_one_line_error(tmp_path):
+    """Refused before any cluster starts: with exact payoffs there are no matches to play."""
+    args = ["--mode", "psro", "--game", "kuhn_poker", "--backend", "ray"]
+    line = error_line(arena("league", "run", *args, "--out", tmp_path / "run", check=False))
+    assert "PSRO with exact payoffs plays no matches" in line
     assert not (tmp_path / "run").exists()
