@@ -306,6 +306,29 @@ def test_league_resumed_on_ray_goes_on_as_the_uninterrupted_local_one(
     assert games_of(tmp_path / "ray") == local_three_rounds
 
 
+def test_psro_sampled_payoffs_on_ray_play_the_local_games(cluster, tmp_path):
+    """A PSRO run stopped with a trained member pending (tests.test_psro_sampled), copied:
+    one copy resumes here, the other through the CLI on the cluster (its members'
+    checkpoints travel through the object store); both store the same games."""
+    import shutil
+
+    from arena import psro
+    from tests.test_psro_sampled import check_run, pending_run, sampled_values
+
+    local = pending_run(tmp_path / "local")
+    shutil.copytree(local, tmp_path / "ray")
+    psro.run_psro(sampled_values(local, 2), resume=True, log=lambda _: None)
+    command = [sys.executable, "-m", "arena", "league", "run", "--resume"]
+    command += ["--out", str(tmp_path / "ray"), "--backend", "ray", "--address", cluster]
+    command += ["--workers", "2"]
+    done = subprocess.run(command, capture_output=True, text=True, timeout=600)
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert "ray backend: 2 workers" in done.stdout
+    assert "the stored member br2" in done.stdout
+    check_run(tmp_path / "ray", 2)
+    assert games_of(tmp_path / "ray") == games_of(local)
+
+
 def test_cli_tournament_joins_a_cluster_by_address(cluster, tmp_path):
     out = tmp_path / "run"
     command = [sys.executable, "-m", "arena", "tournament", "--game", "tic_tac_toe"]
