@@ -13,12 +13,16 @@ from pathlib import Path
 
 import numpy as np
 import pyarrow as pa
-import pyarrow.parquet as pq
 import pytest
+from typer.testing import CliRunner
 
 import games
-from arena.study import frontier, rate
+import replays
+from arena.cli import app
+from arena.rundir import open_run
+from arena.study import frontier, rate, report
 from arena.study.grid import StudyGrid, net_size, snapshot_id
+from arena.study.run import KIND
 from arena.study.tables import read_table, write_table
 
 GAME = "tic_tac_toe"
@@ -33,7 +37,7 @@ def make_study(folder: Path, nets=("1x8",), minutes=(1.0, 4.0), sims=(1, 8), see
 
     game = games.make(GAME)
     grid = StudyGrid.make(GAME, nets, minutes, sims, budget_minutes=10 * max(minutes), seed=seed)
-    folder.mkdir(parents=True, exist_ok=True)
+    open_run(folder, KIND, grid.game, grid.to_dict(), resume=False)  # as arena study run does
     grid.write(folder)
     rows = []
     for n, net in enumerate(grid.nets):
@@ -107,11 +111,18 @@ def test_sparse_pairing_grows_linearly_with_players():
     assert len(pairs) < n * (n - 1) / 2 / 10  # the largest: a tenth of the round robin
 
 
-def test_rate_study_plays_into_replays_and_writes_ratings(tmp_path):
-    study = make_study(tmp_path / "study")
-    result = rate.rate_study(
-        study, 300.0, anchors=("random", "greedy", "mcts:sims=32"), rounds=2, games_per_match=4
-    )
+RATING = {"anchors": ("random", "greedy", "mcts:sims=32"), "rounds": 2, "games_per_match": 4}
+
+
+@pytest.fixture(scope="module")
+def rated_study(tmp_path_factory) -> tuple[Path, rate.RatingResult]:
+    """One rated study for the tests that read it (rating is the slow part)."""
+    study = make_study(tmp_path_factory.mktemp("rated") / "study")
+    return study, rate.rate_study(study, 300.0, **RATING)
+
+
+def test_rate_study_plays_into_replays_and_writes_ratings(rated_study):
+    study, result = rated_study
     assert result.matches_left_out == 0
     assert result.matches_played == 2 * result.pairs
     ratings = read_table(study, rate.RATINGS)
@@ -124,14 +135,16 @@ def test_rate_study_plays_into_replays_and_writes_ratings(tmp_path):
     frame = {r["agent"]: r for r in ratings.to_pylist()}
     assert frame["random"]["rating"] == 0.0
     assert frame["mcts:sims=32"]["rating"] > frame["random"]["rating"]
-    assert frame["mcts:sims=32"]["seconds_per_move"] > frame["random"]["seconds_per_move"]
+    assert frame["1x8@t0001m/s8"]["train_flops"] == 8e9 and frame["1x8@t0001m/s8"]["sims"] == 8
+    # every game is in the replays, where the ratings come from
+    stored = replays.open(study).to_table(columns=["match_id"])
+    assert stored.num_rows == result.games_played
     pairings = read_table(study, rate.PAIRINGS)
     assert set(pairings["status"].to_pylist()) == {"played"}
     # resumed: every match is stored, none is played again
-    again = rate.rate_study(
-        study, 300.0, anchors=("random", "greedy", "mcts:sims=32"), rounds=2, games_per_match=4
-    )
+    again = rate.rate_study(study, 300.0, **RATING)
     assert again.matches_played == 0 and again.matches_stored == result.matches_played
+    assert replays.open(study).to_table(columns=["match_id"]).num_rows == result.games_played
 
 
 def test_rate_study_leaves_out_what_does_not_fit(tmp_path):
@@ -208,3 +221,29 @@ def test_frontier_recovers_a_known_exchange_rate(ceiling):
             if math.isfinite(ceiling):  # the 6 players whose truth is above the ceiling, at least
                 assert fit.saturated >= 6
     assert all(count >= 0.8 * studies for count in covered.values()), covered
+
+
+def test_report_writes_plots_tables_and_text(rated_study):
+    study, _ = rated_study
+    result = CliRunner().invoke(app, ["study", "report", str(study)])
+    assert result.exit_code == 0, result.output
+    assert "Exchange rate" in result.output and "1x8@t0004m/s8" in result.output
+    for name in report.PLOTS:
+        assert (study / report.PLOTS_DIR / name).read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    table = read_table(study, frontier.FRONTIER)
+    assert {"elo_per_10x_training", "elo_per_doubling_sims", "exchange_rate"} <= set(
+        table["quantity"].to_pylist()
+    )
+    assert read_table(study, frontier.EQUAL_TIME).schema == frontier.EQUAL_TIME_SCHEMA
+    assert (study / report.REPORT_FILE).read_text().strip() == result.output.strip()
+
+
+def test_report_refuses_what_is_not_a_rated_study(tmp_path):
+    unrated = make_study(tmp_path / "unrated", sims=(1,))
+    for folder, says in (
+        (tmp_path / "absent", "not an arena run directory"),
+        (unrated, "no ratings yet"),
+    ):
+        result = CliRunner().invoke(app, ["study", "report", str(folder)])
+        assert result.exit_code == 2 and says in result.output
+        assert len(result.output.strip().splitlines()) == 1

@@ -31,7 +31,8 @@ def study_run(
     address: str = typer.Option(None, help="Ray cluster address (default: this machine's)."),
     workers: int = typer.Option(None, help="Ray: rollout actors or match tasks at once."),
 ) -> None:
-    """Train one self-play learner per network size with snapshots along the way."""
+    """Train one self-play learner per network size with snapshots along the way, rate every
+    (snapshot, simulations) player within the budget, and write the report."""
     from arena.cli import _backend
     from arena.study.grid import StudyGrid
     from arena.study.run import run_study
@@ -41,3 +42,16 @@ def study_run(
     with _backend(backend, address, workers) as runner:
         study_dir = run_study(grid, out, resume, runner, device, console.print)
     console.print(f"study folder: {study_dir}")
+
+
+@study_app.command("report")
+def study_report(
+    study_dir: str = typer.Argument(..., help="Study folder (the --out of arena study run)."),
+) -> None:
+    """Fit the compute frontier, write the plots and report.md, and print the report."""
+    from arena.rundir import require_run
+    from arena.study.report import write_report
+    from arena.study.run import KIND
+
+    require_run(study_dir, KIND)  # before anything is read from a folder from elsewhere
+    console.print(write_report(study_dir))

@@ -32,6 +32,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+from itertools import pairwise
 from pathlib import Path
 
 import numpy as np
@@ -264,6 +265,39 @@ EQUAL_TIME_SCHEMA = pa.schema(
         ("snapshot_minus_anchor", pa.float64()),
     ]
 )
+
+
+def steps_in_sims(ratings: pa.Table, confidence: float = CONFIDENCE) -> pa.Table:
+    """Each snapshot's Elo change from each simulation budget to the next, with the half
+    width of its interval (the two errors taken as independent): is strength monotone?"""
+    z = stats.norm.ppf(0.5 + confidence / 2)
+    lines: dict[str, list[dict]] = {}
+    for r in ratings.to_pylist():
+        if r["kind"] == "snapshot":
+            lines.setdefault(r["snapshot"], []).append(r)
+    out = []
+    for snapshot, line in sorted(lines.items(), key=lambda item: item[1][0]["train_flops"]):
+        line.sort(key=lambda r: r["sims"])
+        for lo, hi in pairwise(line):
+            out.append(
+                {
+                    "snapshot": snapshot,
+                    "sims_from": lo["sims"],
+                    "sims_to": hi["sims"],
+                    "change": hi["rating"] - lo["rating"],
+                    "half_width": z * math.hypot(lo["stderr"], hi["stderr"]),
+                }
+            )
+    schema = pa.schema(
+        [
+            ("snapshot", pa.string()),
+            ("sims_from", pa.int64()),
+            ("sims_to", pa.int64()),
+            ("change", pa.float64()),
+            ("half_width", pa.float64()),
+        ]
+    )
+    return pa.Table.from_pylist(out, schema)
 
 
 def _timed(seconds: float | None) -> bool:

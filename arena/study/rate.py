@@ -56,6 +56,7 @@ RATING_ANCHOR = "random"  # held at 0 Elo
 GAMES_PER_MATCH = 8  # per pair and round: even, each opening from both seats
 ROUNDS = 4  # so up to 32 games per pair
 OPENING_PLIES = 2
+MEASURABLE_SECONDS = 1e-6  # per move: less is below what the matches' wall time resolves
 # What the rating games' rows are told apart by from any other game in DIR/replays.
 RATING_GAMES = ids.EVAL_ONLY
 COST_QUERY = f"""
@@ -187,9 +188,9 @@ class CostModel:
 
     A match's seconds are about the sum over its two agents of their moves times their
     seconds per move (a batched match asks each agent once per ply for all its games, so
-    this is the cost per move at the study's games in flight). Non-negative least squares
-    over all matches; the cheap anchors (random, greedy) every player meets make each
-    player's share identifiable.
+    this is the cost per move at the study's games in flight). Fitted over all matches
+    (`_fit`); the cheap anchors (random, greedy) every player meets make each player's
+    share identifiable.
     """
 
     def __init__(self, opening_plies: int):
@@ -234,9 +235,27 @@ class CostModel:
             for i, m in enumerate(self.moves):
                 for name, count in m.items():
                     a[i, names.index(name)] = count
-            fitted = optimize.nnls(a, np.asarray(self.seconds))[0] if names else []
-            self._fitted = dict(zip(names, map(float, fitted), strict=True))
+            self._fitted = dict(zip(names, map(float, self._fit(a)), strict=True))
         return self._fitted
+
+    def _fit(self, moves: np.ndarray) -> np.ndarray:
+        """Non-negative seconds per move: relative errors (a match may last from
+        milliseconds to minutes) under a robust loss, because a match that loaded an agent
+        or compiled a kernel for the first time lasted longer than its moves explain."""
+        if moves.size == 0:
+            return np.zeros(moves.shape[1])
+        seconds = np.maximum(np.asarray(self.seconds), 1e-6)
+        # A last column for each match's own overhead (setting up, writing no part of it).
+        relative = np.column_stack([moves, np.ones(len(seconds))]) / seconds[:, None]
+        start = optimize.nnls(relative, np.ones(len(seconds)))[0]
+        found = optimize.least_squares(
+            lambda x: relative @ x - 1.0,
+            start,
+            bounds=(0.0, np.inf),
+            loss="soft_l1",
+            f_scale=0.25,
+        )
+        return found.x[:-1]
 
     def estimate(
         self, first: Player, second: Player, games: int, everyone: Sequence[Player]
@@ -438,7 +457,8 @@ def write_ratings(study_dir: Path, players: Sequence[Player]) -> pa.Table:
         fitted = {row["agent"]: row for row in ratings.to_arrow().to_pylist()}
         costs = CostModel(OPENING_PLIES)
         costs.add_table(results.query(study_dir, COST_QUERY))
-        spm = costs.per_move()
+        # Below a microsecond a move's cost is lost in the match loop's own: not measured.
+        spm = {a: t for a, t in costs.per_move().items() if t >= MEASURABLE_SECONDS}
     rows = [
         {**asdict(p), **fitted[p.agent], "seconds_per_move": spm.get(p.agent, math.nan)}
         for p in players
