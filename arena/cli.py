@@ -218,7 +218,8 @@ def ratings_command(
     method: str = typer.Option(
         "elo",
         help="elo (Bradley-Terry, with the win-rate matrix), alpharank (α-Rank's stationary "
-        "distribution) or nash-avg (Nash averaging: Nash mass and skill).",
+        "distribution; also per seat in two-player games whose seats differ) or nash-avg "
+        "(Nash averaging: Nash mass and skill).",
     ),
     agents: list[str] = typer.Option(
         None,
