@@ -13,6 +13,7 @@ from games import spec as _spec
 from games.contract import Param
 from games.game import Game, State, get_threads, set_threads
 from games.kernels import MODULES
+from games.render import Board
 
 _GAMES: dict[str, Game] = {}  # canonical spec -> Game
 
@@ -61,6 +62,13 @@ def use_run_files(run_dir: str | os.PathLike) -> None:
             module.use_files(run_dir)
 
 
+def board(game: Game) -> Board | None:
+    """Where `game.render_svg` draws each cell, in the picture's own units (click targets,
+    overlays, move numbers: see `games.render.Board`); None for a game without a board."""
+    of = getattr(game.module, "board", None)
+    return None if of is None else of(game.params)
+
+
 def pettingzoo_env(spec: str, render_mode: str | None = None, parallel: bool = False):
     """A PettingZoo AECEnv for the game `spec` (render modes: None, 'ansi', 'rgb_array'), or
     with `parallel` a ParallelEnv (games with simultaneous moves only)."""
@@ -71,9 +79,11 @@ def pettingzoo_env(spec: str, render_mode: str | None = None, parallel: bool = F
 
 
 __all__ = [
+    "Board",
     "Game",
     "Param",
     "State",
+    "board",
     "canonical",
     "get_threads",
     "make",

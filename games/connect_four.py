@@ -135,5 +135,5 @@ def last_cell(row: np.ndarray) -> tuple[int, int] | None:
     return top, col
 
 
-# The contract's pictures: text(g, row), svg(g, row), rgb(g, row).
-text, svg, rgb = render.grid_pictures(cells, last_cell, connect_four=True)
+# The contract's pictures: text(g, row), svg(g, row), rgb(g, row); and where it draws cells.
+text, svg, rgb, board = render.grid_pictures(ROWS, COLUMNS, cells, last_cell, connect_four=True)

@@ -51,6 +51,7 @@ from __future__ import annotations
 import numpy as np
 from numba import njit
 
+from games import render
 from games.contract import PLANE_TRANSFORMS, Param, Shape, cell_permutation
 from games.layout import (
     DONE,
@@ -665,8 +666,8 @@ WOOD = "#dcb35c"
 def svg(g, row: np.ndarray) -> str:
     """A standalone SVG Go board: lines, star points, coordinates, stones, the last stone
     marked with a ring, then the status."""
-    board = stones(g, row)
-    n = board.shape[0]
+    points = stones(g, row)
+    n = points.shape[0]
     side = 2 * SVG_MARGIN + (n - 1) * SVG_CELL
 
     def x(c: int) -> float:
@@ -676,8 +677,7 @@ def svg(g, row: np.ndarray) -> str:
         return SVG_MARGIN + (n - 1 - r) * SVG_CELL
 
     parts = [
-        f'<svg xmlns="http://www.w3.org/2000/svg" width="{side}" height="{side + 24}" '
-        f'viewBox="0 0 {side} {side + 24}">',
+        render.svg_open(side, side + 24),
         f'<rect width="{side}" height="{side}" fill="{WOOD}"/>',
     ]
     for k in range(n):
@@ -694,7 +694,7 @@ def svg(g, row: np.ndarray) -> str:
     radius = SVG_CELL * 0.47
     for r in range(n):
         for c in range(n):
-            owner = int(board[r, c])
+            owner = int(points[r, c])
             if owner >= 0:
                 fill, edge = ("#111", "#000") if owner == 0 else ("#f8f8f8", "#333")
                 parts.append(
@@ -704,7 +704,7 @@ def svg(g, row: np.ndarray) -> str:
     last = last_point(g, row)
     if last is not None:
         r, c = last
-        ring = "#fff" if board[r, c] == 0 else "#000"
+        ring = "#fff" if points[r, c] == 0 else "#000"
         parts.append(
             f'<circle class="last-move" cx="{x(c)}" cy="{y(r)}" r="{radius * 0.5}" '
             f'fill="none" stroke="{ring}" stroke-width="2.5"/>'
@@ -713,8 +713,17 @@ def svg(g, row: np.ndarray) -> str:
         f'<text x="4" y="{side + 17}" font-family="sans-serif" font-size="14">'
         f"{status(g, row)}</text>"
     )
+    parts.append(board(g).targets())
     parts.append("</svg>")
     return "".join(parts)
+
+
+def board(g) -> render.Board:
+    """Where `svg` draws each point (row 1 at the bottom, as the actions number them)."""
+    n = int(g.size)
+    r, c = np.mgrid[0:n, 0:n]
+    centres = np.stack([SVG_MARGIN + c * SVG_CELL, SVG_MARGIN + (n - 1 - r) * SVG_CELL], axis=-1)
+    return render.Board(centres.astype(float), float(SVG_CELL), lambda row: stones(g, row))
 
 
 RGB_CELL = 32

@@ -323,6 +323,15 @@ class Geometry:
         return [(p, [self.centre(*a), self.centre(*b), self.centre(mid, mid)]) for p, a, b in sides]
 
 
+def board(g) -> render.Board:
+    """Where `svg` draws each hexagon (each is its own click target, `data-action`)."""
+    n = int(g.size)
+    geo = Geometry(n, SVG_R)
+    r, c = np.mgrid[0:n, 0:n]
+    centres = np.stack(geo.centre(r, c), axis=-1).astype(float)
+    return render.Board(centres, geo.w, lambda row: cells(g, row))
+
+
 def svg(g, row: np.ndarray) -> str:
     """A standalone SVG: a rhombus of hexagons framed on each side in the colour of the
     player who must join it, the last stone ringed in black."""
@@ -332,8 +341,7 @@ def svg(g, row: np.ndarray) -> str:
     geo = Geometry(n, SVG_R)
     width, height = geo.width, geo.height + 24
     parts = [
-        f'<svg xmlns="http://www.w3.org/2000/svg" width="{width}" height="{height}" '
-        f'viewBox="0 0 {width} {height}">',
+        render.svg_open(width, height),
         f'<rect width="{width}" height="{height}" fill="#ffffff"/>',
     ]
     for owner, corners in geo.frame():
@@ -352,12 +360,13 @@ def svg(g, row: np.ndarray) -> str:
             fill = render.COLOURS[owner] if owner >= 0 else EMPTY
             parts.append(
                 f'<polygon points="{points}" fill="{fill}" stroke="#555" stroke-width="1" '
-                f'data-cell="{r},{c}" data-owner="{owner}"/>'
+                f'data-cell="{r},{c}" data-owner="{owner}" data-action="{r * n + c}"/>'
             )
-            if (r, c) == last:
+            if (r, c) == last:  # lets clicks through to its hexagon
                 parts.append(
                     f'<circle class="last-move" cx="{x:.1f}" cy="{y:.1f}" '
-                    f'r="{SVG_R * 0.4:.1f}" fill="none" stroke="#000" stroke-width="3"/>'
+                    f'r="{SVG_R * 0.4:.1f}" fill="none" stroke="#000" stroke-width="3" '
+                    'pointer-events="none"/>'
                 )
     parts.append(
         f'<text x="4" y="{height - 7}" font-family="sans-serif" font-size="14">'

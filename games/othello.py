@@ -18,6 +18,7 @@ from __future__ import annotations
 import numpy as np
 from numba import njit
 
+from games import render
 from games.contract import PLANE_TRANSFORMS, Param, Shape, cell_permutation
 from games.layout import DONE, HEADER, LAST_ACTION, PLY, TO_PLAY, WINNER, start_row
 from games.render import disc_masks
@@ -293,19 +294,32 @@ BOARD_GREEN = "#1e7b34"
 MARK_RED = "#e0301e"
 
 
+GEOMETRY = render.grid_board(SIDE, SIDE, cells, cell=SVG_CELL)
+
+
+def board(g) -> render.Board:
+    """Where `svg` draws each square."""
+    return GEOMETRY
+
+
 def svg(g, row: np.ndarray) -> str:
-    """A standalone SVG: green board, black and white discs, a red dot on the last disc."""
+    """A standalone SVG: green board with its four marked points, black and white discs
+    (shaded), a red dot on the last disc."""
     board, last = cells(row), last_cell(row)
     size = SIDE * SVG_CELL
     parts = [
-        f'<svg xmlns="http://www.w3.org/2000/svg" width="{size}" height="{size + 24}" '
-        f'viewBox="0 0 {size} {size + 24}">',
+        render.svg_open(size, size + 24),
+        '<defs><radialGradient id="othello-shine" cx="35%" cy="35%" r="70%">'
+        '<stop offset="0" stop-color="#fff" stop-opacity="0.35"/>'
+        '<stop offset="1" stop-color="#fff" stop-opacity="0"/></radialGradient></defs>',
         f'<rect width="{size}" height="{size}" fill="{BOARD_GREEN}"/>',
     ]
     for k in range(SIDE + 1):
         at = k * SVG_CELL
         parts.append(f'<line x1="{at}" y1="0" x2="{at}" y2="{size}" stroke="#0b3d18"/>')
         parts.append(f'<line x1="0" y1="{at}" x2="{size}" y2="{at}" stroke="#0b3d18"/>')
+    for x, y in ((2, 2), (2, 6), (6, 2), (6, 6)):  # the corners of the central 4x4
+        parts.append(f'<circle cx="{x * SVG_CELL}" cy="{y * SVG_CELL}" r="3.5" fill="#0b3d18"/>')
     for r in range(SIDE):
         for c in range(SIDE):
             owner = int(board[r, c])
@@ -315,6 +329,7 @@ def svg(g, row: np.ndarray) -> str:
             parts.append(
                 f'<circle cx="{cx}" cy="{cy}" r="{SVG_CELL * 0.42}" fill="{SVG_FILL[owner]}" '
                 f'stroke="#000" data-cell="{r},{c}" data-owner="{owner}"/>'
+                f'<circle cx="{cx}" cy="{cy}" r="{SVG_CELL * 0.42}" fill="url(#othello-shine)"/>'
             )
             if (r, c) == last:
                 parts.append(
@@ -323,7 +338,7 @@ def svg(g, row: np.ndarray) -> str:
                 )
     parts.append(
         f'<text x="4" y="{size + 17}" font-family="sans-serif" font-size="13">'
-        f"{status(row)}</text></svg>"
+        f"{status(row)}</text>{GEOMETRY.targets()}</svg>"
     )
     return "".join(parts)
 

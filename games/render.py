@@ -6,6 +6,7 @@ last move or None, and its state row (for whose turn it is, or the result).
 """
 
 from collections.abc import Callable
+from dataclasses import dataclass
 
 import numpy as np
 
@@ -16,6 +17,110 @@ COLOURS = ("#d62728", "#f2c500")  # player 0 red, player 1 yellow
 CELL = 48  # SVG pixels per cell
 RGB_CELL = 32
 RGB_COLOURS = np.array([(214, 39, 40), (242, 197, 0)], dtype=np.uint8)
+
+
+def svg_open(width: float, height: float) -> str:
+    """The root element of a picture `width` x `height` user units big. It shrinks to fit
+    a narrower container (a phone's 390 px) and never grows past its own size."""
+    return (
+        f'<svg xmlns="http://www.w3.org/2000/svg" width="{width}" height="{height}" '
+        f'viewBox="0 0 {width} {height}" style="max-width:100%;height:auto">'
+    )
+
+
+@dataclass(frozen=True)
+class Board:
+    """Where a board game's picture (its `svg`) draws each cell, in the picture's own units
+    (its viewBox): for click targets, overlays such as a heat map, and move numbers.
+    `games.board(game)` gives it; cells are indexed as the picture's `data-cell` marks."""
+
+    centres: np.ndarray  # float[rows, cols, 2]: (x, y) of the centre of cell (row, col)
+    cell: float  # the distance between neighbouring centres in a row (a cell's width)
+    cells: Callable[[np.ndarray], np.ndarray]  # a state row -> int8[rows, cols] owners (-1)
+    columns_are_moves: bool = False  # Connect Four: move c drops into column c
+
+    @property
+    def shape(self) -> tuple[int, int]:
+        return self.centres.shape[0], self.centres.shape[1]
+
+    def action_cell(self, action: int) -> tuple[int, int] | None:
+        """The cell a move places on (a column's top cell where moves are columns); None
+        for a move without one (pass, swap)."""
+        rows, cols = self.shape
+        if self.columns_are_moves:
+            return (0, action) if 0 <= action < cols else None
+        return divmod(action, cols) if 0 <= action < rows * cols else None
+
+    def action_box(self, action: int) -> tuple[float, float, float, float] | None:
+        """(x, y, width, height) of what a move is clicked on: a cell's square, or a whole
+        column where moves are columns; None for a move without a cell."""
+        cell = self.action_cell(action)
+        if cell is None:
+            return None
+        x, y = (float(v) for v in self.centres[cell])
+        half = self.cell / 2
+        if self.columns_are_moves:
+            bottom = float(self.centres[-1, action, 1])
+            return x - half, y - half, self.cell, bottom - y + self.cell
+        return x - half, y - half, self.cell, self.cell
+
+    def targets(self) -> str:
+        """Transparent click targets, one per move with a cell, marked `data-action`: drawn
+        last, they take the clicks, so a click means one move whatever lies under it."""
+        rows, cols = self.shape
+        parts = []
+        for action in range(cols if self.columns_are_moves else rows * cols):
+            x, y, w, h = self.action_box(action)
+            parts.append(
+                f'<rect class="target" data-action="{action}" x="{x:.1f}" y="{y:.1f}" '
+                f'width="{w:.1f}" height="{h:.1f}" fill="transparent"/>'
+            )
+        return "".join(parts)
+
+    def move_numbers(self, rows: np.ndarray) -> dict[tuple[int, int], int]:
+        """For a game's positions `rows` (start first), the move that placed each stone of
+        the last one: the ply at which its cell last became occupied."""
+        numbers: dict[tuple[int, int], int] = {}
+        before = self.cells(rows[0])
+        for ply in range(1, len(rows)):
+            after = self.cells(rows[ply])
+            for r, c in np.argwhere((before < 0) & (after >= 0)):
+                numbers[int(r), int(c)] = ply
+            for r, c in np.argwhere(after < 0):
+                numbers.pop((int(r), int(c)), None)  # captured
+            before = after
+        return numbers
+
+    def numbered(self, svg: str, rows: np.ndarray) -> str:
+        """`svg`, the picture of the last of the positions `rows`, with each stone labelled
+        with the number of the move that placed it."""
+        size = self.cell * 0.38
+        labels = "".join(
+            f'<text class="move-number" x="{self.centres[r, c, 0]:.1f}" '
+            f'y="{self.centres[r, c, 1] + size * 0.36:.1f}" font-size="{size:.1f}" '
+            f'text-anchor="middle" font-family="sans-serif" font-weight="bold" fill="#fff" '
+            f'stroke="#000" stroke-width="{size / 5:.1f}" paint-order="stroke" '
+            f'pointer-events="none">{n}</text>'
+            for (r, c), n in sorted(self.move_numbers(rows).items())
+        )
+        # Under the click targets (so clicks still reach them), above the stones.
+        cut = svg.find('<rect class="target"')
+        cut = svg.rfind("</svg>") if cut < 0 else cut
+        return svg[:cut] + labels + svg[cut:]
+
+
+def grid_board(
+    rows: int,
+    cols: int,
+    cells: Callable[[np.ndarray], np.ndarray],
+    columns_are_moves: bool = False,
+    cell: float = CELL,
+) -> Board:
+    """The `Board` of a picture of square cells `cell` units wide from its top left corner
+    (as `svg` below and Othello's draw them)."""
+    r, c = np.mgrid[0:rows, 0:cols]
+    centres = np.stack([(c + 0.5) * cell, (r + 0.5) * cell], axis=-1).astype(float)
+    return Board(centres, float(cell), cells, columns_are_moves)
 
 
 def status(row: np.ndarray) -> str:
@@ -42,15 +147,17 @@ def text(
     return "\n".join(lines)
 
 
-def svg(board: np.ndarray, last: tuple[int, int] | None, row: np.ndarray, discs: bool) -> str:
-    """A standalone SVG of the board (`discs`: a Connect Four frame with holes, else a grid);
-    the last move is ringed in black."""
+def svg(
+    board: np.ndarray, last: tuple[int, int] | None, row: np.ndarray, discs: bool, targets: str
+) -> str:
+    """A standalone SVG of the board (`discs`: Connect Four's blue frame with round holes,
+    else a grid); the last move is ringed in black; `targets` (click targets) go on top."""
     rows, cols = board.shape
     width, height = cols * CELL, rows * CELL
     parts = [
-        f'<svg xmlns="http://www.w3.org/2000/svg" width="{width}" height="{height + 24}" '
-        f'viewBox="0 0 {width} {height + 24}">',
-        f'<rect width="{width}" height="{height}" fill="{"#1f4fa8" if discs else "#ffffff"}"/>',
+        svg_open(width, height + 24),
+        f'<rect width="{width}" height="{height}" rx="{CELL / 6 if discs else 0:g}" '
+        f'fill="{"#1f4fa8" if discs else "#ffffff"}"/>',
     ]
     if not discs:
         for k in range(1, cols):
@@ -81,6 +188,7 @@ def svg(board: np.ndarray, last: tuple[int, int] | None, row: np.ndarray, discs:
         f'<text x="4" y="{height + 17}" font-family="sans-serif" font-size="14">'
         f"{status(row)}</text>"
     )
+    parts.append(targets)
     parts.append("</svg>")
     return "".join(parts)
 
@@ -109,21 +217,28 @@ def rgb(board: np.ndarray, last: tuple[int, int] | None, discs: bool) -> np.ndar
     return image
 
 
-def grid_pictures(cells: Callable, last_cell: Callable, connect_four: bool) -> tuple[Callable, ...]:
-    """The contract's (text, svg, rgb) functions of `(g, row)` for a game drawn as a grid of
-    owned cells: `cells(row)` gives the board, `last_cell(row)` the last move or None.
-    `connect_four`: a frame with discs in holes and numbered columns, else a plain grid."""
+def grid_pictures(
+    rows: int, cols: int, cells: Callable, last_cell: Callable, connect_four: bool
+) -> tuple[Callable, ...]:
+    """The contract's (text, svg, rgb) functions of `(g, row)` and the game's `board(g)`,
+    for a game drawn as a `rows` x `cols` grid of owned cells: `cells(row)` gives the
+    board, `last_cell(row)` the last move or None. `connect_four`: a frame with discs in
+    holes, numbered columns and moves that are columns, else a plain grid."""
+    geometry = grid_board(rows, cols, cells, columns_are_moves=connect_four)
 
     def text_(g, row: np.ndarray) -> str:
         return text(cells(row), last_cell(row), row, column_numbers=connect_four)
 
     def svg_(g, row: np.ndarray) -> str:
-        return svg(cells(row), last_cell(row), row, discs=connect_four)
+        return svg(cells(row), last_cell(row), row, connect_four, geometry.targets())
 
     def rgb_(g, row: np.ndarray) -> np.ndarray:
         return rgb(cells(row), last_cell(row), discs=connect_four)
 
-    return text_, svg_, rgb_
+    def board_(g) -> Board:
+        return geometry
+
+    return text_, svg_, rgb_, board_
 
 
 PLAYER_COLOURS = ("#d62728", "#1f77b4", "#2ca02c", "#ff7f0e", "#9467bd") * 2  # up to 10 seats
@@ -144,8 +259,7 @@ def card_pictures(
         width = max(320, 60 * max(len(h) for h in held) + 120, 9 * max(map(len, lines)) + 16)
         height = 70 * len(held) + 20 * len(lines) + 10
         parts = [
-            f'<svg xmlns="http://www.w3.org/2000/svg" width="{width}" height="{height}" '
-            f'viewBox="0 0 {width} {height}">',
+            svg_open(width, height),
             f'<rect width="{width}" height="{height}" fill="#1b5e20"/>',
         ]
         for p, cards in enumerate(held):

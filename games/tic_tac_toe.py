@@ -105,5 +105,5 @@ def last_cell(row: np.ndarray) -> tuple[int, int] | None:
     return None if a < 0 else (a // 3, a % 3)
 
 
-# The contract's pictures: text(g, row), svg(g, row), rgb(g, row).
-text, svg, rgb = render.grid_pictures(cells, last_cell, connect_four=False)
+# The contract's pictures: text(g, row), svg(g, row), rgb(g, row); and where it draws cells.
+text, svg, rgb, board = render.grid_pictures(ROWS, COLUMNS, cells, last_cell, connect_four=False)

@@ -191,7 +191,8 @@ def test_pictures_show_the_board_and_the_last_move():
     root = ET.fromstring(othello.svg(g, board.row))
     discs = [e for e in root.iter() if e.get("data-owner") is not None]
     assert sorted(e.get("data-owner") for e in discs) == ["0", "0", "0", "0", "1"]
-    assert [e.get("class") for e in root.iter() if e.get("class")] == ["last-move"]
+    classes = [e.get("class") for e in root.iter() if e.get("class")]
+    assert classes == ["last-move"] + ["target"] * 64  # a click target on every square
 
     image = othello.rgb(g, board.row)
     assert image.shape == (256, 256, 3) and image.dtype == np.uint8
