@@ -29,7 +29,7 @@ GRID = {
     "nets": "1x8,1x16",
     "train_minutes": "0.02,0.04",
     "sims": "1,2",
-    "budget_minutes": 0.25,
+    "budget_minutes": 0.5,
 }
 
 
@@ -127,12 +127,14 @@ def test_searched_states_count_the_root_and_each_simulation():
     assert searched_states({"visits": None}) == 0
 
 
-def test_the_log_states_the_plan_and_each_snapshot(study):
-    _, _, lines = study
+def test_the_log_states_the_plan_each_snapshot_and_the_report(study):
+    out, _, lines = study
     assert lines[0].startswith("plan: training 2 network(s) x 0.04 min = 0.08 min")
-    assert f"rating {4 * 2 + len(ANCHORS)} players in the remaining 0.17 of 0.25 min" in lines[0]
+    assert f"rating {4 * 2 + len(ANCHORS)} players in the remaining 0.42 of 0.5 min" in lines[0]
     assert sum(line.startswith("snapshot ") for line in lines) == 4
-    assert lines[-1].startswith("rated ")  # arena.study.rate, in what was left of the budget
+    rated = [line for line in lines if line.startswith("rated ")]  # in what was left
+    assert len(rated) == 1
+    assert lines[-1] == (out / "report.md").read_text()  # the report, written last
 
 
 def test_the_study_is_rated_after_training(study):
@@ -186,7 +188,8 @@ def test_bad_folders_are_refused_before_anything_trains(study, tmp_path):
 @pytest.mark.slow
 def test_a_study_killed_after_its_first_snapshot_resumes_from_it(tmp_path):
     out = tmp_path / "study"
-    grid = options(nets="1x8", train_minutes="0.02,0.04,0.06", out=out)
+    # Rating is not the point here: little time is left for it.
+    grid = options(nets="1x8", train_minutes="0.02,0.04,0.06", budget_minutes=0.15, out=out)
     command = [sys.executable, "-m", "arena", "study", "run", *grid]
     proc = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
     # The table appears with the first row (written whole, then renamed into place).

@@ -19,6 +19,7 @@ from arena.config import ConfigError
 from arena.rundir import lock_run, open_run
 from arena.study.grid import StudyGrid
 from arena.study.rate import ANCHORS, rate_study
+from arena.study.report import write_report
 from arena.study.train import train_study, trained_seconds
 
 KIND = "study"
@@ -32,7 +33,8 @@ def run_study(
     device: str = "auto",
     log: Callable[[str], None] = print,
 ) -> Path:
-    """Train, then rate the study `grid` in `out` within its budget; returns the folder."""
+    """Train, then rate the study `grid` in `out` within its budget, then write its report
+    (arena.study.report); returns the folder."""
     # Snapshots are played as agent specs `az:PATH,sims=S`, PATH inside the folder.
     if any(c in str(Path(out).absolute()) for c in ",="):
         raise ConfigError(
@@ -56,4 +58,5 @@ def run_study(
         left = max(0.0, deadline - time.monotonic())
         log(f"training done; {left / 60:.2f} min left for rating")
         log(rate_study(study_dir, left, backend).describe())
+        log(write_report(study_dir))
     return study_dir
