@@ -107,3 +107,18 @@ def test_a_captured_stone_loses_its_number():
     assert games.board(game).cells(positions.data[-1])[1, 1] == -1  # captured
     numbers = games.board(game).move_numbers(positions.data)
     assert (1, 1) not in numbers and numbers[(2, 1)] == 7 and numbers[(0, 1)] == 1
+
+
+def test_replay_viewer_numbers_the_stones_on_demand(tmp_path, monkeypatch):
+    from arena.tournament import run_tournament
+    from tests.test_dashboard_apptest import board, replay_page
+
+    run = tmp_path / "runs" / "t"
+    config = {"game": "connect_four", "agents": ["random", "greedy"], "games_per_pair": 2}
+    run_tournament(config | {"concurrency": 2, "out": str(run)})
+    at = replay_page(run, monkeypatch)
+    at.button(key="step_last").click().run()
+    assert 'class="move-number"' not in board(at)
+    at.toggle(key="move_numbers").set_value(True).run()
+    assert not at.exception
+    assert board(at).count('class="move-number"') == at.session_state["ply"] > 0

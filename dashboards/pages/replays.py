@@ -139,6 +139,9 @@ def stepper(game: games.Game, replay: replays.Replay) -> None:
             st.slider("Position (moves played)", 0, last, key="ply", on_change=stop_autoplay)
         # Inline SVG (st.html would strip it); the data attributes name what is shown.
         svg = game.render_svg(replay.states, ply)
+        cells = games.board(game)
+        if state.get("move_numbers") and cells is not None:
+            svg = cells.numbered(svg, replay.states.data[: ply + 1])
         shown = f'data-game="{replay.match_id} #{replay.game_index}" data-ply="{ply}"'
         st.markdown(f'<div class="arena-board" {shown}>{svg}</div>', unsafe_allow_html=True)
         movers = replay.movers
@@ -191,8 +194,9 @@ def viewer(run: data.Run, match_id: str, game_index: int) -> None:
         f"**{' vs '.join(replay.agents)}**: {result}, {replay.plies} plies, "
         f"{replay.termination}{reason}; started {replay.started_at:%Y-%m-%d %H:%M:%S} UTC"
     )
-    left, right, _ = st.columns([1, 1, 3])
+    left, right, numbers = st.columns([1, 1, 3])
     playing = left.toggle("Autoplay", key="autoplay")
+    numbers.toggle("Move numbers", key="move_numbers", help="Number each stone by its move.")
     speed = right.select_slider(
         "Autoplay speed",
         SPEEDS,
