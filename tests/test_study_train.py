@@ -161,6 +161,7 @@ def test_the_study_is_rated_after_training(study):
         ({"budget_minutes": "nan"}, "--budget-minutes must be positive"),
         ({"game": "kuhn_poker"}, "--game: "),
         ({"game": "no_such_game"}, "--game: "),
+        ({"device": "tpu"}, "unknown device 'tpu'"),
     ],
 )
 def test_bad_grids_are_refused_in_one_line_before_anything_is_written(tmp_path, values, expected):

@@ -37,7 +37,7 @@ def study_run(
     from arena.study.grid import StudyGrid
     from arena.study.run import run_study
 
-    # Every value is checked before a cluster starts or anything is written.
+    # The grid is checked before a cluster starts or anything is written.
     grid = StudyGrid.make(game, nets, train_minutes, sims, budget_minutes, seed)
     with _backend(backend, address, workers) as runner:
         study_dir = run_study(grid, out, resume, runner, device, console.print)

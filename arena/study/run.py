@@ -14,6 +14,7 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
+from agents.device import resolve_device
 from arena.backends import Backend, LocalBackend
 from arena.config import ConfigError
 from arena.rundir import lock_run, open_run
@@ -41,6 +42,7 @@ def run_study(
             f"--out {out}: a study folder's path may not contain ',' or '=' (its snapshots "
             "are agent specs PATH,key=value)"
         )
+    resolve_device(device)  # an unknown or missing device: refused before the folder is made
     backend = backend or LocalBackend()
     with lock_run(out, KIND, resume):
         study_dir, _ = open_run(out, KIND, grid.game, grid.to_dict(), resume)
