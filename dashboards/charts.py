@@ -198,5 +198,60 @@ def per_move(frame: pd.DataFrame, column: str, current: int, kind: str = "line")
             color=alt.Color("player:N"),
             tooltip=["move", "player", "action", column],
         )
-    rule = alt.Chart(pd.DataFrame({"move": [current]})).mark_rule(color="black").encode(x="move:Q")
-    return marks + rule
+    return marks + _position_rule(current)
+
+
+def _position_rule(current: int) -> alt.Chart:
+    """A vertical rule at the position shown (moves played)."""
+    return alt.Chart(pd.DataFrame({"move": [current]})).mark_rule(color="black").encode(x="move:Q")
+
+
+def value_graph(values: np.ndarray, current: int) -> alt.LayerChart:
+    """The root value of every move over the game from player 0's view (+1: player 0
+    wins), one line, with a rule at the position shown."""
+    column = "value for player 0"
+    rows = pd.DataFrame({"move": np.arange(1, len(values) + 1), column: values}).dropna()
+    line = (
+        alt.Chart(rows, height=200)
+        .mark_line(point=True)
+        .encode(
+            x=alt.X("move:Q", title="move"),
+            y=alt.Y(f"{column}:Q", scale=alt.Scale(domain=[-1, 1])),
+            tooltip=["move", column],
+        )
+    )
+    return line + _position_rule(current)
+
+
+def study_training(frame: pd.DataFrame) -> alt.LayerChart:
+    """A study's Elo against training FLOPs (log), a line per simulation budget and
+    network, with each rating's interval."""
+    base = alt.Chart(frame).encode(
+        x=alt.X("train_flops:Q", scale=alt.Scale(type="log"), title="training compute (FLOPs)"),
+        color=alt.Color("sims:O", title="simulations", scale=alt.Scale(scheme="viridis")),
+        detail="net:N",
+    )
+    lines = base.mark_line(point=True).encode(
+        y=alt.Y("rating:Q", title="Elo (random = 0)"),
+        shape=alt.Shape("net:N", title="network"),
+        tooltip=["agent", "net", "sims", alt.Tooltip("rating:Q", format=".0f"), "games"],
+    )
+    return base.mark_rule().encode(y="ci_low:Q", y2="ci_high:Q") + lines
+
+
+def study_equal_time(frame: pd.DataFrame) -> alt.LayerChart:
+    """Elo against seconds per move (log): a line per `line` (a snapshot over its
+    simulation budgets, or rollout search over its anchors)."""
+    base = alt.Chart(frame).encode(
+        x=alt.X("seconds_per_move:Q", scale=alt.Scale(type="log"), title="seconds per move"),
+        color=alt.Color("line:N", title="player"),
+    )
+    lines = base.mark_line(point=True).encode(
+        y=alt.Y("rating:Q", title="Elo (random = 0)"),
+        tooltip=[
+            "agent",
+            alt.Tooltip("seconds_per_move:Q", format=".2g"),
+            alt.Tooltip("rating:Q", format=".0f"),
+        ],
+    )
+    return base.mark_rule().encode(y="ci_low:Q", y2="ci_high:Q") + lines

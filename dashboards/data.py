@@ -34,6 +34,8 @@ from arena.ids import learner_of
 from arena.nash_averaging import NashAverage, nash_average
 from arena.ratings import Ratings
 from arena.rundir import list_runs, read_run
+from arena.study import tables as study_tables
+from arena.study.frontier import Frontier, fit_frontier
 from dashboards import queries, responses
 from dashboards.launch import RUNS_ENV
 from dashboards.queries import EMPTY_SUMMARY, GameFilter, Summary
@@ -391,3 +393,36 @@ def checkpoints(run: Run, agent: str) -> list[tuple[str, dict]]:
 def _step(meta: dict) -> int:
     step = meta.get("step")
     return step if isinstance(step, int) else 0
+
+
+# --------------------------------------------------------------------------- studies
+
+
+def _file_version(path: Path) -> int:
+    """A study table's version: its modification time (tables are replaced, never edited)."""
+    try:
+        return path.stat().st_mtime_ns
+    except FileNotFoundError:
+        return 0
+
+
+@st.cache_data(max_entries=64, show_spinner=False)
+def _study_table(path: str, name: str, version: int) -> pa.Table | None:
+    return study_tables.read_table(Path(path), name)
+
+
+def study_table(run: Run, name: str) -> pa.Table | None:
+    """The study's table `name` (arena.study.tables), or None before it is written."""
+    version = _file_version(study_tables.table_path(Path(run.path), name))
+    return _study_table(run.path, name, version)
+
+
+@st.cache_data(max_entries=16, show_spinner="Fitting the frontier...")
+def _study_frontier(path: str, version: int) -> Frontier:
+    return fit_frontier(study_tables.read_table(Path(path), study_tables.RATINGS))
+
+
+def study_frontier(run: Run) -> Frontier:
+    """The compute frontier fitted to the study's current ratings."""
+    ratings = study_tables.table_path(Path(run.path), study_tables.RATINGS)
+    return _study_frontier(run.path, _file_version(ratings))

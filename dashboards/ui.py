@@ -18,6 +18,7 @@ PAGES = (
     ("pages/replays.py", "Replays", ":material/replay:"),
     ("pages/agent.py", "Agent", ":material/smart_toy:"),
     ("pages/population.py", "Population", ":material/hub:"),
+    ("pages/study.py", "Study", ":material/science:"),
     ("pages/play.py", "Play", ":material/sports_esports:"),
 )
 

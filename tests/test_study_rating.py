@@ -14,6 +14,7 @@ from pathlib import Path
 import numpy as np
 import pyarrow as pa
 import pytest
+from streamlit.testing.v1 import AppTest
 from typer.testing import CliRunner
 
 import games
@@ -26,6 +27,7 @@ from arena.study.run import KIND
 from arena.study.tables import read_table, write_table
 
 GAME = "tic_tac_toe"
+APP = str(Path(__file__).parents[1] / "dashboards" / "app.py")
 
 
 def make_study(folder: Path, nets=("1x8",), minutes=(1.0, 4.0), sims=(1, 8), seed: int = 0) -> Path:
@@ -247,3 +249,40 @@ def test_report_refuses_what_is_not_a_rated_study(tmp_path):
         result = CliRunner().invoke(app, ["study", "report", str(folder)])
         assert result.exit_code == 2 and says in result.output
         assert len(result.output.strip().splitlines()) == 1
+
+
+def study_page(runs_folder: Path, monkeypatch, run: Path) -> AppTest:
+    monkeypatch.setenv("ARENA_RUNS", str(runs_folder))
+    at = AppTest.from_file(APP, default_timeout=120)
+    at.session_state["chosen_run"] = str(run.resolve())
+    return at.run().switch_page("pages/study.py").run()
+
+
+def test_dashboard_study_page(rated_study, monkeypatch):
+    """On a rated study the page renders its tables and charts; on one whose ratings follow
+    a known frontier, it shows the fit's figures."""
+    study, _ = rated_study
+    at = study_page(study.parent, monkeypatch, study)
+    assert not at.exception, [e.value for e in at.exception]
+    assert not at.error, [e.value for e in at.error]
+    assert at.title[0].value == "Study"
+    shown = next(d.value for d in at.dataframe if "train_seconds" in d.value.columns)
+    assert set(shown["agent"]) == set(read_table(study, rate.RATINGS)["agent"].to_pylist())
+    assert len(at.get("vega_lite_chart")) == 2
+
+    known = make_study(study.parent.parent / "known" / "study", sims=(1,))
+    ratings = synthetic_ratings(np.random.default_rng(0), 400.0, 100.0)
+    write_table(known, rate.RATINGS, ratings)
+    at = study_page(known.parent, monkeypatch, known)
+    assert not at.exception and not at.error
+    fit = frontier.fit_frontier(ratings)
+    assert at.metric[0].value == f"{fit.elo_per_10x_training.value:.0f}"
+    assert at.metric[1].value == f"{fit.elo_per_doubling_sims.value:.0f}"
+    assert at.metric[2].value == f"{fit.exchange_rate.value:.3g}"
+
+
+def test_dashboard_study_page_before_ratings(tmp_path, monkeypatch):
+    study = make_study(tmp_path / "fresh", sims=(1,))
+    at = study_page(tmp_path, monkeypatch, study)
+    assert not at.exception and not at.error
+    assert any("No ratings yet" in i.value for i in at.info)

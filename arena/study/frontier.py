@@ -40,8 +40,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 from scipy import stats
 
-from arena.study.rate import RATINGS
-from arena.study.tables import read_table, write_table
+from arena.study.tables import RATINGS, read_table, write_table
 
 FRONTIER = "frontier"
 EQUAL_TIME = "equal_time"

@@ -32,8 +32,7 @@ from matplotlib.tri import Triangulation
 from arena.rundir import atomic_write
 from arena.study import frontier
 from arena.study.grid import StudyGrid
-from arena.study.rate import PAIRINGS, RATINGS
-from arena.study.tables import read_table
+from arena.study.tables import PAIRINGS, RATINGS, read_table
 
 PLOTS_DIR = "plots"
 REPORT_FILE = "report.md"

@@ -15,6 +15,9 @@ import pyarrow.parquet as pq
 from arena.rundir import atomic_write
 
 TABLES_DIR = "tables"
+# The tables rating writes (arena.study.rate), which the report and the dashboard read.
+RATINGS = "ratings"
+PAIRINGS = "pairings"
 
 
 def table_path(study_dir: Path, name: str) -> Path:
