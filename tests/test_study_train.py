@@ -52,6 +52,8 @@ def error_line(*args) -> str:
 
 @pytest.fixture(scope="module")
 def study(tmp_path_factory):
+    """A whole study, trained, rated and reported: about 30 s (its budget), so the tests
+    that use it are marked slow."""
     out = tmp_path_factory.mktemp("study") / "study"
     grid = StudyGrid.make(**GRID)
     lines: list[str] = []
@@ -59,6 +61,7 @@ def study(tmp_path_factory):
     return out, grid, lines
 
 
+@pytest.mark.slow
 def test_every_network_has_a_snapshot_at_every_point_in_order(study):
     out, grid, _ = study
     table = read_snapshots(out)
@@ -83,6 +86,7 @@ def test_every_network_has_a_snapshot_at_every_point_in_order(study):
     assert read_run(out)["identity"] == grid.to_dict()
 
 
+@pytest.mark.slow
 def test_each_snapshot_is_a_checkpoint_that_plays_with_search(study):
     out, _, _ = study
     game = games.make("tic_tac_toe")
@@ -105,6 +109,7 @@ def test_flops_are_counted_by_torch_once_per_batch_shape():
     assert 2 * count.forward(4) < count.train_step(4) <= 3 * count.forward(4)
 
 
+@pytest.mark.slow
 def test_training_flops_hold_the_steps_and_the_self_play_searches(study):
     out, grid, _ = study
     game = games.make(grid.game)
@@ -127,6 +132,7 @@ def test_searched_states_count_the_root_and_each_simulation():
     assert searched_states({"visits": None}) == 0
 
 
+@pytest.mark.slow
 def test_the_log_states_the_plan_each_snapshot_and_the_report(study):
     out, _, lines = study
     assert lines[0].startswith("plan: training 2 network(s) x 0.04 min = 0.08 min")
@@ -137,6 +143,7 @@ def test_the_log_states_the_plan_each_snapshot_and_the_report(study):
     assert lines[-1] == (out / "report.md").read_text()  # the report, written last
 
 
+@pytest.mark.slow
 def test_the_study_is_rated_after_training(study):
     out, grid, _ = study
     ratings = read_table(out, "ratings").to_pylist()
@@ -170,6 +177,7 @@ def test_bad_grids_are_refused_in_one_line_before_anything_is_written(tmp_path, 
     assert not out.exists()
 
 
+@pytest.mark.slow
 def test_bad_folders_are_refused_before_anything_trains(study, tmp_path):
     out, _, _ = study
     table = (out / "tables" / "snapshots.parquet").read_bytes()
