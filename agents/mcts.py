@@ -232,11 +232,12 @@ class MCTSAgent:
 
     def _run(
         self, game: Game, state: State, legal_mask: np.ndarray, rng: np.random.Generator
-    ) -> tuple[np.ndarray, np.ndarray]:
-        """Search the batch; returns root (child visits int32[B, A], value float32[B]).
+    ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Search the batch; returns the root's (child visits int32[B, A], child value sums
+        float64[B, A], value float32[B]).
 
-        The root value is the mean return of all simulations for the player to move (0 for
-        finished games).
+        Values are returns for the player to move; the root value is the mean over all
+        simulations (0 for finished games).
         """
         require_perfect_information(game, "mcts")
         batch = len(state)
@@ -263,13 +264,13 @@ class MCTSAgent:
                 child_values[part],
             )
         total = np.maximum(child_visits.sum(axis=1), 1)
-        return child_visits, (child_values.sum(axis=1) / total).astype(np.float32)
+        return child_visits, child_values, (child_values.sum(axis=1) / total).astype(np.float32)
 
     def act(
         self, game: Game, state: State, legal_mask: np.ndarray, rng: np.random.Generator
     ) -> np.ndarray:
         """The most visited root action per game (0 for finished games)."""
-        child_visits, value = self._run(game, state, legal_mask, rng)
+        child_visits, _, value = self._run(game, state, legal_mask, rng)
         total = child_visits.sum(axis=1)
         shares = child_visits / np.maximum(total, 1)[:, None]
         logs = np.log(np.where(shares > 0, shares, 1.0))
@@ -298,6 +299,17 @@ class MCTSAgent:
         Without an rng the rollouts use a fixed seed, so equal inputs give equal results.
         """
         rng = np.random.default_rng(0) if rng is None else rng
-        child_visits, value = self._run(game, state, legal_mask, rng)
+        child_visits, _, value = self._run(game, state, legal_mask, rng)
         total = np.maximum(child_visits.sum(axis=1), 1)
         return (child_visits / total[:, None]).astype(np.float32), value
+
+    def action_values(
+        self, game: Game, state: State, legal_mask: np.ndarray, rng: np.random.Generator
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """(root visits int32[B, A], each move's mean return for the mover float32[B, A],
+        NaN for moves not visited): how good the search found each move, not only which
+        it prefers (the replay viewer grades moves with it)."""
+        child_visits, child_values, _ = self._run(game, state, legal_mask, rng)
+        with np.errstate(invalid="ignore", divide="ignore"):
+            q = np.where(child_visits > 0, child_values / child_visits, np.nan)
+        return child_visits, q.astype(np.float32)

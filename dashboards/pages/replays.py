@@ -3,11 +3,12 @@
 import datetime as dt
 import math
 
+import numpy as np
 import streamlit as st
 
 import games
 import replays
-from dashboards import charts, data, queries, ui
+from dashboards import charts, data, queries, ui, why
 from dashboards.queries import GameFilter, Summary
 
 PAGE_SIZE = 100
@@ -138,7 +139,7 @@ def stepper(game: games.Game, replay: replays.Replay) -> None:
         if last > 0:
             st.slider("Position (moves played)", 0, last, key="ply", on_change=stop_autoplay)
         # Inline SVG (st.html would strip it); the data attributes name what is shown.
-        svg = game.render_svg(replay.states, ply)
+        svg = why.board_with_heat(game, replay, ply)
         cells = games.board(game)
         if state.get("move_numbers") and cells is not None:
             svg = cells.numbered(svg, replay.states.data[: ply + 1])
@@ -156,13 +157,37 @@ def stepper(game: games.Game, replay: replays.Replay) -> None:
                 f"After move {ply} of {last}: {replay.agents[mover]} (player {mover}) played "
                 f"{int(replay.actions[ply - 1])}; the last move is ringed."
             )
+        search_caption(replay, ply)
     with notes:
         annotations(replay, ply)
+
+
+def search_caption(replay: replays.Replay, ply: int) -> None:
+    """What the search of the next move thought: its visits (drawn on the board) and the
+    mover's root value as a bar."""
+    if ply >= replay.plies or replay.movers[ply] < 0:
+        return
+    mover = replay.agents[int(replay.movers[ply])]
+    if replay.search_visits is not None and (replay.search_visits[ply] >= 0).any():
+        counts = replay.search_visits[ply]
+        best = int(counts.argmax())
+        st.caption(
+            f"Heat map: where {mover}'s search went for move {ply + 1} ({int(counts.sum()):,} "
+            f"visits; most on {best}); it played {int(replay.actions[ply])}."
+        )
+    if replay.values is not None and not math.isnan(replay.values[ply]):
+        value = float(replay.values[ply])
+        st.progress((value + 1) / 2, text=f"{mover}'s value before move {ply + 1}: {value:+.2f}")
 
 
 def annotations(replay: replays.Replay, ply: int) -> None:
     frame = charts.annotation_frame(replay)
     shown = False
+    player0 = why.player0_values(replay)
+    if player0 is not None and not np.isnan(player0).all():
+        st.markdown("**Value over the game** (player 0's view: +1 is a win for player 0)")
+        st.altair_chart(charts.value_graph(player0, ply), key="chart_value_graph")
+        shown = True
     for column, title, kind in (
         ("value", "Value (the mover's own estimate, -1 to 1)", "line"),
         ("policy entropy", "Policy entropy (nats)", "bar"),
@@ -180,6 +205,35 @@ def annotations(replay: replays.Replay, ply: int) -> None:
     )
     with st.expander("Moves"):
         st.dataframe(frame, hide_index=True, key="moves_table")
+    grades(replay, ply)
+
+
+@st.cache_data(max_entries=16, show_spinner=False)
+def _grades(_replay: replays.Replay, path: str, game: tuple) -> why.Grades:
+    """Grades of the game `game` (match id, index) of the run at `path` (a stored game
+    never changes, so neither do they)."""
+    return why.grade_moves(games.make(_replay.game), _replay)
+
+
+def grades(replay: replays.Replay, ply: int) -> None:
+    """Every move graded on demand (solving or searching takes seconds)."""
+    if not st.toggle("Grade the moves", key="grade_moves"):
+        return
+    result = None
+    with ui.guard("Grading the moves"), st.spinner("Grading the moves..."):
+        key = (replay.match_id, replay.game_index)
+        result = _grades(replay, run.path, key)
+    if result is None:
+        return
+    st.caption(f"Graded by {result.source}; values are the mover's (+1 win, -1 loss).")
+    here = result.moves[result.moves["move"] == ply + 1]
+    if len(here) and here["grade"].iloc[0] != why.NOT_GRADED:
+        row = here.iloc[0]
+        st.markdown(
+            f"Move {ply + 1}: **{row['grade']}** (played {row['played']}; best "
+            f"{row['best']}, value {row['best value']:+.2f})"
+        )
+    st.dataframe(result.moves, hide_index=True, key="grades_table")
 
 
 def viewer(run: data.Run, match_id: str, game_index: int) -> None:
