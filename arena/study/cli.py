@@ -31,8 +31,7 @@ def study_run(
     address: str = typer.Option(None, help="Ray cluster address (default: this machine's)."),
     workers: int = typer.Option(None, help="Ray: rollout actors or match tasks at once."),
 ) -> None:
-    """Train one self-play learner per network size with snapshots along the way, rate every
-    (snapshot, simulations) player within the budget, and write the report."""
+    """Train a learner per network with snapshots, rate them at each budget, and report."""
     from arena.cli import _backend
     from arena.study.grid import StudyGrid
     from arena.study.run import run_study
