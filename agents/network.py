@@ -7,6 +7,7 @@ describes a network completely, so a checkpoint stores the config and rebuilds t
 
 from __future__ import annotations
 
+import copy
 import json
 import math
 from dataclasses import asdict, dataclass, fields
@@ -14,6 +15,7 @@ from dataclasses import asdict, dataclass, fields
 import torch
 import torch.nn.functional as F
 from torch import nn
+from torch.nn.utils.fusion import fuse_conv_bn_eval
 
 from games import Game
 
@@ -212,6 +214,28 @@ def state_shapes(config: NetConfig) -> dict[str, tuple[int, ...]]:
 def build_network(config: NetConfig) -> ResNet | MLP:
     """A freshly initialised network for `config` (its `config` attribute keeps the config)."""
     return ResNet(config) if config.architecture == "resnet" else MLP(config)
+
+
+def inference_copy(model: nn.Module) -> nn.Module:
+    """A copy of `model` for evaluation only, with the same outputs up to float rounding
+    (tests: 1e-5): a ResNet's batch norms folded into the convolutions before them and its
+    weights channels-last (NHWC), which with inputs in that format avoids a layout change
+    around every convolution. Together 1.1-1.7x the evaluations per second on the CPU at
+    search's batch sizes (docs/results.md). Other networks are returned as they are."""
+    if not isinstance(model, ResNet):
+        return model
+    fast = copy.deepcopy(model).eval()
+
+    def fold(conv: nn.Module, norm: nn.Module) -> tuple[nn.Module, nn.Module]:
+        return fuse_conv_bn_eval(conv, norm), nn.Identity()
+
+    fast.stem[0], fast.stem[1] = fold(fast.stem[0], fast.stem[1])
+    for block in fast.tower:
+        block.conv1, block.bn1 = fold(block.conv1, block.bn1)
+        block.conv2, block.bn2 = fold(block.conv2, block.bn2)
+    for head in (fast.policy_head, fast.value_head):
+        head[0], head[1] = fold(head[0], head[1])
+    return fast.to(memory_format=torch.channels_last).requires_grad_(False)
 
 
 def masked_softmax(logits: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:

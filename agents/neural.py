@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import os
 from time import perf_counter
 
@@ -12,7 +13,7 @@ from torch import nn
 from agents.base import pure_strategy
 from agents.checkpoint import load_checkpoint
 from agents.device import resolve_device
-from agents.network import masked_softmax
+from agents.network import inference_copy, masked_softmax
 from games import Game, State
 
 
@@ -38,6 +39,25 @@ class NetworkEvaluator:
         self.device = resolve_device(device)
         self.model = model.to(self.device).eval()
         self.seconds = {"observe": 0.0, "forward": 0.0}
+        self._fast: nn.Module = self.model
+        self._fast_version: tuple[tuple[int, int], ...] = ()
+        self._inference_model()  # built now, not inside the first forward
+
+    def _inference_model(self) -> nn.Module:
+        """The network to run: the model's `inference_copy`, rebuilt whenever a weight or a
+        batch-norm statistic changed since it was made (a learner trains the model between
+        searches); the model itself while it is in training mode."""
+        if self.model.training:
+            return self.model
+        # Every in-place change bumps a tensor's version counter: optimizer steps,
+        # load_state_dict, batch norm's count of training batches.
+        version = tuple(
+            (t.data_ptr(), t._version)
+            for t in itertools.chain(self.model.parameters(), self.model.buffers())
+        )
+        if version != self._fast_version:
+            self._fast, self._fast_version = inference_copy(self.model), version
+        return self._fast
 
     def run(
         self, rows: np.ndarray, player: int | None = None
@@ -49,8 +69,12 @@ class NetworkEvaluator:
         obs = torch.from_numpy(self.game.observe(state, player))
         legal = torch.from_numpy(self.game.legal_mask(state, player))
         mid = perf_counter()
+        model = self._inference_model()
         with torch.inference_mode():
-            logits, values = self.model(obs.to(self.device))
+            obs = obs.to(self.device)
+            if obs.ndim == 4:  # boards channels-last, as inference_copy's weights
+                obs = obs.contiguous(memory_format=torch.channels_last)
+            logits, values = model(obs)
             logits = logits.float()
             priors = masked_softmax(logits, legal.to(self.device))
             # One device-to-host copy per forward, not three: on a GPU each copy waits for
