@@ -39,6 +39,7 @@ from scipy import optimize
 
 import games
 import replays
+from agents import spec as agent_specs
 from arena import ids, results
 from arena.backends import AgentRecipe, Backend, LocalBackend, MatchJob
 from arena.config import ConfigError
@@ -111,9 +112,8 @@ def anchor_players(anchors: Sequence[str]) -> list[Player]:
     """The anchors, each under its spec as id; an `mcts` anchor's `sims` is its budget."""
     out = []
     for spec in anchors:
-        kind, _, params = spec.partition(":")
-        sims = dict(p.split("=", 1) for p in params.split(",") if "=" in p).get("sims", 0)
-        out.append(Player(spec, spec, "anchor", sims=int(sims)))
+        _, _, params = agent_specs.parse(spec)
+        out.append(Player(spec, spec, "anchor", sims=int(params.get("sims", 0))))
     return out
 
 
@@ -317,6 +317,7 @@ def rate_study(
     if stored:
         costs.add_table(results.query(study_dir, COST_QUERY))
     run_id = study_run_id(study_dir)
+    budget = _Budget(start + budget_seconds, max(1, backend.workers), costs, by_id)
     rows: list[dict] = []
     played = games_played = 0
     with replays.ReplayWriter(study_dir) as writer:
@@ -331,9 +332,7 @@ def rate_study(
                 else:
                     pending.append((match, row))
             while pending:
-                chunk, pending = _fitting(
-                    pending, costs, by_id, players, backend, start, budget_seconds, rows
-                )
+                chunk, pending = budget.take(pending, rows)
                 jobs = [_job(game, match, by_id) for match, _ in chunk]
                 for job, columns in backend.play(game.spec, jobs):
                     columns.update(
@@ -380,23 +379,31 @@ def _job(game: games.Game, match: Match, by_id: dict[str, Player]) -> MatchJob:
     return MatchJob(match.match_id, recipes, plan_match(game, match, OPENING_PLIES), match.seed)
 
 
-def _fitting(pending, costs, by_id, players, backend, start, budget_seconds, rows):
-    """(the next matches to play at once, the rest): up to one per worker, taken in order,
-    each only if its estimated time still fits the budget; the others are left out (in
-    `rows`)."""
-    chunk, committed = [], 0.0
-    rest = list(pending)
-    while rest and len(chunk) < max(1, backend.workers):
-        match, row = rest.pop(0)
-        seconds = costs.estimate(by_id[match.first], by_id[match.second], match.games, players)
-        row = {**row, "estimated_seconds": seconds}
-        elapsed = time.monotonic() - start
-        if elapsed + (committed + seconds) / max(1, backend.workers) > budget_seconds:
-            rows.append({**row, "status": "left out"})
-            continue
-        committed += seconds
-        chunk.append((match, row))
-    return chunk, rest
+@dataclass
+class _Budget:
+    """The time left to rate, and which of the pending matches still fit it."""
+
+    deadline: float  # time.monotonic() by which rating ends
+    workers: int  # matches played at once
+    costs: CostModel
+    players: dict[str, Player]
+
+    def take(self, pending: list, rows: list[dict]) -> tuple[list, list]:
+        """(the next matches to play at once, the rest): up to one per worker, in order,
+        each only if its estimated time still fits; the others go to `rows` as left out."""
+        chunk, committed, rest = [], 0.0, list(pending)
+        everyone = list(self.players.values())
+        while rest and len(chunk) < self.workers:
+            match, row = rest.pop(0)
+            first, second = self.players[match.first], self.players[match.second]
+            seconds = self.costs.estimate(first, second, match.games, everyone)
+            row = {**row, "estimated_seconds": seconds}
+            if time.monotonic() + (committed + seconds) / self.workers > self.deadline:
+                rows.append({**row, "status": "left out"})
+                continue
+            committed += seconds
+            chunk.append((match, row))
+        return chunk, rest
 
 
 def _pairings_table(rows: list[dict]) -> pa.Table:
