@@ -3,12 +3,19 @@ Chromium (Debian's, driven by Playwright) opens a replay and steps it forward.""
 
 from __future__ import annotations
 
+import re
 import subprocess
+import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
+import numpy as np
 import pytest
 
+import replays
 from arena.tournament import run_tournament
+from dashboards import why
 from dashboards.launch import launch
 from tests.servers import free_port, wait_until_serving
 
@@ -33,6 +40,24 @@ pytestmark = pytest.mark.skipif(
 )
 
 
+@contextmanager
+def serving(runs: Path) -> Iterator[str]:
+    """The URL of a dashboard serving the runs folder `runs`, stopped on exit."""
+    port = free_port()
+    server = launch(runs, port)
+    try:
+        url = f"http://127.0.0.1:{port}"
+        wait_until_serving(url, server)
+        yield url
+    finally:
+        server.terminate()
+        try:
+            server.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            server.kill()
+            server.wait()
+
+
 @pytest.fixture
 def dashboard(tmp_path):
     """The URL of the dashboard serving a folder with one small tournament run."""
@@ -45,19 +70,8 @@ def dashboard(tmp_path):
             "out": str(tmp_path / "runs" / "demo"),
         }
     )
-    port = free_port()
-    server = launch(tmp_path / "runs", port)
-    try:
-        url = f"http://127.0.0.1:{port}"
-        wait_until_serving(url, server)
+    with serving(tmp_path / "runs") as url:
         yield url
-    finally:
-        server.terminate()
-        try:
-            server.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            server.kill()
-            server.wait()
 
 
 def open_options(page, box):
@@ -108,5 +122,63 @@ def test_open_a_replay_and_step_forward(dashboard):
             assert after != before
             assert after.count('data-owner="0"') == 1  # the first disc, ringed as last move
             assert 'class="last-move"' in after
+        finally:
+            browser.close()
+
+
+@pytest.fixture
+def searched_dashboard(tmp_path):
+    """The dashboard serving a Connect Four tournament recorded with `--record-search`."""
+    out = tmp_path / "runs" / "searched"
+    command = "tournament --game connect_four --agents mcts:sims=16 random --games-per-pair 2"
+    subprocess.run(
+        [sys.executable, "-m", "arena", *command.split(), "--out", str(out), "--record-search"],
+        check=True,
+        capture_output=True,
+    )
+    with serving(tmp_path / "runs") as url:
+        yield url, out
+
+
+def test_a_game_recorded_with_search_shows_its_heat_map_and_solver_grades(searched_dashboard):
+    from playwright.sync_api import sync_playwright
+
+    url, run = searched_dashboard
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
+        try:
+            page = browser.new_page()
+            page.set_default_timeout(WAIT_MS)
+            page.goto(f"{url}/replays")
+            page.locator(".arena-board svg").wait_for()
+            page.locator(IDLE).wait_for()
+            game = page.locator(".arena-board").get_attribute("data-game")
+            match_id, index = game.split(" #")
+            replay = replays.load_game(run, match_id, int(index))
+            # mcts moves first in game 0 and second in game 1: step to its first move.
+            first = int(np.flatnonzero((replay.search_visits >= 0).all(axis=1))[0])
+            for ply in range(first):
+                page.get_by_role("button", name="Next").click()
+                page.locator(f'.arena-board[data-ply="{ply + 1}"]').wait_for()
+                page.locator(IDLE).wait_for()
+            heat = page.locator(".arena-board svg g.visit-heat circle")
+            heat.first.wait_for()
+            drawn = {
+                int(c.get_attribute("data-action")): int(c.get_attribute("data-visits"))
+                for c in heat.all()
+            }
+            stored = replay.search_visits[first]
+            assert drawn == {a: int(v) for a, v in enumerate(stored) if v > 0}
+            assert sum(drawn.values()) == 16
+
+            page.get_by_text("Grade the moves").click()
+            page.get_by_text("Graded by the exact solver").wait_for()
+            page.locator(IDLE).wait_for()
+            # The grades table (the page's last) holds the solver's verdict on every move;
+            # it is drawn on a canvas, its cells are in the page for screen readers.
+            grades = page.locator('[data-testid="stDataFrame"]').last
+            cells = grades.locator("[role=gridcell]")
+            for grade in set(why.solver_grades(replay).moves["grade"]):
+                cells.filter(has_text=re.compile(f"^{grade}$")).first.wait_for(state="attached")
         finally:
             browser.close()
