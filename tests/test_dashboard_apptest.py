@@ -443,7 +443,8 @@ def test_agent_results_rating_and_checkpoints(run, monkeypatch):
     mine = frame[frame["agents"].map(lambda seats: agent in seats)]
     assert table["games"].sum() == len(mine)
     for opponent, row in table.iterrows():
-        vs = mine[mine["agents"].map(lambda seats, o=opponent: o in seats)]
+        # Against itself (the league's evaluation where the seats differ): its own seats only.
+        vs = mine[mine["agents"].map(lambda seats, o=opponent: set(seats) == {agent, o})]
         seat = vs["agents"].map(lambda seats: seats.index(agent))
         assert (row["games"], row["wins"], row["draws"]) == (
             len(vs),
