@@ -19,7 +19,7 @@ import pyarrow.csv as pacsv
 import pyarrow.parquet as pq
 
 from arena.ids import EVAL_ONLY, round_tag
-from replays.schema import REPLACES_KEY
+from replays.schema import REPLACES_KEY, SCHEMA, SCHEMA_VERSION, SEARCH, VERSION_KEY
 
 # The columns of the replay browser's listing, newest game first.
 LISTING_COLUMNS = """
@@ -28,7 +28,7 @@ LISTING_COLUMNS = """
     plies, termination, match_id, game_index
 """
 ORDER = "ORDER BY started_at DESC, match_id, game_index"
-LIST_COLUMNS = ("agents", "actions", "returns", "values", "policy_entropy", "visits")
+LIST_COLUMNS = ("agents", "actions", "returns", "values", "policy_entropy", "visits", *SEARCH)
 
 
 @dataclass(frozen=True)
@@ -81,11 +81,18 @@ def connect() -> duckdb.DuckDBPyConnection:
     return connection
 
 
-def _query(files: list[str], sql: str, params: dict | None = None) -> pa.Table:
-    """Run `sql`, where the table `games` is the part files, and return Arrow."""
+def _query(files: list[str], sql: str, params: dict | None = None, every_column=False) -> pa.Table:
+    """Run `sql`, where the table `games` is the part files, and return Arrow.
+
+    `every_column`: `games` has the columns of every file, null where a file of an older
+    schema version has none (DuckDB otherwise takes the first file's columns, and fails
+    on a later file without one of them); queries naming their columns need not."""
     if not files:
         raise ValueError("the run has no replay files")
-    sql = f"WITH games AS (SELECT * FROM read_parquet($files)) {sql}"
+    source = (
+        "read_parquet($files, union_by_name = true)" if every_column else "read_parquet($files)"
+    )
+    sql = f"WITH games AS (SELECT * FROM {source}) {sql}"
     return connect().sql(sql, params={"files": files, **(params or {})}).to_arrow_table()
 
 
@@ -171,16 +178,18 @@ def list_games(files: list[str], flt: GameFilter, limit: int, offset: int = 0) -
 def export(files: list[str], flt: GameFilter, fmt: str, limit: int, schema: pa.Schema) -> bytes:
     """The first `limit` games matching `flt` (all columns) as Parquet or CSV bytes.
 
-    Parquet keeps the replay schema and its metadata (`schema`, a part file's), so the
-    file reads like any replay part; CSV has no lists, so list columns become JSON text
-    (NaN marks a move without an annotation, as Python's `json` reads it).
+    Parquet keeps the replay schema (this version's) and the metadata of `schema` (a part
+    file's), so the file reads like any replay part; CSV has no lists, so list columns
+    become JSON text (NaN marks a move without an annotation, as Python's `json` reads it).
     """
     where, params = flt.where()
     if fmt == "parquet":
         # A compacted part names the parts it replaces; the export replaces none.
         meta = {k: v for k, v in (schema.metadata or {}).items() if k != REPLACES_KEY}
+        meta[VERSION_KEY] = str(SCHEMA_VERSION).encode()
         sql = f"SELECT * FROM games WHERE {where} {ORDER} LIMIT $limit"
-        table = _query(files, sql, {**params, "limit": limit}).cast(schema.with_metadata(meta))
+        table = _query(files, sql, {**params, "limit": limit}, every_column=True)
+        table = table.select(SCHEMA.names).cast(SCHEMA.with_metadata(meta))
         sink = io.BytesIO()
         pq.write_table(table, sink, compression="zstd")
         return sink.getvalue()
@@ -188,7 +197,7 @@ def export(files: list[str], flt: GameFilter, fmt: str, limit: int, schema: pa.S
         as_text = ", ".join(f"CAST(to_json({c}) AS VARCHAR) AS {c}" for c in LIST_COLUMNS)
         sql = f"SELECT * REPLACE ({as_text}) FROM games WHERE {where} {ORDER} LIMIT $limit"
         sink = io.BytesIO()
-        pacsv.write_csv(_query(files, sql, {**params, "limit": limit}), sink)
+        pacsv.write_csv(_query(files, sql, {**params, "limit": limit}, every_column=True), sink)
         return sink.getvalue()
     raise ValueError(f"unknown export format {fmt!r}; use parquet or csv")
 

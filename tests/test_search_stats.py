@@ -3,6 +3,9 @@ without them, and a real tournament recording them only when asked."""
 
 from __future__ import annotations
 
+import io
+import json
+
 import numpy as np
 import pyarrow.parquet as pq
 import pytest
@@ -10,6 +13,7 @@ import pytest
 import replays
 from arena.tournament import run_tournament
 from dashboards import queries
+from dashboards.queries import GameFilter
 from replays.files import new_part_name, part_paths, replays_dir
 from replays.schema import file_metadata
 from tests.test_replays import single_game
@@ -73,6 +77,13 @@ def test_version_1_files_read_beside_new_ones_and_compact(tmp_path):
     assert replays.load_game(tmp_path, "old", 0).search_prior is None
     files = [str(p) for p in part_paths(replays_dir(tmp_path))]
     assert queries.summary(files).games == 2  # DuckDB reads both versions
+    for newest_first in (False, True):  # DuckDB takes the first file's columns otherwise
+        order = files[::-1] if newest_first else files
+        args = (order, GameFilter(), "parquet", 10, data.parts[0].schema)
+        exported = pq.read_table(io.BytesIO(queries.export(*args)))
+        assert exported.sort_by("match_id")["search_visits"].to_pylist() == [VISITS, None]
+        text = queries.export(order, GameFilter(), "csv", 10, data.parts[0].schema).decode()
+        assert json.dumps(VISITS[0]).replace(" ", "") in text.replace(" ", "")
     replays.compact(tmp_path)
     (merged,) = part_paths(replays_dir(tmp_path))
     assert pq.read_schema(merged).metadata[b"arena.schema_version"] == b"2"
