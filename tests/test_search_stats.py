@@ -10,12 +10,16 @@ import numpy as np
 import pyarrow.parquet as pq
 import pytest
 
+import games
 import replays
+from agents.puct import SearchConfig, search
+from arena.league import resolve, run_league
 from arena.tournament import run_tournament
 from dashboards import queries
 from dashboards.queries import GameFilter
 from replays.files import new_part_name, part_paths, replays_dir
 from replays.schema import file_metadata
+from tests.test_league import tiny
 from tests.test_replays import single_game
 
 PRIOR = [[0.5] * 9, [], [0.25] * 9]  # tic-tac-toe: 9 actions; the second move unsearched
@@ -118,3 +122,38 @@ def test_tournament_records_search_only_when_asked(tmp_path, record):
             assert visits[row["actions"][ply]] == max(visits)  # it plays its most visited
             legal = [p for p in prior if p > 0]  # mcts has no prior: uniform over legal moves
             assert sum(prior) == pytest.approx(1.0) and min(legal) == pytest.approx(max(legal))
+
+
+def test_league_evaluation_records_search_when_configured(tmp_path):
+    config = {**tiny(tmp_path), "rounds": 2}
+    config["evaluation"] = {**config["evaluation"], "record_search": True}
+    run = run_league(config, log=lambda _: None)
+    rows = replays.open(run).to_table().to_pylist()
+    searched = [r for r in rows if r["search_visits"] is not None]
+    assert searched and all("-eval-" in r["match_id"] for r in searched)  # evaluation only
+    assert any("-eval-" not in r["match_id"] for r in rows)  # training games were played
+    for row in searched:
+        opening = resolve(config)["evaluation"]["opening_plies"]  # random moves, no search
+        for ply, visits in enumerate(row["search_visits"]):
+            mover = row["agents"][ply % 2]
+            if mover in ("random", "greedy") or ply < opening:  # the anchors do not search
+                assert visits == row["search_prior"][ply] == []
+            else:  # a learner's AlphaZero search: its priors and its visits over 9 cells
+                assert len(visits) == 9 and sum(visits) > 0
+                assert sum(row["search_prior"][ply]) == pytest.approx(1.0, abs=1e-5)
+
+
+def test_puct_reports_the_evaluators_root_prior_before_noise():
+    game = games.make("tic_tac_toe")
+    state = game.play_sequences([[4], []])  # the centre taken in the first game
+    weights = np.arange(1, 10, dtype=np.float32)
+
+    def evaluate(rows):
+        return np.tile(weights / weights.sum(), (len(rows), 1)), np.zeros(len(rows), np.float32)
+
+    config = SearchConfig(sims=16, noise_fraction=0.5)
+    result = search(game, state.data, evaluate, config, np.random.default_rng(0))
+    legal = game.legal_mask(state)
+    expected = np.where(legal, weights, 0) / np.where(legal, weights, 0).sum(axis=1, keepdims=True)
+    np.testing.assert_allclose(result.prior, expected, rtol=1e-6)
+    assert (result.visits.sum(axis=1) > 0).all()
