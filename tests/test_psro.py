@@ -233,7 +233,10 @@ def test_a_resumed_run_keeps_its_meta_solver_and_members(tmp_path):
         (["--mode", "psro", "--game", "kuhn_poker", "--oracle", "alphazero"], "(use --oracle ppo)"),
         (["--mode", "psro", "--game", "tic_tac_toe"], "use --oracle ppo or alphazero"),
         (["--mode", "psro", "--game", "kuhn_poker:players=3"], "nash applies to two-player"),
-        (["--mode", "psro", "--game", "kuhn_poker", "--backend", "ray"], "--backend applies"),
+        (
+            ["--mode", "psro", "--game", "kuhn_poker", "--backend", "ray"],
+            "PSRO with exact payoffs plays no matches",
+        ),
         (["--mode", "swiss", "--game", "kuhn_poker"], "league, psro"),
         (["--game", "kuhn_poker", "--meta-solver", "nash"], "apply to --mode psro"),
     ],

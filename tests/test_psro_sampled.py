@@ -254,11 +254,3 @@ def test_games_per_pair_is_part_of_a_sampled_runs_identity(tmp_path):
     done = arena("league", "run", changed, "--out", run_dir, "--resume", check=False)
     assert "games_per_pair: run has 4, now 6" in error_line(done)
     assert json.loads((run_dir / psro.STATE_FILE).read_text())["iteration"] == 1
-
-
-def test_backend_ray_on_exact_payoffs_is_a_one_line_error(tmp_path):
-    """Refused before any cluster starts: with exact payoffs there are no matches to play."""
-    args = ["--mode", "psro", "--game", "kuhn_poker", "--backend", "ray"]
-    line = error_line(arena("league", "run", *args, "--out", tmp_path / "run", check=False))
-    assert "PSRO with exact payoffs plays no matches" in line
-    assert not (tmp_path / "run").exists()
