@@ -95,7 +95,9 @@ def open_options(page, box):
     raise AssertionError(f"the selectbox's list did not open in {OPEN_ATTEMPTS} attempts")
 
 
-def test_open_a_replay_and_step_forward(dashboard):
+@contextmanager
+def replay_page(url: str) -> Iterator:
+    """Headless Chromium on the dashboard's replay page at `url`, its board drawn."""
     from playwright.sync_api import sync_playwright
 
     with sync_playwright() as playwright:
@@ -103,27 +105,31 @@ def test_open_a_replay_and_step_forward(dashboard):
         try:
             page = browser.new_page()
             page.set_default_timeout(WAIT_MS)
-            page.goto(f"{dashboard}/replays")
+            page.goto(f"{url}/replays")
             page.locator(".arena-board svg").wait_for()
             page.locator(IDLE).wait_for()
-
-            # Open the second game of the listing from the "Game" box.
-            option = open_options(page, page.get_by_role("combobox", name="Game")).nth(1)
-            game = option.inner_text().split(":")[0]  # "<match id> #<game index>"
-            option.click()
-            page.locator(f'.arena-board[data-game="{game}"][data-ply="0"]').wait_for()
-            page.locator(IDLE).wait_for()
-            before = page.locator(".arena-board svg").inner_html()
-            assert 'data-owner="0"' not in before  # the empty board
-
-            page.get_by_role("button", name="Next").click()
-            page.locator(f'.arena-board[data-game="{game}"][data-ply="1"]').wait_for()
-            after = page.locator(".arena-board svg").inner_html()
-            assert after != before
-            assert after.count('data-owner="0"') == 1  # the first disc, ringed as last move
-            assert 'class="last-move"' in after
+            yield page
         finally:
             browser.close()
+
+
+def test_open_a_replay_and_step_forward(dashboard):
+    with replay_page(dashboard) as page:
+        # Open the second game of the listing from the "Game" box.
+        option = open_options(page, page.get_by_role("combobox", name="Game")).nth(1)
+        game = option.inner_text().split(":")[0]  # "<match id> #<game index>"
+        option.click()
+        page.locator(f'.arena-board[data-game="{game}"][data-ply="0"]').wait_for()
+        page.locator(IDLE).wait_for()
+        before = page.locator(".arena-board svg").inner_html()
+        assert 'data-owner="0"' not in before  # the empty board
+
+        page.get_by_role("button", name="Next").click()
+        page.locator(f'.arena-board[data-game="{game}"][data-ply="1"]').wait_for()
+        after = page.locator(".arena-board svg").inner_html()
+        assert after != before
+        assert after.count('data-owner="0"') == 1  # the first disc, ringed as last move
+        assert 'class="last-move"' in after
 
 
 @pytest.fixture
@@ -141,44 +147,33 @@ def searched_dashboard(tmp_path):
 
 
 def test_a_game_recorded_with_search_shows_its_heat_map_and_solver_grades(searched_dashboard):
-    from playwright.sync_api import sync_playwright
-
     url, run = searched_dashboard
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
-        try:
-            page = browser.new_page()
-            page.set_default_timeout(WAIT_MS)
-            page.goto(f"{url}/replays")
-            page.locator(".arena-board svg").wait_for()
+    with replay_page(url) as page:
+        game = page.locator(".arena-board").get_attribute("data-game")
+        match_id, index = game.split(" #")
+        replay = replays.load_game(run, match_id, int(index))
+        # mcts moves first in game 0 and second in game 1: step to its first move.
+        first = int(np.flatnonzero((replay.search_visits >= 0).all(axis=1))[0])
+        for ply in range(first):
+            page.get_by_role("button", name="Next").click()
+            page.locator(f'.arena-board[data-ply="{ply + 1}"]').wait_for()
             page.locator(IDLE).wait_for()
-            game = page.locator(".arena-board").get_attribute("data-game")
-            match_id, index = game.split(" #")
-            replay = replays.load_game(run, match_id, int(index))
-            # mcts moves first in game 0 and second in game 1: step to its first move.
-            first = int(np.flatnonzero((replay.search_visits >= 0).all(axis=1))[0])
-            for ply in range(first):
-                page.get_by_role("button", name="Next").click()
-                page.locator(f'.arena-board[data-ply="{ply + 1}"]').wait_for()
-                page.locator(IDLE).wait_for()
-            heat = page.locator(".arena-board svg g.visit-heat circle")
-            heat.first.wait_for()
-            drawn = {
-                int(c.get_attribute("data-action")): int(c.get_attribute("data-visits"))
-                for c in heat.all()
-            }
-            stored = replay.search_visits[first]
-            assert drawn == {a: int(v) for a, v in enumerate(stored) if v > 0}
-            assert sum(drawn.values()) == 16
+        heat = page.locator(".arena-board svg g.visit-heat circle")
+        heat.first.wait_for()
+        drawn = {
+            int(c.get_attribute("data-action")): int(c.get_attribute("data-visits"))
+            for c in heat.all()
+        }
+        stored = replay.search_visits[first]
+        assert drawn == {a: int(v) for a, v in enumerate(stored) if v > 0}
+        assert sum(drawn.values()) == 16
 
-            page.get_by_text("Grade the moves").click()
-            page.get_by_text("Graded by the exact solver").wait_for()
-            page.locator(IDLE).wait_for()
-            # The grades table (the page's last) holds the solver's verdict on every move;
-            # it is drawn on a canvas, its cells are in the page for screen readers.
-            grades = page.locator('[data-testid="stDataFrame"]').last
-            cells = grades.locator("[role=gridcell]")
-            for grade in set(why.solver_grades(replay).moves["grade"]):
-                cells.filter(has_text=re.compile(f"^{grade}$")).first.wait_for(state="attached")
-        finally:
-            browser.close()
+        page.get_by_text("Grade the moves").click()
+        page.get_by_text("Graded by the exact solver").wait_for()
+        page.locator(IDLE).wait_for()
+        # The grades table (the page's last) holds the solver's verdict on every move;
+        # it is drawn on a canvas, its cells are in the page for screen readers.
+        grades = page.locator('[data-testid="stDataFrame"]').last
+        cells = grades.locator("[role=gridcell]")
+        for grade in set(why.solver_grades(replay).moves["grade"]):
+            cells.filter(has_text=re.compile(f"^{grade}$")).first.wait_for(state="attached")
