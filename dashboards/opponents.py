@@ -29,21 +29,25 @@ class Opponent:
     label: str
 
     @property
-    def budget_key(self) -> str | None:
-        """The simulation-budget parameter the agent takes, if it searches."""
-        kind = KINDS[parse(self.spec)[0]]
-        return "sims" if "sims" in kind.params else None
+    def searches(self) -> bool:
+        """Whether it takes a simulation budget (`sims`)."""
+        return "sims" in KINDS[parse(self.spec)[0]].params
 
-    def with_budget(self, sims: int | None) -> Opponent:
-        """This opponent at `sims` simulations per move (itself when it does not search)."""
-        if sims is None or self.budget_key is None:
+    @property
+    def sims(self) -> int | None:
+        """The budget its spec names (a snapshot plays at its league's), else None."""
+        raw = parse(self.spec)[2].get("sims")
+        return int(raw) if raw and raw.isdigit() else None
+
+    def with_budget(self, sims: int) -> Opponent:
+        """This opponent at `sims` simulations per move (itself when that is its own, or
+        when it does not search). A snapshot's id then says its budget."""
+        if not self.searches or sims == self.sims:
             return self
         kind, path, raw = parse(self.spec)
-        raw = {**raw, "sims": str(sims)}
-        args = ([path] if path else []) + [f"{k}={v}" for k, v in raw.items()]
+        args = ([path] if path else []) + [f"{k}={v}" for k, v in {**raw, "sims": sims}.items()]
         spec = f"{kind}:{','.join(args)}"
-        own = self.id if path is None else f"{self.id}:sims={sims}"
-        return Opponent(spec if path is None else own, spec, self.label)
+        return Opponent(spec if path is None else f"{self.id}:sims={sims}", spec, self.label)
 
     def build(self, game):
         return agents.make(self.spec, game, name=self.id)

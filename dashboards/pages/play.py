@@ -19,6 +19,8 @@ from dashboards.playing import Game, IllegalMove
 PLAYABLE = [n for n in games.names() if n not in ("goofspiel", "matrix")]
 # What card games' actions mean (OpenSpiel's action names), for their buttons.
 ACTION_NAMES = {"kuhn_poker": ("pass", "bet"), "leduc_poker": ("fold", "call", "raise")}
+# What a board game's moves without a cell are called, for their buttons.
+CELLLESS_NAMES = {"go": "Pass", "othello": "Pass", "hex": "Swap"}
 DEFAULT_SIMS = 800
 state = st.session_state
 
@@ -37,15 +39,15 @@ def choose_opponent(game: games.Game) -> opponents.Opponent:
             help="A registered agent kind, or a snapshot of a league in the runs folder.",
         )
     ]
-    if chosen.budget_key is None:
+    if not chosen.searches:
         return chosen
     sims = st.number_input(
         "Simulations per move (the agent's budget)",
         min_value=1,
         max_value=100_000,
-        value=DEFAULT_SIMS,
+        value=chosen.sims or DEFAULT_SIMS,
         step=100,
-        key="play_sims",
+        key=f"play_sims_{chosen.id}",  # each opponent starts at its own budget
     )
     return chosen.with_budget(int(sims))
 
@@ -141,15 +143,13 @@ def controls(game: Game, rules: games.Game) -> None:
     columns[1].button(
         "Resign", icon=":material/flag:", on_click=resign, key="play_resign", disabled=game.over
     )
-    shape = board.grid(rules)
-    if shape is not None and rules.num_actions == shape[0] * shape[1] + 1:
-        pass_move = rules.num_actions - 1
+    for k, action in enumerate(board.cellless_moves(rules)):
         columns[2].button(
-            "Pass",
+            CELLLESS_NAMES.get(rules.name, f"Move {action}"),
             on_click=move,
-            args=(pass_move,),
-            key="play_pass",
-            disabled=not legal[pass_move],
+            args=(action,),
+            key=f"play_cellless_{k}",
+            disabled=not legal[action],
         )
     st.text_input(
         "Or type a move number",
@@ -169,15 +169,15 @@ def card_table(game: Game, rules: games.Game, position: games.State) -> None:
     seen = rules.information_string(position, 0, game.human)
     st.markdown(f"**What you see** (your information state, as OpenSpiel writes it): `{seen}`")
     names = ACTION_NAMES.get(rules.name, ())
-    legal = game.legal()
-    buttons = st.columns(max(rules.num_actions, 1))
-    for action in range(rules.num_actions):
-        buttons[action].button(
+    legal = np.flatnonzero(game.legal())
+    if not game.humans_turn() or not legal.size:
+        return
+    for column, action in zip(st.columns(legal.size), legal, strict=True):
+        column.button(
             names[action] if action < len(names) else f"action {action}",
             on_click=move,
-            args=(action,),
+            args=(int(action),),
             key=f"play_action_{action}",
-            disabled=not (game.humans_turn() and legal[action]),
         )
 
 
@@ -197,6 +197,7 @@ def save(game: Game) -> None:
         return
     with ui.guard("Saving the game"):
         state.play_saved = human.save(data.runs_dir(), game)
+        data.find_runs.clear()  # the first game made the human-games run: list it now
 
 
 def play(game: Game) -> None:
