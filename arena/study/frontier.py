@@ -55,6 +55,8 @@ class Estimate:
     ci_high: float
 
     def __str__(self) -> str:
+        if math.isnan(self.value):
+            return "not fitted (too few players below saturation)"
         return f"{self.value:.3g} [{self.ci_low:.3g}, {self.ci_high:.3g}]"
 
 

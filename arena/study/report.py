@@ -245,7 +245,7 @@ def report_text(
         "",
     ]
     lines += _monotone_section(frontier.steps_in_sims(ratings, fit.confidence))
-    lines += _equal_time_section(times)
+    lines += _equal_time_section(times, ratings)
     lines += [
         "## Ratings",
         "",
@@ -253,7 +253,7 @@ def report_text(
         "|---|---:|---|---:|---:|",
         *(
             f"| {r['agent']} | {r['rating']:.0f} | [{r['ci_low']:.0f}, {r['ci_high']:.0f}] "
-            f"| {r['games']} | {r['seconds_per_move']:.2g} |"
+            f"| {r['games']} | {_seconds(r['seconds_per_move'])} |"
             for r in sorted(ratings.to_pylist(), key=lambda r: -r["rating"])
         ),
         "",
@@ -261,6 +261,10 @@ def report_text(
         "",
     ]
     return "\n".join(lines)
+
+
+def _seconds(value: float) -> str:
+    return "-" if math.isnan(value) else f"{value:.2g}"
 
 
 def _rating_section(ratings: pa.Table, pairings: pa.Table | None) -> list[str]:
@@ -299,10 +303,27 @@ def _monotone_section(steps: pa.Table) -> list[str]:
     return [*lines, ""]
 
 
-def _equal_time_section(times: pa.Table) -> list[str]:
+def _equal_time_section(times: pa.Table, ratings: pa.Table) -> list[str]:
     lines = ["## At equal time per move", ""]
     if times.num_rows == 0:
-        return [*lines, "No snapshot's budgets span a rollout search anchor's time per move.", ""]
+        timed = [r for r in ratings.to_pylist() if _timed(r)]
+        spans = []
+        for what, rows in (
+            ("rollout search", [r for r in timed if r["kind"] == "anchor"]),
+            ("the snapshots' searches", [r for r in timed if r["kind"] == "snapshot"]),
+        ):
+            if rows:
+                low, high = min(map(_per_move, rows)), max(map(_per_move, rows))
+                best = max(r["rating"] for r in rows)
+                spans.append(
+                    f"{what} takes {low:.2g} to {high:.2g} s a move (Elo up to {best:.0f})"
+                )
+        return [
+            *lines,
+            "No snapshot's budgets span a rollout search anchor's time per move"
+            + (f": {'; '.join(spans)}." if spans else "."),
+            "",
+        ]
     lines += [
         "Each rollout search anchor against each snapshot's search at the same seconds per "
         "move (the snapshot's Elo interpolated between its budgets).",
