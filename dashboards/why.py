@@ -1,15 +1,14 @@
 """Why it moved: a move's search statistics drawn on its board, and every move graded.
 
 The heat map is a layer added to the game's own board picture (`render_svg`), placed where
-each move would put its stone: the position after that move, drawn by the game, marks the
-move (`class="last-move"`), so the layer follows however the game draws its board.
+each move would put its stone by the game's own geometry (`games.board`), so it follows
+however the game draws its board.
 Grades compare each move with the best one: by the exact solver's game-theoretic value in
 Connect Four, elsewhere by a reference search (`mcts` with 10x the agent's budget).
 """
 
 from __future__ import annotations
 
-import re
 import time
 from dataclasses import dataclass
 
@@ -31,39 +30,34 @@ REFERENCE_TOLERANCE = 0.05  # a reference value this close to the best counts as
 SOLVER_FROM_PLY = 8
 SOLVER_SECONDS = 30.0
 
-_LAST_MOVE = re.compile(r'<[^>]*class="last-move"[^>]*>')
-_NUMBER = r'="(-?[\d.]+)"'
-
-
-def _spot(svg: str) -> tuple[float, float] | None:
-    """Centre of the last-move mark in a board picture (None when the game drew none)."""
-    mark = _LAST_MOVE.search(svg)
-    if mark is None:
-        return None
-    x, y = (re.search(rf"\b{axis}{_NUMBER}", mark.group()) for axis in ("cx", "cy"))
-    return (float(x.group(1)), float(y.group(1))) if x and y else None
-
 
 def move_spots(game: games.Game, states: games.State, ply: int) -> dict[int, tuple[float, float]]:
-    """Where each legal move of position `ply` puts its stone in the board picture: the
-    last-move mark of the position after it (moves without a mark, a pass, are left out)."""
-    legal = np.flatnonzero(game.legal_mask(states.take(np.array([ply])))[0])
-    after = states.take(np.full(legal.size, ply))
-    game.step(after, legal.astype(np.int64))
-    spots = {int(a): _spot(game.render_svg(after, k)) for k, a in enumerate(legal)}
-    return {a: xy for a, xy in spots.items() if xy is not None}
+    """Where each legal move of position `ply` puts its stone in the board picture (the
+    game's `games.board` geometry): its cell, or in Connect Four the lowest empty cell of
+    its column. Moves without a cell (a pass, a swap) and games without a board: none."""
+    board = games.board(game)
+    if board is None:
+        return {}
+    owners = board.cells(states.data[ply])
+    spots = {}
+    for action in np.flatnonzero(game.legal_mask(states.take(np.array([ply])))[0]):
+        cell = board.action_cell(int(action))
+        if cell is not None and board.columns_are_moves:
+            cell = (int(np.flatnonzero(owners[:, cell[1]] < 0).max()), cell[1])
+        if cell is not None:
+            x, y = board.centres[cell]
+            spots[int(action)] = (float(x), float(y))
+    return spots
 
 
-def heat_layer(spots: dict[int, tuple[float, float]], visits: np.ndarray) -> str:
-    """An SVG group: a disc per visited move, stronger with its share of the visits, the
-    most visited one outlined, each labelled with its share."""
+def heat_layer(spots: dict[int, tuple[float, float]], visits: np.ndarray, cell: float) -> str:
+    """An SVG group: a disc per visited move (`cell`: the distance between neighbouring
+    cells), stronger with its share of the visits, the most visited one outlined, each
+    labelled with its share."""
     total = int(visits[visits > 0].sum())
     if not total or not spots:
         return ""
-    centres = np.array(list(spots.values()))
-    gaps = np.linalg.norm(centres[:, None] - centres[None], axis=-1)
-    gaps[gaps == 0] = np.inf
-    radius = 0.45 * float(gaps.min()) if len(spots) > 1 else 20.0
+    radius = 0.45 * cell
     most = int(visits.max())
     parts = ['<g class="visit-heat" pointer-events="none">']
     for action, (x, y) in spots.items():
@@ -92,7 +86,10 @@ def board_with_heat(game: games.Game, replay: Replay, ply: int) -> str:
     visits = replay.search_visits[ply]
     if (visits < 0).all():
         return svg
-    layer = heat_layer(move_spots(game, replay.states, ply), visits)
+    board = games.board(game)
+    if board is None:
+        return svg
+    layer = heat_layer(move_spots(game, replay.states, ply), visits, board.cell)
     at = svg.rfind("</svg>")
     return svg[:at] + layer + svg[at:]
 
