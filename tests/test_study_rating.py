@@ -155,6 +155,8 @@ def test_rate_study_leaves_out_what_does_not_fit(tmp_path):
     assert result.matches_played == 0 and result.matches_left_out == result.pairs
     assert read_table(study, rate.RATINGS).num_rows == 0
     assert set(read_table(study, rate.PAIRINGS)["status"].to_pylist()) == {"left out"}
+    text = report.write_report(study)  # a report of nothing says so, and fails nothing
+    assert "not fitted" in text and "Left out to stay within the budget: 13 matches" in text
 
 
 def synthetic_ratings(

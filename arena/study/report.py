@@ -236,8 +236,8 @@ def report_text(
         "",
         f"- Elo per 10x of training compute: {fit.elo_per_10x_training}",
         f"- Elo per doubling of simulations: {fit.elo_per_doubling_sims}",
-        f"- Exchange rate: 10x of training compute is worth {fit.exchange_rate} x of "
-        "simulations at equal Elo",
+        "- Exchange rate (x of simulations worth 10x of training compute at equal Elo): "
+        f"{fit.exchange_rate}",
         "",
         "| simulations | Elo per 10x of training |",
         "|---:|---|",
