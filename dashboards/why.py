@@ -77,19 +77,24 @@ def heat_layer(spots: dict[int, tuple[float, float]], visits: np.ndarray, cell: 
     return "".join(parts) + "</g>"
 
 
-def board_with_heat(game: games.Game, replay: Replay, ply: int) -> str:
-    """The board picture of position `ply` with the heat map of the move made there (the
-    plain picture at the end of the game or for a move without search)."""
+def board_with_heat(game: games.Game, replay: Replay, ply: int, best: int | None = None) -> str:
+    """The board picture of position `ply` with the heat map of the move made there (when
+    its search was recorded) and, given the `best` move there, a dashed ring on it."""
     svg = game.render_svg(replay.states, ply)
-    if replay.search_visits is None or ply >= replay.plies:
-        return svg
-    visits = replay.search_visits[ply]
-    if (visits < 0).all():
-        return svg
     board = games.board(game)
-    if board is None:
+    if board is None or ply >= replay.plies:
         return svg
-    layer = heat_layer(move_spots(game, replay.states, ply), visits, board.cell)
+    spots = move_spots(game, replay.states, ply)
+    layer = ""
+    if replay.search_visits is not None and (replay.search_visits[ply] >= 0).any():
+        layer = heat_layer(spots, replay.search_visits[ply], board.cell)
+    if best is not None and best in spots:
+        x, y = spots[best]
+        layer += (
+            f'<circle class="best-move" cx="{x:.1f}" cy="{y:.1f}" r="{0.48 * board.cell:.1f}" '
+            f'fill="none" stroke="#2ca02c" stroke-width="4" stroke-dasharray="6 4" '
+            f'pointer-events="none" data-action="{best}"/>'
+        )
     at = svg.rfind("</svg>")
     return svg[:at] + layer + svg[at:]
 
@@ -118,6 +123,11 @@ def _outcome(value: float) -> int:
 class Grades:
     source: str  # what graded them: the exact solver, or the reference search
     moves: pd.DataFrame  # move, player, played, best, grade, value, best value
+
+    def at(self, ply: int) -> pd.Series | None:
+        """The graded move made at position `ply` (None if it is not graded)."""
+        rows = self.moves[(self.moves["move"] == ply + 1) & (self.moves["grade"] != NOT_GRADED)]
+        return rows.iloc[0] if len(rows) else None
 
 
 def _frame(replay: Replay, rows: dict[int, tuple[str, int, float, float]]) -> pd.DataFrame:

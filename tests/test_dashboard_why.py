@@ -97,6 +97,11 @@ def test_connect_four_moves_graded_by_the_solver(runs, monkeypatch):
         expected = "optimal" if played == best else "losing move" if played < 0 else "inaccuracy"
         assert row["grade"] == expected
         assert scores[row["best"]] == scores.max()
+    # the best move at the position shown is ringed on the board
+    last = graded.iloc[-1]
+    at.slider(key="ply").set_value(int(last["move"]) - 1).run()
+    assert 'class="best-move"' in board(at)
+    assert re.search(rf'class="best-move"[^>]*data-action="{last["best"]}"', board(at))
 
 
 def test_other_games_are_graded_by_a_marked_reference_search(runs, monkeypatch):

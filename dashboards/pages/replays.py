@@ -119,6 +119,7 @@ def stepper(game: games.Game, replay: replays.Replay) -> None:
             state.stop_autoplay = True
             st.rerun(scope="app")
     ply = state.get("ply", 0)
+    result = grade_moves(replay) if state.get("grade_moves") else None
     board, notes = st.columns(2)
     with board:
         buttons = board.columns(4)
@@ -139,7 +140,9 @@ def stepper(game: games.Game, replay: replays.Replay) -> None:
         if last > 0:
             st.slider("Position (moves played)", 0, last, key="ply", on_change=stop_autoplay)
         # Inline SVG (st.html would strip it); the data attributes name what is shown.
-        svg = why.board_with_heat(game, replay, ply)
+        graded = result.at(ply) if result is not None else None
+        best = None if graded is None else int(graded["best"])
+        svg = why.board_with_heat(game, replay, ply, best)
         cells = games.board(game)
         if state.get("move_numbers") and cells is not None:
             svg = cells.numbered(svg, replay.states.data[: ply + 1])
@@ -159,7 +162,7 @@ def stepper(game: games.Game, replay: replays.Replay) -> None:
             )
         search_caption(replay, ply)
     with notes:
-        annotations(replay, ply)
+        annotations(replay, ply, result)
 
 
 def search_caption(replay: replays.Replay, ply: int) -> None:
@@ -180,7 +183,7 @@ def search_caption(replay: replays.Replay, ply: int) -> None:
         st.progress((value + 1) / 2, text=f"{mover}'s value before move {ply + 1}: {value:+.2f}")
 
 
-def annotations(replay: replays.Replay, ply: int) -> None:
+def annotations(replay: replays.Replay, ply: int, result: why.Grades | None) -> None:
     frame = charts.annotation_frame(replay)
     shown = False
     player0 = why.player0_values(replay)
@@ -205,7 +208,7 @@ def annotations(replay: replays.Replay, ply: int) -> None:
     )
     with st.expander("Moves"):
         st.dataframe(frame, hide_index=True, key="moves_table")
-    grades(replay, ply)
+    grades(ply, result)
 
 
 @st.cache_data(max_entries=16, show_spinner=False)
@@ -215,23 +218,25 @@ def _grades(_replay: replays.Replay, path: str, game: tuple) -> why.Grades:
     return why.grade_moves(games.make(_replay.game), _replay)
 
 
-def grades(replay: replays.Replay, ply: int) -> None:
-    """Every move graded on demand (solving or searching takes seconds)."""
-    if not st.toggle("Grade the moves", key="grade_moves"):
-        return
-    result = None
+def grade_moves(replay: replays.Replay) -> why.Grades | None:
+    """Every move graded, on demand (solving or searching takes seconds; then cached)."""
     with ui.guard("Grading the moves"), st.spinner("Grading the moves..."):
-        key = (replay.match_id, replay.game_index)
-        result = _grades(replay, run.path, key)
+        return _grades(replay, run.path, (replay.match_id, replay.game_index))
+    return None  # the guard showed why
+
+
+def grades(ply: int, result: why.Grades | None) -> None:
+    """The switch, and the grades with the move at the position shown above them (its
+    best move is also ringed on the board)."""
+    st.toggle("Grade the moves", key="grade_moves")
     if result is None:
         return
     st.caption(f"Graded by {result.source}; values are the mover's (+1 win, -1 loss).")
-    here = result.moves[result.moves["move"] == ply + 1]
-    if len(here) and here["grade"].iloc[0] != why.NOT_GRADED:
-        row = here.iloc[0]
+    row = result.at(ply)
+    if row is not None:
         st.markdown(
             f"Move {ply + 1}: **{row['grade']}** (played {row['played']}; best "
-            f"{row['best']}, value {row['best value']:+.2f})"
+            f"{row['best']}, ringed on the board; value {row['best value']:+.2f})"
         )
     st.dataframe(result.moves, hide_index=True, key="grades_table")
 
