@@ -24,10 +24,14 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # run from a check
 
 import games  # noqa: E402
 from arena.league import run_league  # noqa: E402
-from dashboards.launch import launch  # noqa: E402
 from dashboards.ui import PAGES  # noqa: E402
-from tests.servers import free_port, wait_until_serving  # noqa: E402
-from tests.test_dashboard_browser import CHROMIUM, CHROMIUM_ARGS, IDLE, WAIT_MS  # noqa: E402
+from tests.test_dashboard_browser import (  # noqa: E402
+    CHROMIUM,
+    CHROMIUM_ARGS,
+    IDLE,
+    WAIT_MS,
+    serving,
+)
 
 WIDTHS = {"desktop": {"width": 1280, "height": 900}, "phone": {"width": 390, "height": 844}}
 LEAGUE = {
@@ -141,23 +145,13 @@ def main() -> None:
         runs = args.runs or Path(scratch) / "runs"
         if args.runs is None:
             prepare(runs)
-        port = free_port()
-        server = launch(runs, port)
-        try:
-            url = f"http://127.0.0.1:{port}"
-            wait_until_serving(url, server)
-            with sync_playwright() as playwright:
-                browser = playwright.chromium.launch(
-                    executable_path=str(CHROMIUM), args=CHROMIUM_ARGS
-                )
-                try:
-                    shoot_pages(url, args.out, browser)
-                    shoot_boards(args.out, browser)
-                finally:
-                    browser.close()
-        finally:
-            server.terminate()
-            server.wait(timeout=30)
+        with serving(runs) as url, sync_playwright() as playwright:
+            browser = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
+            try:
+                shoot_pages(url, args.out, browser)
+                shoot_boards(args.out, browser)
+            finally:
+                browser.close()
 
 
 if __name__ == "__main__":

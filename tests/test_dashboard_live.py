@@ -21,13 +21,11 @@ import replays
 from arena import metrics
 from arena.tournament import run_tournament
 from dashboards import data, queries
-from dashboards.launch import launch
 from dashboards.live import LIVE_MARK
 from replays import lock
 from replays.files import part_paths, replays_dir
 from tests.killing import POLL_SECONDS
-from tests.servers import free_port, wait_until_serving
-from tests.test_dashboard_browser import CHROMIUM, CHROMIUM_ARGS, IDLE, WAIT_MS
+from tests.test_dashboard_browser import CHROMIUM, CHROMIUM_ARGS, IDLE, WAIT_MS, serving
 from tests.test_population_eval import RPS_LEAGUE
 
 APP = str(Path(__file__).parents[1] / "dashboards" / "app.py")
@@ -125,6 +123,32 @@ def test_metrics_tables_read_each_new_round_once(tmp_path):
     assert data.metrics_table(run, "diversity")["round"].to_pylist() == [0, 0, 1, 1, 2, 2, 3, 3]
 
 
+@pytest.mark.parametrize("page", ["overview", "agent", "population"])
+def test_live_pages_say_who_writes_until_the_writer_is_killed(tournament, monkeypatch, page):
+    monkeypatch.setenv("ARENA_RUNS", str(tournament))
+    at = AppTest.from_file(APP, default_timeout=TIMEOUT)
+    at.switch_page(f"pages/{page}.py").run()
+    assert not at.exception
+    assert not any(text.startswith(LIVE_MARK) for text in caption_texts(at))  # finished
+    holder = subprocess.Popen(
+        [sys.executable, "-c", HOLDER, str(tournament)],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+    )
+    try:
+        assert holder.stdout.readline() == b"locked\n"
+        at.run()
+        assert not at.exception
+        live = [text for text in caption_texts(at) if text.startswith(LIVE_MARK)]
+        assert len(live) == 1 and f"process {holder.pid} " in live[0]
+    finally:
+        holder.send_signal(signal.SIGKILL)
+        holder.wait()
+    at.run()
+    assert not at.exception
+    assert not any(text.startswith(LIVE_MARK) for text in caption_texts(at))
+
+
 def league_config(folder: Path) -> Path:
     """A league on rock-paper-scissors that goes on until it is killed."""
     values = {**RPS_LEAGUE, "rounds": 100_000}
@@ -203,14 +227,9 @@ def test_browser_page_follows_the_league_without_reloading_until_it_is_killed(tm
     runs = tmp_path / "runs"
     out = runs / "live-league"
     league = start_league(tmp_path, out)
-    port = free_port()
-    server = None
     try:
         wait_for(lambda: len(metrics.rounds(out, "progress")) >= 1, league, "round 1")
-        server = launch(runs, port)
-        url = f"http://127.0.0.1:{port}"
-        wait_until_serving(url, server)
-        with sync_playwright() as playwright:
+        with serving(runs) as url, sync_playwright() as playwright:
             browser = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
             try:
                 page = browser.new_page()
@@ -233,7 +252,4 @@ def test_browser_page_follows_the_league_without_reloading_until_it_is_killed(tm
     finally:
         league.kill()
         league.wait()
-        if server is not None:
-            server.terminate()
-            server.wait(timeout=30)
     assert league.returncode == -signal.SIGKILL, league.stderr.read()

@@ -8,10 +8,8 @@ from pathlib import Path
 import pytest
 
 from arena.tournament import run_tournament
-from dashboards.launch import launch
 from dashboards.ui import PAGES
-from tests.servers import free_port, wait_until_serving
-from tests.test_dashboard_browser import CHROMIUM, CHROMIUM_ARGS, IDLE, WAIT_MS
+from tests.test_dashboard_browser import CHROMIUM, CHROMIUM_ARGS, IDLE, WAIT_MS, serving
 
 PHONE = {"width": 390, "height": 844}
 GAME = "hex:size=11"  # a board wider than a phone (about 640 px)
@@ -24,15 +22,8 @@ def dashboard(tmp_path):
     """The URL of the dashboard serving a folder with a few games of 11x11 Hex."""
     config = {"game": GAME, "agents": ["random", "greedy"], "games_per_pair": 2}
     run_tournament(config | {"concurrency": 2, "out": str(tmp_path / "runs" / "hex")})
-    port = free_port()
-    server = launch(tmp_path / "runs", port)
-    try:
-        url = f"http://127.0.0.1:{port}"
-        wait_until_serving(url, server)
+    with serving(tmp_path / "runs") as url:
         yield url
-    finally:
-        server.terminate()
-        server.wait(timeout=30)
 
 
 @pytest.mark.slow
