@@ -288,3 +288,27 @@ def test_dashboard_study_page_before_ratings(tmp_path, monkeypatch):
     at = study_page(tmp_path, monkeypatch, study)
     assert not at.exception and not at.error
     assert any("No ratings yet" in i.value for i in at.info)
+
+
+def test_seconds_per_move_from_match_times():
+    """Matches timed as the sum of each agent's moves times its cost recover the costs,
+    also when one match ran long (a first call compiling or loading): the fit is robust."""
+    cost = {"random": 1e-5, "net/s1": 2e-3, "net/s8": 9e-3, "mcts:sims=64": 4e-3}
+    model = rate.CostModel(opening_plies=2)
+    rng = np.random.default_rng(0)
+    pairs = [(a, b) for a in cost for b in cost if a < b] * 3
+    for k, (a, b) in enumerate(pairs):
+        plies = rng.integers(5, 10, size=8)
+        seats = [[a, b] if i % 2 == 0 else [b, a] for i in range(8)]
+        moves = rate.moves_by_seat(plies, 2)
+        seconds = sum(
+            cost[s[0]] * m[0] + cost[s[1]] * m[1] for s, m in zip(seats, moves, strict=True)
+        )
+        seconds *= 20 if k == 0 else 1  # the first match compiled a kernel
+        start = np.datetime64("2026-01-01T00:00:00", "us")
+        end = start + np.timedelta64(int(seconds * 1e6), "us")
+        model.add(seats, plies, np.full(8, start), np.full(8, end))
+    fitted = model.per_move()
+    for agent, truth in cost.items():
+        assert fitted[agent] == pytest.approx(truth, rel=0.05, abs=1e-5), agent
+    assert rate.moves_by_seat(np.array([5, 2]), 2).tolist() == [[2, 1], [0, 0]]
