@@ -9,6 +9,7 @@ the page only through tables and charts.
 import math
 
 import pandas as pd
+import pyarrow as pa
 import streamlit as st
 
 from arena.study.frontier import Estimate, equal_time, steps_in_sims
@@ -50,7 +51,7 @@ def frontier_section(run: data.Run) -> None:
     st.dataframe(slopes, hide_index=True, key="slopes_table")
 
 
-def equal_time_section(ratings: pd.DataFrame, table) -> None:
+def equal_time_section(ratings: pd.DataFrame, table: pa.Table) -> None:
     timed = ratings[ratings["seconds_per_move"].notna() & (ratings["seconds_per_move"] > 0)]
     searched = timed[(timed["kind"] == "snapshot") | (timed["sims"] > 0)]
     if searched.empty:
