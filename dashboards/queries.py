@@ -19,7 +19,7 @@ import pyarrow.csv as pacsv
 import pyarrow.parquet as pq
 
 from arena.ids import EVAL_ONLY, round_tag
-from replays.schema import REPLACES_KEY, SCHEMA, SCHEMA_VERSION, SEARCH, VERSION_KEY
+from replays.schema import REPLACES_KEY, SCHEMA_VERSION, SEARCH, VERSION_KEY, upgrade
 
 # The columns of the replay browser's listing, newest game first.
 LISTING_COLUMNS = """
@@ -182,24 +182,26 @@ def export(files: list[str], flt: GameFilter, fmt: str, limit: int, schema: pa.S
     file's), so the file reads like any replay part; CSV has no lists, so list columns
     become JSON text (NaN marks a move without an annotation, as Python's `json` reads it).
     """
+    if fmt not in ("parquet", "csv"):
+        raise ValueError(f"unknown export format {fmt!r}; use parquet or csv")
     where, params = flt.where()
+    sql = f"SELECT * FROM games WHERE {where} {ORDER} LIMIT $limit"
+    # Files of an older schema version lack the newer columns: they export as null.
+    table = upgrade(_query(files, sql, {**params, "limit": limit}, every_column=True))
+    sink = io.BytesIO()
     if fmt == "parquet":
         # A compacted part names the parts it replaces; the export replaces none.
         meta = {k: v for k, v in (schema.metadata or {}).items() if k != REPLACES_KEY}
         meta[VERSION_KEY] = str(SCHEMA_VERSION).encode()
-        sql = f"SELECT * FROM games WHERE {where} {ORDER} LIMIT $limit"
-        table = _query(files, sql, {**params, "limit": limit}, every_column=True)
-        table = table.select(SCHEMA.names).cast(SCHEMA.with_metadata(meta))
-        sink = io.BytesIO()
-        pq.write_table(table, sink, compression="zstd")
-        return sink.getvalue()
-    if fmt == "csv":
+        pq.write_table(table.replace_schema_metadata(meta), sink, compression="zstd")
+    else:
         as_text = ", ".join(f"CAST(to_json({c}) AS VARCHAR) AS {c}" for c in LIST_COLUMNS)
-        sql = f"SELECT * REPLACE ({as_text}) FROM games WHERE {where} {ORDER} LIMIT $limit"
-        sink = io.BytesIO()
-        pacsv.write_csv(_query(files, sql, {**params, "limit": limit}, every_column=True), sink)
-        return sink.getvalue()
-    raise ValueError(f"unknown export format {fmt!r}; use parquet or csv")
+        connection = connect()
+        connection.register("page", table)
+        pacsv.write_csv(
+            connection.sql(f"SELECT * REPLACE ({as_text}) FROM page").to_arrow_table(), sink
+        )
+    return sink.getvalue()
 
 
 # Results of a set of agent ids (an agent, or a league learner's versions) against each
