@@ -450,6 +450,7 @@ def write_ratings(study_dir: Path, players: Sequence[Player]) -> pa.Table:
     pairs = results.pair_table(study_dir, RATING_GAMES) if stored else None
     fitted: dict[str, dict] = {}
     spm: dict[str, float] = {}
+    metadata = None
     if pairs is not None:
         keep = [
             f in names and s in names
@@ -458,8 +459,9 @@ def write_ratings(study_dir: Path, players: Sequence[Player]) -> pa.Table:
         pairs = pairs.filter(pa.array(keep, pa.bool_()))
     if pairs is not None and pairs.num_rows:
         anchor = RATING_ANCHOR if RATING_ANCHOR in names else None
-        ratings = fit_ratings(pairs, anchor=anchor)
-        fitted = {row["agent"]: row for row in ratings.to_arrow().to_pylist()}
+        fit = fit_ratings(pairs, anchor=anchor).to_arrow()
+        fitted = {row["agent"]: row for row in fit.to_pylist()}
+        metadata = fit.schema.metadata  # the fit's first-move advantage, draw rate, anchor
         costs = CostModel(OPENING_PLIES)
         costs.add_table(results.query(study_dir, COST_QUERY))
         # Below a microsecond a move's cost is lost in the match loop's own: not measured.
@@ -471,6 +473,6 @@ def write_ratings(study_dir: Path, players: Sequence[Player]) -> pa.Table:
     ]
     table = pa.Table.from_pylist(
         [{f.name: r[f.name] for f in RATINGS_SCHEMA} for r in rows], RATINGS_SCHEMA
-    )
+    ).replace_schema_metadata(metadata)
     write_table(study_dir, RATINGS, table)
     return table
