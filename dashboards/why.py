@@ -25,9 +25,9 @@ NOT_GRADED = "not graded"
 REFERENCE_FACTOR = 10  # the reference search's budget, times the agent's
 REFERENCE_SIMS = 400  # the agent's budget assumed when its visits were not stored
 REFERENCE_TOLERANCE = 0.05  # a reference value this close to the best counts as optimal
-# Opening positions take the solver minutes each on this machine (ply 6: ~110 s, ply 10:
-# ~2 s); moves from there on are graded, latest first, until the time budget is spent.
-SOLVER_FROM_PLY = 8
+# Opening positions take the solver minutes each on this machine (ply 6: ~110 s, ply 8:
+# ~24 s, ply 10: ~2 s); moves from there on are graded, latest first, within the budget.
+SOLVER_FROM_PLY = 10
 SOLVER_SECONDS = 30.0
 
 
@@ -167,7 +167,7 @@ def solver_grades(replay: Replay, seconds: float = SOLVER_SECONDS) -> Grades:
         best_value, value = float(np.sign(scores[best])), float(np.sign(scores[replay.actions[k]]))
         rows[k] = (grade(best_value, value), best, value, best_value)
     moves = _frame(replay, rows)
-    return Grades(f"the exact solver (moves from ply {SOLVER_FROM_PLY + 1} on)", moves)
+    return Grades(f"the exact solver (moves {SOLVER_FROM_PLY + 1} and later)", moves)
 
 
 def reference_grades(game: games.Game, replay: Replay) -> Grades:
