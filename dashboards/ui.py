@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 from contextlib import contextmanager
 
@@ -90,3 +91,9 @@ def guard(what: str) -> Iterator[None]:
         st.warning(f"{what}: {err}")
     except (duckdb.Error, pa.ArrowException, OSError, ValueError) as err:
         st.error(f"{what} failed: {err}")
+
+
+def plain(text: str) -> str:
+    """`text` (data: an agent id, a folder name) escaped for Streamlit markdown, so it
+    shows as written and never as formatting, a link or a picture."""
+    return re.sub(r"([\\`*_{}\[\]()<>#+\-.!|~$:])", r"\\\1", str(text))

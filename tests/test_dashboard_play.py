@@ -21,10 +21,12 @@ import replays
 from arena import results
 from dashboards import board, human
 from dashboards.playing import Game, IllegalMove
+from dashboards.ui import plain
 from replays.record import replay_from_row
 from tests.test_dashboard_apptest import APP, TIMEOUT, league_run
 
 PAGE = "pages/play.py"
+BROKEN = "broken_*[x](y)"  # a league folder named in markup
 
 
 def open_play(runs: Path, monkeypatch) -> AppTest:
@@ -157,10 +159,10 @@ def test_card_game_from_your_seat(tmp_path, monkeypatch):
 @pytest.fixture(scope="module")
 def leagues(tmp_path_factory) -> Path:
     """A runs folder with a real league (with snapshots) and a copy whose snapshot lost
-    its weights."""
+    its weights, in a folder whose name is markup (shown as written, never formatted)."""
     folder = tmp_path_factory.mktemp("runs")
     league = league_run(folder)
-    broken = folder / "broken"
+    broken = folder / BROKEN
     shutil.copytree(league, broken)
     population = json.loads((broken / "league.json").read_text())["population"]
     first = next(m["agent"] for m in population if m["role"] == "snapshot")
@@ -174,16 +176,16 @@ def test_league_snapshots_play_and_a_broken_one_shows_its_error(leagues, monkeyp
     at.selectbox(key="play_name").set_value("tic_tac_toe").run()
     labels = at.selectbox(key="play_opponent").options  # "ID: what it is"
     snapshots = [label.split(": ")[0] for label in labels if "/" in label.split(": ")[0]]
-    assert {o.split("/")[0] for o in snapshots} == {"league", "broken"}
+    assert {o.split("/")[0] for o in snapshots} == {"league", BROKEN}
     good = next(o for o in snapshots if o.startswith("league/"))
     start(at, good, game="tic_tac_toe")
     assert not at.error
     type_move(at, 4)
     assert len(game_of(at).history) == 2  # the snapshot answered
     assert game_of(at).seats == ["human:player", good]
-    bad = next(o for o in snapshots if o.startswith("broken/"))
+    bad = next(o for o in snapshots if o.startswith(f"{BROKEN}/"))
     start(at, bad, game="tic_tac_toe")
-    assert len(at.error) == 1 and at.error[0].value.startswith(f"{bad} cannot be loaded:")
+    assert len(at.error) == 1 and at.error[0].value.startswith(f"{plain(bad)} cannot be loaded")
     assert game_of(at).seats[1] == good  # the game in progress is kept
 
 

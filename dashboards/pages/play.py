@@ -90,7 +90,7 @@ def start(game: games.Game, opponent: opponents.Opponent, seat: int, player: str
         with st.spinner(f"Loading {opponent.id}"):
             agent = opponent.build(game)
     except Exception as err:  # any failure to load is the opponent's, shown on the page
-        st.error(f"{opponent.id} cannot be loaded: {err}")
+        st.error(f"{ui.plain(opponent.id)} cannot be loaded: {ui.plain(err)}")
         return
     seats = [opponent.id] * game.num_players
     seats[seat] = me
@@ -202,12 +202,12 @@ def save(game: Game) -> None:
 
 def play(game: Game) -> None:
     rules = game.rules
+    opponent = ui.plain(next(s for i, s in enumerate(game.seats) if i != game.human))
     if not game.over and not game.humans_turn():
-        with st.spinner(f"{game.seats[1 - game.human if rules.num_players == 2 else 0]} thinks"):
+        with st.spinner(f"{opponent} thinks"):
             game.reply(state.play_agent, state.play_rng)
     position = game.state()
-    opponent = next(s for i, s in enumerate(game.seats) if i != game.human)
-    caption = f"You ({game.seats[game.human]}, player {game.human}) against `{opponent}`"
+    caption = f"You ({ui.plain(game.seats[game.human])}, player {game.human}) against {opponent}"
     if game.think_seconds is not None:
         caption += f"; its last move took {game.think_seconds:.2f} s"
     st.caption(caption + ".")
@@ -232,7 +232,8 @@ def play(game: Game) -> None:
             st.success(f"{result(game)} {len(game.history)} moves.")
             save(game)
             if state.get("play_saved"):
-                st.caption(f"Saved as `{state.play_saved}` in `{human.run_dir(data.runs_dir())}`.")
+                where = ui.plain(human.run_dir(data.runs_dir()))
+                st.caption(f"Saved as {state.play_saved} in {where}.")
                 st.page_link("pages/replays.py", label="Open the replays", icon=":material/replay:")
         elif game.humans_turn():
             st.info("Your move: click the board." if not rules.hidden else "Your move.")
