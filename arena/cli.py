@@ -227,6 +227,11 @@ def ratings_command(
         help="alpharank, nash-avg: rank only these agents (repeatable; default: every agent, "
         "or a league's latest evaluation round).",
     ),
+    exact: bool = typer.Option(
+        False,
+        help="alpharank, nash-avg: rank on the exact expected payoffs (agents that state "
+        "their strategy, a game small enough to enumerate) instead of the games' means.",
+    ),
 ) -> None:
     """Ratings of a run's agents: Bradley-Terry Elo with confidence intervals and the
     win-rate matrix, or α-Rank, or Nash averaging of the empirical payoffs.
@@ -241,15 +246,33 @@ def ratings_command(
         fail(f"unknown --method {method!r}; methods: {', '.join(METHODS)}")
     kind = (read_run(run_dir) or {}).get("kind")
     if method == "elo":
-        if agents:
-            fail("--agent goes with --method alpharank or nash-avg")
+        if agents or exact:
+            fail("--agent and --exact go with --method alpharank or nash-avg")
         _print_results(run_dir, anchor, eval_only=kind == "league")
     else:
-        _print_population_ranking(run_dir, method, agents or None, league=kind == "league")
+        _print_population_ranking(run_dir, method, agents or None, kind == "league", exact)
+
+
+def _exact_tables(run_dir: str, names: list[str]):
+    """The exact per-seat payoff tables of the run's agents `names` (arena.exact_payoffs)."""
+    import games
+    from arena import exact_payoffs
+    from arena.rundir import read_run
+
+    game = games.make(read_run(run_dir)["game"])
+    tables = exact_payoffs.seat_tables(game, exact_payoffs.run_agents(run_dir, names))
+    if tables is None:
+        fail(
+            f"--exact: no exact payoffs of these agents in {game.spec} (it takes two players, a "
+            f"tree of at most {exact_payoffs.MAX_NODES:,} nodes and agents that state their "
+            "strategy)"
+        )
+    console.print("on exact expected payoffs (the agents' stated strategies, not their games)")
+    return tables
 
 
 def _print_population_ranking(
-    run_dir: str, method: str, agents: list[str] | None, league: bool
+    run_dir: str, method: str, agents: list[str] | None, league: bool, exact: bool = False
 ) -> None:
     """α-Rank or Nash averaging of the agents that met every other, best first."""
     import numpy as np
@@ -271,7 +294,14 @@ def _print_population_ranking(
     if completion.missing:
         console.print(completion.describe())
     names = list(completion.tables.agents)
-    rows = population.rows(method, names, completion.tables.antisymmetric())
+    seat_tables = _exact_tables(run_dir, names) if exact else None
+    if seat_tables is None:
+        a = completion.tables.antisymmetric()
+    else:
+        from arena.exact_payoffs import antisymmetric
+
+        a = antisymmetric(seat_tables)
+    rows = population.rows(method, names, a)
     # Nash averaging rates by skill (the mass says who is in the equilibrium); skills of
     # the equilibrium's agents are all 0 up to round-off, which must not order them.
     score = rows["mass"] if method == "alpharank" else np.round(rows["skill"], 9)
@@ -292,26 +322,32 @@ def _print_population_ranking(
         table.add_row(*cells)
     console.print(table)
     if method == "alpharank" and population.seats_differ(games.make(tables.game)):
-        _print_alpharank_per_seat(tables)
+        _print_alpharank_per_seat(tables, None if seat_tables is None else (names, seat_tables))
 
 
-def _print_alpharank_per_seat(tables) -> None:
+def _print_alpharank_per_seat(tables, exact: tuple[list[str], list] | None = None) -> None:
     """Multi-population α-Rank with the two seats as populations (as a league writes it to
-    `alpharank_per_seat`), on the agents that played every profile, themselves included."""
+    `alpharank_per_seat`), on the agents that played every profile, themselves included;
+    with `exact` (agents, their exact per-seat tables), on those."""
     import numpy as np
 
     from arena import population
     from arena.alpharank import AlphaRankError
 
-    completion = tables.complete(seats=True)
-    if completion.missing:
-        console.print(f"per-seat α-Rank: {completion.describe()}")
-    kept = list(completion.tables.agents)
+    if exact is None:
+        completion = tables.complete(seats=True)
+        if completion.missing:
+            console.print(f"per-seat α-Rank: {completion.describe()}")
+        kept, seat_tables = list(completion.tables.agents), None
+        if kept:
+            seat_tables = completion.tables.per_seat()
+    else:
+        kept, seat_tables = exact
     if not kept:
         console.print("per-seat α-Rank: no agent played every other and itself in both seats")
         return
     try:
-        rows = population.alpharank_per_seat_rows(kept, completion.tables.per_seat())
+        rows = population.alpharank_per_seat_rows(kept, seat_tables)
     except AlphaRankError as err:
         console.print(f"per-seat α-Rank: {err}")
         return

@@ -10,16 +10,21 @@ needs no game at all: the same tables without the noise.
 
 The tables are those of arena.payoffs, exact: `seat_tables` as its ``seat_payoffs`` (for
 per-seat α-Rank), `antisymmetric` as ``PayoffTables.antisymmetric`` (Nash averaging,
-diversity, single-population α-Rank).
+diversity, single-population α-Rank). `arena ratings DIR --method alpharank|nash-avg
+--exact` ranks a run's agents on them (`run_agents` rebuilds the agents from the run's own
+record of their specs). A league's metrics and its dashboard stay on its stored games, the
+one source every one of its rankings shares.
 """
 
 from __future__ import annotations
 
 import functools
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
+from pathlib import Path
 
 import numpy as np
 
+import agents as agent_specs
 import games
 from agents.base import Agent
 from agents.tabular.query import agent_policy, query_method
@@ -58,6 +63,34 @@ def antisymmetric(tables: list[np.ndarray]) -> np.ndarray:
     a = (p - p.T) / 2.0
     np.fill_diagonal(a, 0.0)
     return a
+
+
+def run_agents(run_dir: str | Path, names: Sequence[str]) -> dict[str, Agent]:
+    """The agents `names` of a tournament or a league, rebuilt from the run's own record of
+    their specs: a tournament's config, a league's metrics/population (a learner's version
+    `main@r0066` is its slot's checkpoint of round 66). Specs from a run folder never import
+    code (agents.spec). ValueError naming an agent the run holds no spec of."""
+    from arena import ids, metrics
+    from arena.config import load_toml
+    from arena.league import ROLES
+    from arena.rundir import CONFIG_FILE, read_run
+    from arena.tournament import parse_agents
+
+    run_dir = Path(run_dir)
+    record = read_run(run_dir) or {}
+    game = games.make(record.get("game", ""))
+    specs: dict[str, str] = {}
+    if record.get("kind") == "league":
+        for row in metrics.read_table(run_dir, "population").to_pylist():
+            specs[row["agent"]] = row["spec"]  # anchors and snapshots: the same every round
+            if row["role"] in ROLES:
+                specs[ids.version_id(row["agent"], row["round"])] = row["spec"]
+    elif record.get("kind") == "tournament":
+        specs = parse_agents(load_toml(run_dir / CONFIG_FILE)["agents"])
+    unknown = [n for n in names if n not in specs]
+    if unknown:
+        raise ValueError(f"{run_dir} holds no agent spec of {', '.join(unknown)}")
+    return {n: agent_specs.make(specs[n], game, name=n) for n in names}
 
 
 @functools.lru_cache(maxsize=4)

@@ -37,7 +37,7 @@ import replays
 from agents.base import require_perfect_information
 from agents.network import MAX_BLOCKS, MAX_CHANNELS
 from agents.spec import UntrustedCode, checkpoint_hashes, imports_code
-from arena import diversity, exact_payoffs, ids, metrics, payoffs, population, results
+from arena import diversity, ids, metrics, payoffs, population, results
 from arena.alpharank import AlphaRankError
 from arena.backends import (
     AgentRecipe,
@@ -595,14 +595,7 @@ class League:
         if completion.missing:
             self.log(f"round {self.round} evaluation: {completion.describe()}")
         kept = list(completion.tables.agents)
-        # Agents that state their strategy on a small tree: the expected payoffs themselves,
-        # not the means of sampled games (arena.exact_payoffs).
-        exact = exact_payoffs.seat_tables(self.game, {n: players[n] for n in kept})
-        a = (
-            completion.tables.antisymmetric()
-            if exact is None
-            else exact_payoffs.antisymmetric(exact)
-        )
+        a = completion.tables.antisymmetric()
         probes = diversity.probe_positions(
             self.game,
             self.config["evaluation"]["probe_positions"],

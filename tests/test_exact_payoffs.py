@@ -1,6 +1,6 @@
 """Exact payoff tables (arena/exact_payoffs.py): against hand-computed rock-paper-scissors and
-OpenSpiel's expected values on Kuhn poker, None where they cannot be computed, and a league's
-evaluation on them."""
+OpenSpiel's expected values on Kuhn poker, None where they cannot be computed, and `arena
+ratings --exact` on a league's and a tournament's agents."""
 
 from __future__ import annotations
 
@@ -9,9 +9,10 @@ import pytest
 
 import agents
 import games
-from arena import exact_payoffs, ids, metrics, payoffs, population
+from arena import exact_payoffs, ids, metrics, payoffs, population, results
 from arena.league import run_league
-from tests.test_population_eval import RPS_LEAGUE
+from arena.tournament import run_tournament
+from tests.test_population_eval import RPS_LEAGUE, arena
 
 
 def made(spec: str, names: list[str]) -> tuple[games.Game, dict]:
@@ -71,21 +72,54 @@ def test_no_tables_where_they_cannot_be_computed():
     assert exact_payoffs.seat_tables(game, {**rps, "unstated": Unstated()}) is None
 
 
-def test_a_rps_league_ranks_its_population_on_exact_payoffs(tmp_path):
-    """The league's α-Rank is that of the exact table of the evaluated agents (rebuilt here
-    from their specs in metrics/population), not that of its 16 games per pair."""
+def printed_masses(output: str) -> dict[str, float]:
+    """agent -> mass from `arena ratings --method alpharank`'s table."""
+    rows = (line.split("│") for line in output.splitlines() if line.count("│") == 4)
+    return {cells[2].strip(): float(cells[3]) for cells in rows if cells[1].strip().isdigit()}
+
+
+def test_ratings_exact_ranks_a_leagues_agents_on_their_strategies(tmp_path):
+    """The latest evaluation's agents rebuilt from metrics/population (learner versions from
+    their round's checkpoints): α-Rank of their exact table, not of their 16 games a pair."""
     run = run_league({**RPS_LEAGUE, "out": str(tmp_path / "league")}, log=lambda _: None)
-    ranked = metrics.read_table(run, "alpharank").to_pydict()
-    (last,) = set(ranked["round"])
-    members = metrics.read_table(run, "population").to_pandas()
-    spec = members[members["round"] == last].set_index("agent")["spec"]
+    done = arena("ratings", run, "--method", "alpharank", "--exact")
+    assert done.exit_code == 0, done.output
+    assert "on exact expected payoffs" in done.output
+    shown = printed_masses(done.output)
+    names = results.latest_evaluation_agents(run)
+    assert sorted(shown) == names and any("@r" in n for n in names)
     game = games.make(RPS_LEAGUE["game"])
-    names = ranked["agent"]
-    # A learner's version (main@r0002) is its slot's checkpoint of that round.
-    built = {n: agents.make(spec[n.split("@")[0]], game, name=n) for n in names}
+    members = metrics.read_table(run, "population").to_pandas()
+    last = members[members["round"] == members["round"].max()].set_index("agent")["spec"]
+    built = {n: agents.make(last[n.split("@")[0]], game, name=n) for n in names}
     exact = exact_payoffs.antisymmetric(exact_payoffs.seat_tables(game, built))
-    np.testing.assert_allclose(
-        ranked["mass"], population.alpharank_rows(names, exact)["mass"], atol=1e-12
-    )
+    mass = population.alpharank_rows(names, exact)["mass"]
+    assert [shown[n] for n in names] == pytest.approx(mass, abs=5e-5)  # printed to 4 places
     sampled = payoffs.load(run, ids.EVAL_ONLY, names).antisymmetric()
-    assert np.abs(sampled - exact).max() > 0.05  # the games alone would have ranked otherwise
+    assert np.abs(sampled - exact).max() > 0.05  # the games alone rank otherwise
+
+
+def test_ratings_exact_gives_the_pure_strategies_of_rps_equal_mass(tmp_path):
+    """`random` and the three pure strategies treat each other alike: α-Rank gives each
+    exactly a quarter on exact payoffs, and its 20 games a pair do not."""
+    run = tmp_path / "rps"
+    pure = [f"fixed:action={k}" for k in range(3)]
+    run_tournament(
+        {"game": "matrix:name=rps", "agents": ["random", *pure], "games_per_pair": 20,
+         "out": str(run)}
+    )  # fmt: skip
+    exact = printed_masses(arena("ratings", run, "--method", "alpharank", "--exact").output)
+    assert exact == {name: 0.25 for name in ["random", *pure]}
+    sampled = printed_masses(arena("ratings", run, "--method", "alpharank").output)
+    assert max(abs(m - 0.25) for m in sampled.values()) > 0.01
+    # Where there is no tree, or no --method to take it: one-line errors.
+    elo = arena("ratings", run, "--exact")
+    assert elo.exit_code == 2 and "--exact go with --method alpharank" in elo.output
+    c4 = tmp_path / "c4"
+    run_tournament(
+        {"game": "connect_four", "agents": ["random", "fixed:action=3"], "games_per_pair": 2,
+         "out": str(c4)}
+    )  # fmt: skip
+    none = arena("ratings", c4, "--method", "nash-avg", "--exact")
+    assert none.exit_code == 2 and "--exact: no exact payoffs" in none.output
+    assert len(none.output.strip().splitlines()) == 1
