@@ -27,6 +27,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 from matplotlib import colormaps
 from matplotlib.figure import Figure
+from matplotlib.ticker import MaxNLocator
 from matplotlib.tri import Triangulation
 
 from arena.rundir import atomic_write
@@ -114,7 +115,8 @@ def iso_elo_figure(ratings: pa.Table) -> Figure:
     figure = Figure(figsize=(5.5 * len(nets), 4.5), layout="constrained")
     axes = np.atleast_1d(figure.subplots(1, len(nets), squeeze=False)[0])
     values = [r["rating"] for r in rows]
-    levels = np.linspace(min(values), max(values), 9) if len(set(values)) > 1 else None
+    # Round Elo levels (every 50 or 100 ...), shared by the panels so colours compare.
+    levels = MaxNLocator(8).tick_values(min(values), max(values)) if len(set(values)) > 1 else None
     for ax, net in zip(axes, nets, strict=True):
         own = [r for r in rows if r["net"] == net]
         x = np.log10([r["train_flops"] for r in own])
