@@ -18,7 +18,6 @@ one source every one of its rankings shares.
 
 from __future__ import annotations
 
-import functools
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 
@@ -30,8 +29,8 @@ from agents.base import Agent
 from agents.tabular.query import agent_policy, query_method
 from agents.tabular.tree import GameTree, build_tree
 
-# Larger trees are left to sampled games: bounds the cost of an evaluation round (and of
-# finding out that a tree is too big) to a fraction of a second.
+# Larger trees are left to sampled games: bounds the cost of a ranking (and of finding out
+# that a tree is too big) to a fraction of a second.
 MAX_NODES = 100_000
 
 
@@ -43,7 +42,7 @@ def seat_tables(game: games.Game, agents: Mapping[str, Agent]) -> list[np.ndarra
     state its strategy (it can only be sampled: its games are the measure)."""
     if game.num_players != 2 or not all(query_method(a) == "strategy" for a in agents.values()):
         return None
-    tree = _tree(game.spec)
+    tree = _tree(game)
     if tree is None:
         return None
     from arena.psro import make_member, payoff_tables  # the contraction PSRO's exact payoffs use
@@ -93,11 +92,9 @@ def run_agents(run_dir: str | Path, names: Sequence[str]) -> dict[str, Agent]:
     return {n: agent_specs.make(specs[n], game, name=n) for n in names}
 
 
-@functools.lru_cache(maxsize=4)
-def _tree(spec: str) -> GameTree | None:
-    """The game's tree, or None (perfect information, or too big); kept, as every
-    evaluation round of a league asks again."""
+def _tree(game: games.Game) -> GameTree | None:
+    """The game's tree, or None (perfect information, or too big)."""
     try:
-        return build_tree(games.make(spec), max_nodes=MAX_NODES)
+        return build_tree(game, max_nodes=MAX_NODES)
     except ValueError:
         return None
