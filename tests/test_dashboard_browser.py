@@ -208,6 +208,7 @@ def searched_dashboard(tmp_path):
         yield url, out
 
 
+@pytest.mark.slow  # ~30 s here: the arena command, the server and Chromium
 def test_a_game_recorded_with_search_shows_its_heat_map_and_solver_grades(searched_dashboard):
     url, run = searched_dashboard
     with replay_page(url) as page:
