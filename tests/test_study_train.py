@@ -29,7 +29,7 @@ GRID = {
     "nets": "1x8,1x16",
     "train_minutes": "0.02,0.04",
     "sims": "1,2",
-    "budget_minutes": 0.5,
+    "budget_minutes": 0.75,
 }
 
 
@@ -52,7 +52,7 @@ def error_line(*args) -> str:
 
 @pytest.fixture(scope="module")
 def study(tmp_path_factory):
-    """A whole study, trained, rated and reported: about 30 s (its budget), so the tests
+    """A whole study, trained, rated and reported: about 45 s (its budget), so the tests
     that use it are marked slow."""
     out = tmp_path_factory.mktemp("study") / "study"
     grid = StudyGrid.make(**GRID)
@@ -136,7 +136,7 @@ def test_searched_states_count_the_root_and_each_simulation():
 def test_the_log_states_the_plan_each_snapshot_and_the_report(study):
     out, _, lines = study
     assert lines[0].startswith("plan: training 2 network(s) x 0.04 min = 0.08 min")
-    assert f"rating {4 * 2 + len(ANCHORS)} players in the remaining 0.42 of 0.5 min" in lines[0]
+    assert f"rating {4 * 2 + len(ANCHORS)} players in the remaining 0.67 of 0.75 min" in lines[0]
     assert sum(line.startswith("snapshot ") for line in lines) == 4
     rated = [line for line in lines if line.startswith("rated ")]  # in what was left
     assert len(rated) == 1

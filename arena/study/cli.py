@@ -32,6 +32,9 @@ def study_run(
     workers: int = typer.Option(None, help="Ray: rollout actors or match tasks at once."),
 ) -> None:
     """Train a learner per network with snapshots, rate them at each budget, and report."""
+    import time
+
+    started = time.monotonic()  # the budget counts the imports below
     from arena.cli import _backend
     from arena.study.grid import StudyGrid
     from arena.study.run import run_study
@@ -39,7 +42,7 @@ def study_run(
     # The grid is checked before a cluster starts or anything is written.
     grid = StudyGrid.make(game, nets, train_minutes, sims, budget_minutes, seed)
     with _backend(backend, address, workers) as runner:
-        study_dir = run_study(grid, out, resume, runner, device, console.print)
+        study_dir = run_study(grid, out, resume, runner, device, console.print, started)
     console.print(f"study folder: {study_dir}")
 
 
