@@ -6,9 +6,10 @@ of each board game's picture, for docs/dashboard.md.
 Without --runs it prepares a small runs folder first (a 4-round Connect Four league, about
 a minute on 2 cores). It serves the folder with the real dashboard (`dashboards.launch`)
 and has headless Chromium, driven by Playwright, open each page of `dashboards.ui.PAGES`
-(the replay browser at a game's last move, the play page after one move) and save
-OUT/<page>-desktop.png and OUT/<page>-phone.png, then OUT/board-<game>.png. Needs
-Debian's chromium at /usr/bin/chromium (scripts/install-browser.sh).
+(the replay browser at a game's last move, its stones numbered; the play page after one
+move) and save OUT/<page>-desktop.png and OUT/<page>-phone.png, then
+OUT/board-<game>.png. Needs Debian's chromium at /usr/bin/chromium
+(scripts/install-browser.sh).
 """
 
 from __future__ import annotations
@@ -63,6 +64,9 @@ def act(page, script: str) -> None:
     """What a page shows beyond its first view: a game's last move, a move played."""
     if script.endswith("replays.py"):
         page.get_by_role("button", name="Last").click()
+        page.locator(IDLE).wait_for()
+        page.get_by_text("Move numbers").click()
+        page.locator(".arena-board .move-number").first.wait_for()
     elif script.endswith("play.py"):
         page.get_by_role("button", name="Start").click()
         page.locator(IDLE).wait_for()
@@ -83,8 +87,8 @@ def whole_page(page, viewport: dict) -> None:
     """Make the window as tall as the page: Streamlit scrolls inside its own container, so
     a full-page screenshot alone would stop at the window's height."""
     tall = page.evaluate(
-        "Math.max(...[...document.querySelectorAll('[data-testid=stMain] *, body')]"
-        ".map(e => e.scrollHeight))"
+        "(() => { const r = document.querySelector('[data-testid=stMainBlockContainer]')"
+        ".getBoundingClientRect(); return Math.ceil(r.top + r.height) + 48; })()"
     )
     page.set_viewport_size({"width": viewport["width"], "height": min(max(tall, 400), MAX_PX)})
     page.wait_for_timeout(SETTLE_MS)  # charts redraw at the new size
