@@ -96,8 +96,8 @@ def open_options(page, box):
 
 
 @contextmanager
-def replay_page(url: str) -> Iterator:
-    """Headless Chromium on the dashboard's replay page at `url`, its board drawn."""
+def chromium_page() -> Iterator:
+    """A page in headless Chromium, closed after the block."""
     from playwright.sync_api import sync_playwright
 
     with sync_playwright() as playwright:
@@ -105,12 +105,19 @@ def replay_page(url: str) -> Iterator:
         try:
             page = browser.new_page()
             page.set_default_timeout(WAIT_MS)
-            page.goto(f"{url}/replays")
-            page.locator(".arena-board svg").wait_for()
-            page.locator(IDLE).wait_for()
             yield page
         finally:
             browser.close()
+
+
+@contextmanager
+def replay_page(url: str) -> Iterator:
+    """Headless Chromium on the dashboard's replay page at `url`, its board drawn."""
+    with chromium_page() as page:
+        page.goto(f"{url}/replays")
+        page.locator(".arena-board svg").wait_for()
+        page.locator(IDLE).wait_for()
+        yield page
 
 
 def test_open_a_replay_and_step_forward(dashboard):
@@ -140,58 +147,48 @@ def board_ply(page) -> int:
 def test_play_connect_four_against_random_by_clicking(dashboard):
     """A whole game played by clicking the board's columns, then found in the replay
     browser and in the ratings of the human-games run."""
-    from playwright.sync_api import sync_playwright
+    with chromium_page() as page:
+        page.goto(f"{dashboard}/play")
+        page.locator(IDLE).wait_for()
+        box = page.get_by_role("combobox", name="Opponent")
+        open_options(page, box).filter(has_text="random:").first.click()
+        page.locator(IDLE).wait_for()
+        page.get_by_role("button", name="Start").click()
+        board = page.locator(".arena-play-board")
+        board.wait_for()
+        page.locator(IDLE).wait_for()
+        result = page.get_by_text(re.compile(r"^(You won!|You lost\.|A draw\.)"))
+        moves = 0
+        while not result.count():
+            ply = board_ply(page)
+            # The leftmost column with room (its top hole empty): a legal move.
+            top = board.locator('[data-cell^="0,"][data-owner="-1"]').first
+            column = top.get_attribute("data-cell").split(",")[1]
+            board.locator(f'[data-action="{column}"]').click()
+            moves += 1
+            # The board is redrawn after our move and the agent's reply.
+            page.locator(f'.arena-play-board:not([data-ply="{ply}"])').wait_for()
+            page.locator(IDLE).wait_for()
+        assert moves >= 4  # nobody wins Connect Four in fewer
+        saved = page.get_by_text("Saved as")
+        saved.wait_for()
+        match_id = re.search(r"play-[0-9a-f]+", saved.inner_text()).group()
 
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
-        try:
-            page = browser.new_page()
-            page.set_default_timeout(WAIT_MS)
-            page.goto(f"{dashboard}/play")
-            page.locator(IDLE).wait_for()
-            box = page.get_by_role("combobox", name="Opponent")
-            open_options(page, box).filter(has_text="random:").first.click()
-            page.locator(IDLE).wait_for()
-            page.get_by_role("button", name="Start").click()
-            board = page.locator(".arena-play-board")
-            board.wait_for()
-            page.locator(IDLE).wait_for()
-            result = page.get_by_text(re.compile(r"^(You won!|You lost\.|A draw\.)"))
-            moves = 0
-            while not result.count():
-                ply = board_ply(page)
-                # The leftmost column with room (its top hole empty): a legal move.
-                top = board.locator('[data-cell^="0,"][data-owner="-1"]').first
-                column = top.get_attribute("data-cell").split(",")[1]
-                board.locator(f'[data-action="{column}"]').click()
-                moves += 1
-                # The board is redrawn after our move and the agent's reply.
-                page.locator(f'.arena-play-board:not([data-ply="{ply}"])').wait_for()
-                page.locator(IDLE).wait_for()
-            assert moves >= 4  # nobody wins Connect Four in fewer
-            saved = page.get_by_text("Saved as")
-            saved.wait_for()
-            match_id = re.search(r"play-[0-9a-f]+", saved.inner_text()).group()
+        page.goto(f"{dashboard}/replays")
+        page.locator(IDLE).wait_for()
+        page.get_by_text("human of any").wait_for()  # the newest run is shown first
+        # The newest game opens first: ours, with its players.
+        page.locator(f'.arena-board[data-game="{match_id} #0"] svg').wait_for()
+        page.get_by_text(re.compile(r"human:player vs random|random vs human:player")).wait_for()
 
-            page.goto(f"{dashboard}/replays")
-            page.locator(IDLE).wait_for()
-            page.get_by_text("human of any").wait_for()  # the newest run is shown first
-            # The newest game opens first: ours, with its players.
-            page.locator(f'.arena-board[data-game="{match_id} #0"] svg').wait_for()
-            page.get_by_text(
-                re.compile(r"human:player vs random|random vs human:player")
-            ).wait_for()
-
-            page.goto(f"{dashboard}/overview")
-            page.locator(IDLE).wait_for()
-            # The ratings table (the page's first table) is drawn on a canvas; its cells are
-            # in the page too, hidden, for screen readers.
-            ratings = page.locator('[data-testid="stDataFrame"]').first.locator("[role=row]")
-            row = ratings.filter(has_text="human:player").first
-            row.wait_for(state="attached")
-            assert row.locator("[role=gridcell]").count() >= 4  # agent, Elo, ±, ...
-        finally:
-            browser.close()
+        page.goto(f"{dashboard}/overview")
+        page.locator(IDLE).wait_for()
+        # The ratings table (the page's first table) is drawn on a canvas; its cells are
+        # in the page too, hidden, for screen readers.
+        ratings = page.locator('[data-testid="stDataFrame"]').first.locator("[role=row]")
+        row = ratings.filter(has_text="human:player").first
+        row.wait_for(state="attached")
+        assert row.locator("[role=gridcell]").count() >= 4  # agent, Elo, ±, ...
 
 
 @pytest.fixture
