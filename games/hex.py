@@ -293,6 +293,9 @@ SVG_R = 20.0  # circumradius of a cell (pointy-top hexagon) in SVG pixels
 RGB_R = 12.0  # the same in rgb pixels
 FRAME = 0.6  # width of the coloured frame around the board, in cells
 PAD = 4.0  # pixels around the frame
+# Red and blue, as Hex boards are coloured: player 0 joins the red edges (top and bottom).
+COLOURS = ("#d62728", "#1f5fbf")
+RGB_COLOURS = np.array([(214, 39, 40), (31, 95, 191)], dtype=np.uint8)
 EMPTY = "#e8e8e8"
 RGB_EMPTY = (232, 232, 232)
 RGB_GRID = (85, 85, 85)
@@ -347,7 +350,7 @@ def svg(g, row: np.ndarray) -> str:
     for owner, corners in geo.frame():
         points = " ".join(f"{x:.1f},{y:.1f}" for x, y in corners)
         parts.append(
-            f'<polygon class="edge" points="{points}" fill="{render.COLOURS[owner]}" '
+            f'<polygon class="edge" points="{points}" fill="{COLOURS[owner]}" '
             f'data-owner="{owner}"/>'
         )
     angles = np.radians(np.arange(30, 390, 60))
@@ -357,7 +360,7 @@ def svg(g, row: np.ndarray) -> str:
             x, y = geo.centre(r, c)
             owner = int(board[r, c])
             points = " ".join(f"{x + dx:.1f},{y + dy:.1f}" for dx, dy in offsets)
-            fill = render.COLOURS[owner] if owner >= 0 else EMPTY
+            fill = COLOURS[owner] if owner >= 0 else EMPTY
             parts.append(
                 f'<polygon points="{points}" fill="{fill}" stroke="#555" stroke-width="1" '
                 f'data-cell="{r},{c}" data-owner="{owner}" data-action="{r * n + c}"/>'
@@ -389,8 +392,8 @@ def rgb(g, row: np.ndarray) -> np.ndarray:
     image = np.full((geo.height, geo.width, 3), 255, dtype=np.uint8)
     u, v = abs(fr - (n - 1) / 2), abs(fc - (n - 1) / 2)
     frame = np.maximum(u, v) <= (geo.hi - geo.lo) / 2
-    image[frame & (u >= v)] = render.RGB_COLOURS[0]
-    image[frame & (u < v)] = render.RGB_COLOURS[1]
+    image[frame & (u >= v)] = RGB_COLOURS[0]
+    image[frame & (u < v)] = RGB_COLOURS[1]
     # Cube rounding finds the hexagon of each pixel.
     q, r, s = fc, fr, -fc - fr
     rq, rr, rs = np.round(q), np.round(r), np.round(s)
@@ -404,7 +407,7 @@ def rgb(g, row: np.ndarray) -> np.ndarray:
     image[on_board] = RGB_GRID  # what shows between the cells
     inside = on_board & (rim < 0.9)
     ri, ci = rr[inside].astype(int), rq[inside].astype(int)
-    colours = np.vstack([render.RGB_COLOURS, [RGB_EMPTY]]).astype(np.uint8)
+    colours = np.vstack([RGB_COLOURS, [RGB_EMPTY]]).astype(np.uint8)
     image[inside] = colours[board[ri, ci]]  # owner -1 (empty) picks the last colour
     if last is not None:
         cx, cy = geo.centre(*last)

@@ -20,7 +20,6 @@ from hypothesis import strategies as st
 from numba import njit
 
 from games import hex as hexgame
-from games import render
 from games.contract import PLANE_TRANSFORMS, transform_planes
 from games.layout import DONE, HEADER, LAST_ACTION, PLY, TO_PLAY, WINNER
 
@@ -263,5 +262,5 @@ def test_pictures():
     top = image[int(y), int(x)]
     x, y = geo.centre(2, geo.lo + 0.2)  # left of the middle of the left column
     left = image[int(y), int(x)]
-    np.testing.assert_array_equal(top, render.RGB_COLOURS[0])  # player 0 joins top and bottom
-    np.testing.assert_array_equal(left, render.RGB_COLOURS[1])
+    np.testing.assert_array_equal(top, hexgame.RGB_COLOURS[0])  # player 0 joins top and bottom
+    np.testing.assert_array_equal(left, hexgame.RGB_COLOURS[1])
