@@ -2,7 +2,10 @@
 
 Shared drawing helpers for the games' own `text`, `svg` and `rgb` functions: a game passes
 its board (int8[rows, cols], -1 empty, else the owner's index), the (row, column) of the
-last move or None, and its state row (for whose turn it is, or the result).
+last move or None, and its state row (for whose turn it is, or the result). `Board` says
+where a board game's picture draws each cell (`games.board(game)`): click targets, overlays
+and move numbers are placed with it. Every picture opens with `svg_open`, so it shrinks
+to fit a phone's screen.
 """
 
 from collections.abc import Callable
