@@ -7,11 +7,13 @@ read from a run, can name code to import (a `module:Class` spec is never built h
 
 from __future__ import annotations
 
+import functools
 import json
 from dataclasses import dataclass
 from pathlib import Path
 
 import agents
+import games
 from agents.spec import KINDS, parse
 from dashboards import data
 
@@ -53,13 +55,24 @@ class Opponent:
         return agents.make(self.spec, game, name=self.id)
 
 
-def registered() -> list[Opponent]:
-    """Every registered agent kind that needs no file (the others come as snapshots)."""
+def registered(game_spec: str) -> list[Opponent]:
+    """Every registered agent kind that needs no file (the others come as snapshots) and
+    plays `game_spec` (search needs perfect information, the solver Connect Four)."""
     return [
         Opponent(name, name, f"{name}: {kind.help}")
         for name, kind in sorted(KINDS.items())
-        if not kind.path
+        if not kind.path and _plays(name, game_spec)
     ]
+
+
+@functools.cache
+def _plays(kind: str, game_spec: str) -> bool:
+    """Whether the kind, at its defaults, can be built for the game (they refuse at once)."""
+    try:
+        agents.make(kind, games.make(game_spec))
+    except ValueError:
+        return False
+    return True
 
 
 def snapshots(runs_dir: str | Path, game_spec: str) -> list[Opponent]:

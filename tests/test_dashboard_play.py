@@ -143,6 +143,9 @@ def test_a_bad_name_and_bad_game_settings_are_refused(tmp_path, monkeypatch):
 
 def test_card_game_from_your_seat(tmp_path, monkeypatch):
     at = open_play(tmp_path, monkeypatch)
+    at.selectbox(key="play_name").set_value("kuhn_poker").run()
+    labels = at.selectbox(key="play_opponent").options
+    assert [label.split(":")[0] for label in labels] == ["fixed", "random"]  # no search
     start(at, "fixed", game="kuhn_poker")  # fixed: always pass (action 0) where legal
     game = game_of(at)
     rules = games.make("kuhn_poker")

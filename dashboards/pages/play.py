@@ -15,8 +15,8 @@ from dashboards import board, data, human, opponents, ui
 from dashboards.playing import Game, IllegalMove
 
 # Games played from this page: one player moves at a time (not goofspiel's simultaneous
-# bids, not the one-shot matrix games).
-PLAYABLE = [n for n in games.names() if n not in ("goofspiel", "matrix")]
+# bids, nor the one-shot matrix games).
+PLAYABLE = [n for n in games.names() if not games.make(n).simultaneous]
 # What card games' actions mean (OpenSpiel's action names), for their buttons.
 ACTION_NAMES = {"kuhn_poker": ("pass", "bet"), "leduc_poker": ("fold", "call", "raise")}
 # What a board game's moves without a cell are called, for their buttons.
@@ -26,9 +26,9 @@ state = st.session_state
 
 
 def choose_opponent(game: games.Game) -> opponents.Opponent:
-    choices = opponents.registered() + opponents.snapshots(data.runs_dir(), game.spec)
+    choices = opponents.registered(game.spec) + opponents.snapshots(data.runs_dir(), game.spec)
     by_id = {o.id: o for o in choices}
-    default = list(by_id).index("mcts") if "mcts" in by_id else 0
+    default = next((list(by_id).index(k) for k in ("mcts", "random") if k in by_id), 0)
     chosen = by_id[
         st.selectbox(
             "Opponent",
