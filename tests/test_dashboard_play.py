@@ -225,3 +225,30 @@ def test_board_clicks_name_the_targets_move():
     assert board.cellless_moves(games.make("connect_four")) == []
     svg = rules.render_svg(rules.init(1), 0)
     assert 'data-action="40"' in svg  # the picture's own click targets
+
+
+def finished_game() -> Game:
+    game = Game("tic_tac_toe", 1, ["human:t", "fixed"], 0)
+    game.play(4)
+    game.resign()
+    return game
+
+
+def test_saving_takes_the_run_lock_and_refuses_another_kind_of_run(tmp_path, monkeypatch):
+    monkeypatch.setattr(human, "LOCK_WAIT_SECONDS", 0.0)
+    (tmp_path / "human").mkdir()
+    with replays.run_lock(tmp_path / "human", "another writer"):
+        with pytest.raises(replays.RunLockedError, match="another writer"):
+            human.save(tmp_path, finished_game())
+    assert not (tmp_path / "human" / "replays").exists()
+    human.save(tmp_path, finished_game())
+    assert len(stored(tmp_path)) == 1
+    assert json.loads((tmp_path / "human" / "run.json").read_text())["kind"] == "human"
+
+    other = tmp_path / "elsewhere"
+    shutil.copytree(tmp_path / "human", other / "human")
+    record = json.loads((other / "human" / "run.json").read_text())
+    (other / "human" / "run.json").write_text(json.dumps({**record, "kind": "tournament"}))
+    with pytest.raises(ValueError, match="holds a tournament run, not the human games"):
+        human.save(other, finished_game())
+    assert len(stored(other)) == 1  # nothing added
