@@ -65,7 +65,7 @@ def setup() -> None:
         try:
             game = games.make(f"{name}:{settings}" if settings.strip() else name)
         except ValueError as err:
-            left.error(f"Game settings: {err}")
+            left.error(f"Game settings: {ui.plain(err)}")
             return
         with middle:
             opponent = choose_opponent(game)
