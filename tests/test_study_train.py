@@ -16,6 +16,7 @@ import games
 from agents.checkpoint import checkpoint_paths
 from agents.network import NetConfig
 from arena.cli import app
+from arena.config import ConfigError
 from arena.rundir import read_run
 from arena.study.grid import StudyGrid, snapshot_id
 from arena.study.rate import ANCHORS
@@ -215,3 +216,10 @@ def test_a_study_killed_after_its_first_snapshot_resumes_from_it(tmp_path):
         assert all(a[key] <= b[key] for a, b in zip(after, after[1:], strict=False))
         # Counted on from the last row: the resumed learner played a round before its row.
         assert after[len(before)][key] > before[-1][key]
+
+
+@pytest.mark.parametrize("text", ["{", "[1, 2]", '{"game": "tic_tac_toe", "extra": 1}'])
+def test_a_damaged_grid_file_is_bad_input(tmp_path, text):
+    (tmp_path / "study.json").write_text(text)
+    with pytest.raises(ConfigError, match="not a study grid"):
+        StudyGrid.load(tmp_path)

@@ -117,7 +117,10 @@ class StudyGrid:
         path = Path(study_dir) / GRID_FILE
         if not path.is_file():
             raise ConfigError(f"{study_dir} is not a study folder (no {GRID_FILE})")
-        return cls.from_dict(json.loads(path.read_text()))
+        try:  # a folder may come from elsewhere: a damaged file is bad input, not a bug
+            return cls.from_dict(json.loads(path.read_text()))
+        except (TypeError, AttributeError, ValueError) as err:
+            raise ConfigError(f"{path}: not a study grid ({err})") from None
 
 
 def net_size(net: str) -> tuple[int, int]:
