@@ -252,3 +252,14 @@ def test_saving_takes_the_run_lock_and_refuses_another_kind_of_run(tmp_path, mon
     with pytest.raises(ValueError, match="holds a tournament run, not the human games"):
         human.save(other, finished_game())
     assert len(stored(other)) == 1  # nothing added
+
+
+def test_go_pass_is_a_button(tmp_path, monkeypatch):
+    at = open_play(tmp_path, monkeypatch)
+    at.selectbox(key="play_name").set_value("go").run()
+    at.text_input(key="play_settings").set_value("size=5").run()
+    start(at, "fixed", game="go")  # fixed: the lowest legal point, 0
+    (button,) = [b for b in at.button if b.key.startswith("play_cellless_")]
+    assert button.label == "Pass" and not button.disabled
+    button.click().run()
+    assert game_of(at).history == [25, 0]  # our pass (move 25 on 5x5), its stone on A1
