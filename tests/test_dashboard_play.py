@@ -263,3 +263,19 @@ def test_go_pass_is_a_button(tmp_path, monkeypatch):
     assert button.label == "Pass" and not button.disabled
     button.click().run()
     assert game_of(at).history == [25, 0]  # our pass (move 25 on 5x5), its stone on A1
+
+
+def test_a_game_saved_while_another_writer_holds_the_lock_is_saved_later(tmp_path, monkeypatch):
+    monkeypatch.setattr(human, "LOCK_WAIT_SECONDS", 0.0)
+    at = open_play(tmp_path, monkeypatch)
+    start(at, "fixed")
+    (tmp_path / "human").mkdir()
+    with replays.run_lock(tmp_path / "human", "another writer"):
+        at.button(key="play_resign").click().run()
+        (error,) = at.error
+        assert error.value.startswith("Saving the game:") and "another writer" in error.value
+        assert not at.session_state["play_saved"]
+    at.run()  # the lock is free: the next rerun saves it
+    assert not at.error
+    (row,) = stored(tmp_path)
+    assert row["match_id"] == at.session_state["play_saved"]

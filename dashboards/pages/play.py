@@ -11,6 +11,7 @@ import numpy as np
 import streamlit as st
 
 import games
+import replays
 from dashboards import board, data, human, opponents, ui
 from dashboards.playing import Game, IllegalMove
 
@@ -195,9 +196,12 @@ def save(game: Game) -> None:
     """Write the finished game to RUNS/human once."""
     if state.get("play_saved"):
         return
-    with ui.guard("Saving the game"):
-        state.play_saved = human.save(data.runs_dir(), game)
-        data.find_runs.clear()  # the first game made the human-games run: list it now
+    try:
+        with ui.guard("Saving the game"):
+            state.play_saved = human.save(data.runs_dir(), game)
+            data.find_runs.clear()  # the first game made the human-games run: list it now
+    except replays.RunLockedError as err:  # unsaved: the next rerun tries again
+        st.error(f"Saving the game: {ui.plain(err)}")
 
 
 def play(game: Game) -> None:
