@@ -249,7 +249,7 @@ def test_matches_through_any_backend_play_the_same_games_in_a_copied_run(tmp_pat
 
 def test_games_per_pair_is_part_of_a_sampled_runs_identity(tmp_path):
     run_dir = tmp_path / "run"
-    arena("league", "run", write_config(tmp_path / "psro.toml", rounds=1), "--out", run_dir)
+    psro.run_psro(sampled_values(run_dir, rounds=1), log=lambda _: None)
     changed = write_config(tmp_path / "more.toml", rounds=2, games_per_pair=GAMES_PER_PAIR + 2)
     done = arena("league", "run", changed, "--out", run_dir, "--resume", check=False)
     assert "games_per_pair: run has 4, now 6" in error_line(done)
