@@ -123,3 +123,21 @@ def test_ratings_exact_gives_the_pure_strategies_of_rps_equal_mass(tmp_path):
     none = arena("ratings", c4, "--method", "nash-avg", "--exact")
     assert none.exit_code == 2 and "--exact: no exact payoffs" in none.output
     assert len(none.output.strip().splitlines()) == 1
+
+
+def test_ratings_exact_ranks_the_seats_apart_where_they_differ(tmp_path):
+    """Kuhn poker's seats differ: the per-seat table comes from the exact seat tables too
+    (a tournament has no self-play games, so the games alone could not rank per seat)."""
+    names = ["random", "fixed:action=0", "fixed:action=1"]
+    run = tmp_path / "kuhn"
+    run_tournament({"game": "kuhn_poker", "agents": names, "games_per_pair": 2, "out": str(run)})
+    done = arena("ratings", run, "--method", "alpharank", "--exact")
+    assert done.exit_code == 0, done.output
+    seats = done.output.split("α-Rank per seat")[1]
+    rows = [line.split("│") for line in seats.splitlines() if line.count("│") == 5]
+    shown = {r[2].strip(): (float(r[3]), float(r[4])) for r in rows if r[1].strip().isdigit()}
+    game, pool = made("kuhn_poker", names)
+    mass = population.alpharank_per_seat_rows(names, exact_payoffs.seat_tables(game, pool))
+    expected = np.reshape(mass["mass"], (2, 3))
+    for i, name in enumerate(names):
+        assert shown[name] == pytest.approx(tuple(expected[:, i]), abs=5e-5)
