@@ -18,7 +18,7 @@ from agents.network import NetConfig
 from arena.cli import app
 from arena.config import ConfigError
 from arena.rundir import read_run
-from arena.study.grid import StudyGrid, snapshot_id
+from arena.study.grid import StudyGrid, net_size, snapshot_id
 from arena.study.rate import ANCHORS
 from arena.study.run import run_study
 from arena.study.tables import read_table
@@ -94,7 +94,8 @@ def test_each_snapshot_is_a_checkpoint_that_plays_with_search(study):
     for row in read_snapshots(out).to_pylist():
         meta = json.loads(checkpoint_paths(out / row["checkpoint"])[1].read_text())
         assert (meta["step"], meta["parent"]) == (row["steps"], row["net"])
-        assert meta["architecture"]["channels"] == int(row["net"].split("x")[1])
+        shape = meta["architecture"]
+        assert (shape["blocks"], shape["channels"]) == net_size(row["net"])
         agent = agents.make(f"az:{out / row['checkpoint']},sims=2", game)
         state = game.init(3)
         action = agent.act(game, state, game.legal_mask(state), np.random.default_rng(0))
@@ -117,7 +118,8 @@ def test_training_flops_hold_the_steps_and_the_self_play_searches(study):
     for row in read_snapshots(out).to_pylist():
         config = learner_config(grid, row["net"], "cpu")
         settings = config["learner"]
-        count = FlopCount(NetConfig.for_game(game, blocks=1, channels=int(row["net"][2:])))
+        blocks, channels = net_size(row["net"])
+        count = FlopCount(NetConfig.for_game(game, blocks=blocks, channels=channels))
         search = row["train_flops"] - row["steps"] * count.train_step(settings["batch_size"])
         states = search / count.forward(1)
         assert states == pytest.approx(round(states))  # whole states
