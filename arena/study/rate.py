@@ -46,10 +46,9 @@ from arena.config import ConfigError
 from arena.ratings import fit_ratings
 from arena.rundir import read_run
 from arena.study.grid import GRID_FILE, StudyGrid
-from arena.study.tables import PAIRINGS, RATINGS, read_table, write_table
+from arena.study.tables import PAIRINGS, RATINGS, SNAPSHOTS, read_table, write_table
 from arena.tournament import Match, check_openings, done_matches, plan_match
 
-SNAPSHOTS = "snapshots"
 ANCHORS = ("random", "greedy", "mcts:sims=16", "mcts:sims=64", "mcts:sims=256", "mcts:sims=1024")
 RATING_ANCHOR = "random"  # held at 0 Elo
 GAMES_PER_MATCH = 8  # per pair and round: even, each opening from both seats

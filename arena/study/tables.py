@@ -18,6 +18,7 @@ TABLES_DIR = "tables"
 # The tables rating writes (arena.study.rate), which the report and the dashboard read.
 RATINGS = "ratings"
 PAIRINGS = "pairings"
+SNAPSHOTS = "snapshots"  # one row per snapshot (arena.study.train)
 
 
 def table_path(study_dir: Path, name: str) -> Path:

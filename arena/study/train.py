@@ -41,9 +41,8 @@ from arena.config import ConfigError, check
 from arena.league import LEAGUE_SCHEMA, LEARNER_SCHEMA, default_config
 from arena.match import MatchGames
 from arena.study.grid import StudyGrid, net_size, snapshot_id
-from arena.study.tables import read_table, write_table
+from arena.study.tables import SNAPSHOTS, read_table, write_table
 
-SNAPSHOTS = "snapshots"  # the table's name (arena.study.tables)
 SCHEMA = pa.schema(
     [
         ("net", pa.string()),
