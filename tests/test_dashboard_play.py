@@ -279,3 +279,12 @@ def test_a_game_saved_while_another_writer_holds_the_lock_is_saved_later(tmp_pat
     assert not at.error
     (row,) = stored(tmp_path)
     assert row["match_id"] == at.session_state["play_saved"]
+
+
+def test_the_agent_opens_when_you_take_the_second_seat(tmp_path, monkeypatch):
+    at = open_play(tmp_path, monkeypatch)
+    at.selectbox(key="play_seat").set_value(1).run()
+    start(at, "fixed")
+    assert game_of(at).history == [0] and game_of(at).seats == ["fixed", "human:player"]
+    type_move(at, 0)
+    assert game_of(at).history == [0, 0, 0]
