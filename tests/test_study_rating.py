@@ -113,7 +113,12 @@ def test_sparse_pairing_grows_linearly_with_players():
     assert len(pairs) < n * (n - 1) / 2 / 10  # the largest: a tenth of the round robin
 
 
-RATING = {"anchors": ("random", "greedy", "mcts:sims=32"), "rounds": 2, "games_per_match": 4}
+RATING = {
+    "anchors": ("random", "greedy", "mcts:sims=32"),
+    "rounds": 2,
+    "max_rounds": 2,
+    "games_per_match": 4,
+}
 
 
 @pytest.fixture(scope="module")
@@ -147,6 +152,10 @@ def test_rate_study_plays_into_replays_and_writes_ratings(rated_study):
     again = rate.rate_study(study, 300.0, **RATING)
     assert again.matches_played == 0 and again.matches_stored == result.matches_played
     assert replays.open(study).to_table(columns=["match_id"]).num_rows == result.games_played
+    # time left after the planned rounds buys an extra round, nothing is left out
+    more = rate.rate_study(study, 300.0, **{**RATING, "max_rounds": 3})
+    assert (more.matches_played, more.matches_left_out) == (result.pairs, 0)
+    assert set(read_table(study, rate.PAIRINGS)["round"].to_pylist()) == {0, 1, 2}
 
 
 def test_rate_study_leaves_out_what_does_not_fit(tmp_path):

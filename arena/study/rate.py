@@ -15,8 +15,10 @@ repeat one game), all pairs one round before any pair the next, as matches throu
 backend into `DIR/replays/` with the ids a league gives its evaluation matches
 (`arena.ids.match_id`): the replay dataset stays the single source of truth, and a
 resumed rating plays only the matches not stored. Before each match the time it will take
-is estimated from the games played so far (`CostModel`); a match that would overrun the
-budget is left out and recorded as such in `DIR/tables/pairings.parquet`.
+is estimated from the games played so far (`CostModel`); a match of the planned rounds
+that would overrun the budget is left out and recorded as such in
+`DIR/tables/pairings.parquet`. Time left after the planned rounds buys extra rounds (up to
+`max_rounds`), which narrow the intervals, until a match no longer fits.
 
 The ratings (Bradley-Terry-Davidson, `arena.ratings.fit_ratings`, anchored at `random`)
 go to `DIR/tables/ratings.parquet` with each player's network, snapshot, simulations,
@@ -52,7 +54,8 @@ from arena.tournament import Match, check_openings, done_matches, plan_match
 ANCHORS = ("random", "greedy", "mcts:sims=16", "mcts:sims=64", "mcts:sims=256", "mcts:sims=1024")
 RATING_ANCHOR = "random"  # held at 0 Elo
 GAMES_PER_MATCH = 8  # per pair and round: even, each opening from both seats
-ROUNDS = 4  # so up to 32 games per pair
+ROUNDS = 4  # planned: 32 games per pair; what the budget cannot fit is left out
+MAX_ROUNDS = 16  # time left after the planned rounds buys more, up to 128 games per pair
 OPENING_PLIES = 2
 MEASURABLE_SECONDS = 1e-6  # per move: less is below what the matches' wall time resolves
 # What the rating games' rows are told apart by from any other game in DIR/replays.
@@ -293,6 +296,7 @@ def rate_study(
     *,
     anchors: Sequence[str] = ANCHORS,
     rounds: int = ROUNDS,
+    max_rounds: int = MAX_ROUNDS,
     games_per_match: int = GAMES_PER_MATCH,
 ) -> RatingResult:
     """Play the study's rating matches that fit in `budget_seconds`, then fit and write the
@@ -320,7 +324,7 @@ def rate_study(
     rows: list[dict] = []
     played = games_played = 0
     with replays.ReplayWriter(study_dir) as writer:
-        for k in range(rounds):
+        for k in range(max(rounds, max_rounds)):
             pending = []
             for pairing in plan:
                 match = _match(grid, k, pairing, games_per_match)
@@ -330,8 +334,12 @@ def rate_study(
                     rows.append({**row, "status": "stored"})
                 else:
                     pending.append((match, row))
+            missed = False
             while pending:
-                chunk, pending = budget.take(pending, rows)
+                chunk, pending, left = budget.take(pending)
+                missed |= bool(left)
+                if k < rounds:  # a planned round: what did not fit is left out
+                    rows.extend({**row, "status": "left out"} for row in left)
                 jobs = [_job(game, match, by_id) for match, _ in chunk]
                 for job, columns in backend.play(game.spec, jobs):
                     columns.update(
@@ -350,6 +358,8 @@ def rate_study(
                     played += 1
                     games_played += job.games
                 rows.extend({**row, "status": "played"} for _, row in chunk)
+            if missed and k + 1 >= rounds:
+                break  # the budget is spent: no extra round
     write_ratings(study_dir, players)
     write_table(study_dir, PAIRINGS, _pairings_table(rows))
     count = {s: sum(r["status"] == s for r in rows) for s in ("stored", "left out")}
@@ -387,10 +397,10 @@ class _Budget:
     costs: CostModel
     players: dict[str, Player]
 
-    def take(self, pending: list, rows: list[dict]) -> tuple[list, list]:
-        """(the next matches to play at once, the rest): up to one per worker, in order,
-        each only if its estimated time still fits; the others go to `rows` as left out."""
-        chunk, committed, rest = [], 0.0, list(pending)
+    def take(self, pending: list) -> tuple[list, list, list[dict]]:
+        """(the next matches to play at once, the rest, the rows of those that no longer
+        fit): up to one match per worker, in order, each only if its estimated time fits."""
+        chunk, committed, rest, left = [], 0.0, list(pending), []
         everyone = list(self.players.values())
         while rest and len(chunk) < self.workers:
             match, row = rest.pop(0)
@@ -398,11 +408,11 @@ class _Budget:
             seconds = self.costs.estimate(first, second, match.games, everyone)
             row = {**row, "estimated_seconds": seconds}
             if time.monotonic() + (committed + seconds) / self.workers > self.deadline:
-                rows.append({**row, "status": "left out"})
+                left.append(row)
                 continue
             committed += seconds
             chunk.append((match, row))
-        return chunk, rest
+        return chunk, rest, left
 
 
 def _pairings_table(rows: list[dict]) -> pa.Table:
