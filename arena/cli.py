@@ -239,27 +239,34 @@ def ratings_command(
     For a league, only its evaluation games count: training games are played by exploring
     versions of the learners, not by the fixed policies the ratings describe.
     """
+    from arena import results
     from arena.population import METHODS
     from arena.rundir import read_run
 
     if method not in METHODS:
         fail(f"unknown --method {method!r}; methods: {', '.join(METHODS)}")
     kind = (read_run(run_dir) or {}).get("kind")
-    if method == "elo":
-        if agents or exact:
-            fail("--agent and --exact go with --method alpharank or nash-avg")
-        _print_results(run_dir, anchor, eval_only=kind == "league")
-    else:
-        _print_population_ranking(run_dir, method, agents or None, kind == "league", exact)
+    if method == "elo" and (agents or exact):
+        fail("--agent and --exact go with --method alpharank or nash-avg")
+    names = results.game_names(run_dir)
+    for game in names if len(names) > 1 else [None]:  # a run of several games: each apart
+        if game is not None:
+            console.rule(game, style="bold")
+        if method == "elo":
+            _print_results(run_dir, anchor, eval_only=kind == "league", game=game)
+        else:
+            _print_population_ranking(
+                run_dir, method, agents or None, kind == "league", exact, game
+            )
 
 
-def _exact_tables(run_dir: str, names: list[str]):
-    """The exact per-seat payoff tables of the run's agents `names` (arena.exact_payoffs)."""
+def _exact_tables(run_dir: str, names: list[str], game: str):
+    """The exact per-seat payoff tables of the run's agents `names` in `game`
+    (arena.exact_payoffs)."""
     import games
     from arena import exact_payoffs
-    from arena.rundir import read_run
 
-    game = games.make(read_run(run_dir)["game"])
+    game = games.make(game)
     tables = exact_payoffs.seat_tables(game, exact_payoffs.run_agents(run_dir, names))
     if tables is None:
         fail(
@@ -272,9 +279,15 @@ def _exact_tables(run_dir: str, names: list[str]):
 
 
 def _print_population_ranking(
-    run_dir: str, method: str, agents: list[str] | None, league: bool, exact: bool = False
+    run_dir: str,
+    method: str,
+    agents: list[str] | None,
+    league: bool,
+    exact: bool = False,
+    game: str | None = None,
 ) -> None:
-    """α-Rank or Nash averaging of the agents that met every other, best first."""
+    """α-Rank or Nash averaging of the agents that met every other in `game` (default: the
+    run's only game), best first."""
     import numpy as np
 
     import games
@@ -284,7 +297,7 @@ def _print_population_ranking(
         # Earlier rounds' learner versions never met the later ones: rank the latest.
         agents = results.latest_evaluation_agents(run_dir)
         console.print(f"the {len(agents)} agents of the league's latest evaluation round")
-    tables = payoffs.load(run_dir, ids.EVAL_ONLY if league else None)
+    tables = payoffs.load(run_dir, ids.EVAL_ONLY if league else None, game=game)
     if agents is not None:
         absent = [a for a in agents if a not in tables.agents]
         if absent:
@@ -294,7 +307,7 @@ def _print_population_ranking(
     if completion.missing:
         console.print(completion.describe())
     names = list(completion.tables.agents)
-    seat_tables = _exact_tables(run_dir, names) if exact else None
+    seat_tables = _exact_tables(run_dir, names, tables.game) if exact else None
     if seat_tables is None:
         a = completion.tables.antisymmetric()
     else:
@@ -365,11 +378,15 @@ def _print_alpharank_per_seat(tables, exact: tuple[list[str], list] | None = Non
     console.print(table)
 
 
-def _print_results(run_dir, anchor: str = "random", eval_only: bool = False) -> None:
+def _print_results(
+    run_dir, anchor: str = "random", eval_only: bool = False, game: str | None = None
+) -> None:
+    """Elo ratings and the win-rate matrix of the games of `game` (default: the run's only
+    game)."""
     from arena import ids, results
 
     where = ids.EVAL_ONLY if eval_only else None
-    fitted = results.ratings(run_dir, anchor=anchor, where=where)
+    fitted = results.ratings(run_dir, anchor=anchor, where=where, game=game)
     table = Table(
         title=f"ratings (Elo, {fitted.confidence:.0%} intervals; anchor: "
         f"{fitted.anchor or 'mean'} = {fitted.anchor_value:g})"
@@ -384,7 +401,7 @@ def _print_results(run_dir, anchor: str = "random", eval_only: bool = False) -> 
         f"draw rate between equals: {fitted.draw_rate_equal:.1%}"
     )
     order = [row[1] for row in fitted.rows()][:MATRIX_AGENTS]  # wider tables do not fit
-    rate, count = results.win_rates(run_dir, order, where=where)
+    rate, count = results.win_rates(run_dir, order, where=where, game=game)
     shown = f", top {MATRIX_AGENTS} by rating" if len(fitted.agents) > MATRIX_AGENTS else ""
     # Columns are numbered as in a chess crosstable and cells hold bare percentages without
     # vertical rules: ten agents' names and rates then fit an 80-column terminal.

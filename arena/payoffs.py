@@ -175,12 +175,16 @@ def describe_missing(pairs: tuple[tuple[str, str], ...] | list[tuple[str, str]])
 
 
 def load(
-    run_dir: str | os.PathLike, where: str | None = None, agents: list[str] | None = None
+    run_dir: str | os.PathLike,
+    where: str | None = None,
+    agents: list[str] | None = None,
+    game: str | None = None,
 ) -> PayoffTables:
-    """The payoff tables of a run's games (optionally only those matching the SQL condition
-    `where`, e.g. arena.ids.EVAL_ONLY), over `agents` in that order (default: every agent
-    in the games, sorted; games with an agent not listed are left out)."""
-    game, sums = results.seat_returns(run_dir, where)
+    """The payoff tables of a run's games of `game` (default: its only game), optionally
+    only those matching the SQL condition `where` (e.g. arena.ids.EVAL_ONLY), over `agents`
+    in that order (default: every agent in the games, sorted; games with an agent not
+    listed are left out)."""
+    game, sums = results.seat_returns(run_dir, where, game)
     return from_seat_returns(game, sums, agents)
 
 

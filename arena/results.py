@@ -31,10 +31,38 @@ FROM games {where} GROUP BY ALL ORDER BY first, second
 """
 
 
-def pair_table(run_dir: str | os.PathLike, where: str | None = None) -> pa.Table:
-    """Wins, draws and losses per ordered pair of agent ids, from the run's replays
-    (optionally only the games matching a SQL condition, e.g. arena.ids.EVAL_ONLY)."""
-    return query(run_dir, PAIR_QUERY.format(where=f"WHERE {where}" if where else ""))
+def pair_table(
+    run_dir: str | os.PathLike, where: str | None = None, game: str | None = None
+) -> pa.Table:
+    """Wins, draws and losses per ordered pair of agent ids, from the run's replays of one
+    game (`game`, or the run's only one: `one_game`), optionally only the games matching a
+    SQL condition, e.g. arena.ids.EVAL_ONLY."""
+    sql = PAIR_QUERY.format(where=f"WHERE {where}" if where else "")
+    return replays.read_retrying(
+        run_dir, lambda dataset: query_dataset(one_game(dataset, game), sql)
+    )
+
+
+def game_names(run_dir: str | os.PathLike) -> list[str]:
+    """The games a run's replays hold, sorted: one, except in a run of people's games
+    (dashboards.human), which holds every game played on the play page."""
+    return replays.read_retrying(run_dir, lambda dataset: sorted({p.game for p in dataset.parts}))
+
+
+def one_game(dataset: replays.ReplayDataset, game: str | None) -> replays.ReplayDataset:
+    """The part files of `game` (each file holds games of one game); with None, all of
+    them, which must then be of one game: results of two games never share a table."""
+    names = sorted({part.game for part in dataset.parts})
+    if game is None:
+        if len(names) > 1:
+            raise ValueError(
+                f"{dataset.run_dir} holds games of {', '.join(names)}: rate one game at a time"
+            )
+        return dataset
+    if game not in names:
+        raise ValueError(f"{dataset.run_dir} holds no games of {game}")
+    kept = [part for part in dataset.parts if part.game == game]
+    return replays.ReplayDataset(dataset.run_dir, kept)
 
 
 def query(run_dir: str | os.PathLike, sql: str, params: dict | None = None) -> pa.Table:
@@ -57,18 +85,25 @@ def query_dataset(dataset: replays.ReplayDataset, sql: str, params: dict | None 
 
 
 def ratings(
-    run_dir: str | os.PathLike, anchor: str | None = "random", where: str | None = None
+    run_dir: str | os.PathLike,
+    anchor: str | None = "random",
+    where: str | None = None,
+    game: str | None = None,
 ) -> Ratings:
-    pairs = pair_table(run_dir, where)
+    """Bradley-Terry ratings from the games of `game` (a run of several games: one of them)."""
+    pairs = pair_table(run_dir, where, game)
     if pairs.num_rows == 0:
         raise ValueError(f"{run_dir} holds no games yet")
     return fit_ratings(pairs, anchor=anchor)
 
 
 def win_rates(
-    run_dir: str | os.PathLike, agents: list[str], where: str | None = None
+    run_dir: str | os.PathLike,
+    agents: list[str],
+    where: str | None = None,
+    game: str | None = None,
 ) -> tuple[np.ndarray, np.ndarray]:
-    return win_rate_matrix(pair_table(run_dir, where), agents)
+    return win_rate_matrix(pair_table(run_dir, where, game), agents)
 
 
 # Sums of each seat's return per seating (the `agents` list: who sat where), for
@@ -80,22 +115,22 @@ FROM games WHERE len(agents) = $players {where} GROUP BY ALL
 """
 
 
-def seat_returns(run_dir: str | os.PathLike, where: str | None = None) -> tuple[str, pa.Table]:
-    """(the run's game spec, return sums per seating): columns `agents`, `games`,
-    `return_0` .. `return_{P-1}` (each seat's summed return)."""
+def seat_returns(
+    run_dir: str | os.PathLike, where: str | None = None, game: str | None = None
+) -> tuple[str, pa.Table]:
+    """(the game spec, return sums per seating) of the games of `game` (or the run's only
+    game): columns `agents`, `games`, `return_0` .. `return_{P-1}` (each seat's summed
+    return)."""
 
     def read(dataset: replays.ReplayDataset) -> tuple[str, pa.Table]:
-        names = sorted({part.game for part in dataset.parts})
-        if not names:
+        dataset = one_game(dataset, game)
+        if not dataset.parts:
             raise ValueError(f"{run_dir} holds no games yet")
-        if len(names) != 1:
-            raise ValueError(
-                f"{run_dir}: payoff tables need the games of one game, found {', '.join(names)}"
-            )
-        players = games.make(names[0]).num_players
+        name = dataset.parts[0].game
+        players = games.make(name).num_players
         seats = ", ".join(f"sum(returns[{k + 1}])::DOUBLE AS return_{k}" for k in range(players))
         sql = SEAT_RETURNS_QUERY.format(seats=seats, where=f"AND ({where})" if where else "")
-        return names[0], query_dataset(dataset, sql, {"players": players})
+        return name, query_dataset(dataset, sql, {"players": players})
 
     return replays.read_retrying(run_dir, read)
 

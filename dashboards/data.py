@@ -254,24 +254,32 @@ def replay(run: Run, match_id: str, game_index: int) -> replays.Replay:
     return _replay(run.path, replay_version(run), match_id, game_index)
 
 
-@st.cache_data(max_entries=32, show_spinner=False)
-def _fitted(path: str, version: str) -> Ratings:
-    return results.ratings(path)
-
-
-def fitted_ratings(run: Run) -> Ratings:
-    """Ratings fitted from all the run's games (anchor: random, when it played)."""
-    return _fitted(run.path, replay_version(run))
+def game_names(run: Run) -> list[str]:
+    """The games the run's replays hold (several only in the human games' run)."""
+    return sorted({part.game for part in dataset(run).parts})
 
 
 @st.cache_data(max_entries=32, show_spinner=False)
-def _win_rates(path: str, version: str, agents: tuple[str, ...]):
-    return results.win_rates(path, list(agents))
+def _fitted(path: str, version: str, game: str | None) -> Ratings:
+    return results.ratings(path, game=game)
 
 
-def win_rates(run: Run, agents: list[str]) -> tuple[np.ndarray, np.ndarray]:
-    """(score rate of row vs column, games) over all the run's games."""
-    return _win_rates(run.path, replay_version(run), tuple(agents))
+def fitted_ratings(run: Run, game: str | None = None) -> Ratings:
+    """Ratings fitted from all the run's games of `game` (default: its only game; anchor:
+    random, when it played)."""
+    return _fitted(run.path, replay_version(run), game)
+
+
+@st.cache_data(max_entries=32, show_spinner=False)
+def _win_rates(path: str, version: str, agents: tuple[str, ...], game: str | None):
+    return results.win_rates(path, list(agents), game=game)
+
+
+def win_rates(
+    run: Run, agents: list[str], game: str | None = None
+) -> tuple[np.ndarray, np.ndarray]:
+    """(score rate of row vs column, games) over all the run's games of `game`."""
+    return _win_rates(run.path, replay_version(run), tuple(agents), game)
 
 
 # --------------------------------------------------------------------------- metrics
@@ -310,22 +318,32 @@ class Ranking:
 
 @st.cache_data(max_entries=64, show_spinner=False)
 def _ranking(
-    path: str, version: str, where: str | None, agents: tuple[str, ...] | None, alpha: float
+    path: str,
+    version: str,
+    where: str | None,
+    agents: tuple[str, ...] | None,
+    alpha: float,
+    game: str | None,
 ) -> Ranking:
-    completion = payoffs.load(path, where, None if agents is None else list(agents)).complete()
+    chosen = None if agents is None else list(agents)
+    completion = payoffs.load(path, where, chosen, game).complete()
     a = completion.tables.antisymmetric()
     # As the league ranks them (arena.population): one population, seat-averaged payoffs.
     return Ranking(completion, alpharank([a], alpha=alpha), nash_average(a))
 
 
 def ranking(
-    run: Run, where: str | None, agents: list[str] | None, alpha: float = DEFAULT_ALPHA
+    run: Run,
+    where: str | None,
+    agents: list[str] | None,
+    alpha: float = DEFAULT_ALPHA,
+    game: str | None = None,
 ) -> Ranking:
-    """α-Rank (at `alpha`) and Nash averaging of the agents of the games matching the SQL
-    condition `where` (all: None) that met every other; `agents` limits and orders them."""
-    return _ranking(
-        run.path, replay_version(run), where, None if agents is None else tuple(agents), alpha
-    )
+    """α-Rank (at `alpha`) and Nash averaging of the agents of the games of `game` (default:
+    the run's only game) matching the SQL condition `where` (all: None) that met every
+    other; `agents` limits and orders them."""
+    chosen = None if agents is None else tuple(agents)
+    return _ranking(run.path, replay_version(run), where, chosen, alpha, game)
 
 
 @st.cache_data(max_entries=32, show_spinner=False)

@@ -74,6 +74,17 @@ def run_caption(run: data.Run) -> None:
     )
 
 
+def pick_game(run: data.Run) -> str | None:
+    """The game whose results the page rates, picked in a selectbox when the run holds
+    several (the human games' run); None for a run of one game. Ratings are per game."""
+    names = data.game_names(run)
+    if len(names) < 2:
+        return None
+    return st.selectbox(
+        "Game", names, key="rated_game", help="This run holds several games; each is rated apart."
+    )
+
+
 @contextmanager
 def guard(what: str) -> Iterator[None]:
     """Show a failure inside the block as a message instead of a traceback.

@@ -109,13 +109,17 @@ def agent_page(run: data.Run) -> None:
         st.altair_chart(charts.ratings_over_time(history), key="agent_rating_chart")
     elif agent in summary.agents:
         with ui.guard("Fitting ratings"):
-            fitted = data.fitted_ratings(run)
-            i = fitted.agents.index(agent)
-            st.metric("Elo over all games", f"{fitted.rating[i]:.0f}")
-            st.caption(
-                f"95% interval [{fitted.ci_low[i]:.0f}, {fitted.ci_high[i]:.0f}]; leagues also "
-                f"record a rating per evaluation round, this {run.kind} does not."
-            )
+            game = ui.pick_game(run)
+            fitted = data.fitted_ratings(run, game)
+            if agent in fitted.agents:
+                i = fitted.agents.index(agent)
+                st.metric("Elo over all games", f"{fitted.rating[i]:.0f}")
+                st.caption(
+                    f"95% interval [{fitted.ci_low[i]:.0f}, {fitted.ci_high[i]:.0f}]; leagues "
+                    f"also record a rating per evaluation round, this {run.kind} does not."
+                )
+            else:
+                st.info("No games of this agent in the game chosen.")
     else:
         st.info(f"No rating for {agent} yet.")
 

@@ -41,16 +41,19 @@ def overview(run: data.Run) -> None:
     st.subheader("Ratings")
     history = tables["ratings"]
     now = None
+    game = None  # the game rated, in a run holding several
     if history.num_rows:
         now = data.latest_round(history)
         source = f"from the league's evaluation in round {now['round'][0].as_py()}"
     elif summary.games:
         with ui.guard("Fitting ratings"):
-            fitted = data.fitted_ratings(run)
+            game = ui.pick_game(run)
+            fitted = data.fitted_ratings(run, game)
             now = fitted.to_arrow()
+            games = f"{summary.games:,} games" if game is None else f"its {ui.plain(game)} games"
             source = (
-                f"Bradley-Terry fit of all {summary.games:,} games; {fitted.anchor or 'the mean'} "
-                f"= {fitted.anchor_value:g}"
+                f"Bradley-Terry fit of all {games}; "
+                f"{ui.plain(fitted.anchor or 'the mean')} = {fitted.anchor_value:g}"
             )
     order: list[str] = []
     if now is not None:
@@ -87,7 +90,7 @@ def overview(run: data.Run) -> None:
         st.caption("Score of the row agent against the column agent in the latest evaluation.")
     elif order:
         with ui.guard("Computing win rates"):
-            rate, count = data.win_rates(run, order)
+            rate, count = data.win_rates(run, order, game)
             rows = charts.matrix_rows(order, rate, count)
             st.caption("Score of the row agent against the column agent over all games.")
     if rows is not None and len(rows):

@@ -232,8 +232,9 @@ def from_games(run: data.Run, tables: dict[str, pa.Table]) -> None:
         return
     st.subheader("α-Rank response graph")
     with ui.guard("Computing the response graph"):
+        game = ui.pick_game(run)
         where, agents = (EVAL_ONLY, data.latest_evaluation_agents(run)) if league else (None, None)
-        found = data.ranking(run, where, agents)
+        found = data.ranking(run, where, agents, game=game)
         completion = found.completion
         if completion.missing:
             st.warning(
@@ -253,7 +254,7 @@ def from_games(run: data.Run, tables: dict[str, pa.Table]) -> None:
             f"Single-population α-Rank (α = {found.alpharank.alpha:g}) of the stored games",
         )
         st.subheader("Rankings next to Elo")
-        fitted = data.fitted_ratings(run)
+        fitted = data.fitted_ratings(run, game)
         elo = dict(zip(fitted.agents, fitted.rating, strict=True))
         frame = pd.DataFrame(
             {
