@@ -12,7 +12,7 @@ from agents.mcts import MCTSAgent
 OPENING_PLIES = 6
 
 
-def _openings(game: games.Game, batch: int, seed: int) -> games.State:
+def opening_positions(game: games.Game, batch: int, seed: int) -> games.State:
     """A batch of positions after OPENING_PLIES uniformly random plies."""
     state = game.init(batch, seed)
     rng_state = np.arange(batch, dtype=np.int64) + seed
@@ -73,7 +73,7 @@ def bench_mcts(
         warm = game.init(1, seed)
         agent.act(game, warm, game.legal_mask(warm), np.random.default_rng(0))  # compile
         initial = _rate(agent, game, game.init(batch, seed), seconds / 2)
-        openings = _rate(agent, game, _openings(game, batch, seed), seconds / 2)
+        openings = _rate(agent, game, opening_positions(game, batch, seed), seconds / 2)
     finally:
         games.set_threads(threads)
     simulations = initial["simulations"] + openings["simulations"]

@@ -17,8 +17,8 @@ import games
 from agents.network import NetConfig, build_network
 from agents.neural import NetworkEvaluator
 from agents.puct import SearchConfig, search
+from arena.bench_mcts import opening_positions
 
-OPENING_PLIES = 6
 MAX_LEAVES = 65_536  # a forward batch far beyond what search sends; bounds memory
 
 
@@ -31,15 +31,6 @@ def leaf_sizes(text: str) -> list[int]:
             f"such as 64,256,1024; got {text!r}"
         )
     return [int(part) for part in parts]
-
-
-def _positions(game: games.Game, count: int, seed: int) -> games.State:
-    """`count` games after OPENING_PLIES random plies."""
-    state = game.init(count, seed)
-    rng_state = np.arange(count, dtype=np.int64) + seed
-    for _ in range(OPENING_PLIES):
-        game.step(state, game.random_legal(game.legal_mask(state), rng_state))
-    return state
 
 
 def _evaluator(
@@ -69,7 +60,7 @@ def forward_rates(
     evaluator = _evaluator(game, blocks, channels, device, seed)
     rates = []
     for size in leaves:
-        rows = _positions(game, size, seed).data
+        rows = opening_positions(game, size, seed).data
         evaluator(rows)  # warm-up: torch picks its kernels for this shape
         evaluator.seconds = {"observe": 0.0, "forward": 0.0}
         batches, start = 0, time.perf_counter()
@@ -99,7 +90,7 @@ def bench_search(
     game_name: str = "connect_four",
     seed: int = 0,
 ) -> dict:
-    """Search `batch` positions (after OPENING_PLIES random plies) once with `sims`
+    """Search `batch` positions (after 6 random plies, as arena.bench_mcts) once with `sims`
     simulations, guided by a freshly initialised resnet, after a warm-up search.
 
     Games share each forward pass; when there are fewer than `leaves_per_forward` games,
@@ -117,7 +108,7 @@ def bench_search(
         leaves_per_forward=leaves_per_forward,
         max_leaves_per_game=-(-leaves_per_forward // batch),
     )
-    state = _positions(game, batch, seed)
+    state = opening_positions(game, batch, seed)
     rng = np.random.default_rng(seed)
     # Warm-up at the same leaf batch size: Numba loads its cache, torch picks its kernels.
     search(game, state.data, evaluator, replace(config, sims=2), rng)

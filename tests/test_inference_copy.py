@@ -15,25 +15,24 @@ C4 = games.make("connect_four")
 TTT = games.make("tic_tac_toe")
 
 
-def trained_looking(game=C4, seed=0, **sizes) -> torch.nn.Module:
-    """A network whose batch norms are not the identity, so that folding them shows."""
-    torch.manual_seed(seed)
-    model = build_network(NetConfig.for_game(game, **{"blocks": 2, "channels": 32, **sizes}))
-    for module in model.modules():
-        if isinstance(module, torch.nn.BatchNorm2d):
-            module.running_mean.uniform_(-0.5, 0.5)
-            module.running_var.uniform_(0.5, 2.0)
-            module.weight.data.uniform_(0.5, 1.5)
-            module.bias.data.uniform_(-0.2, 0.2)
-    return model.eval()
-
-
 def positions(game, count: int, seed: int = 0) -> games.State:
     state = game.init(count, seed)
     rng = np.arange(count, dtype=np.int64) + seed
     for _ in range(4):
         game.step(state, game.random_legal(game.legal_mask(state), rng))
     return state
+
+
+def trained_looking(game=C4, seed=0, **sizes) -> torch.nn.Module:
+    """A network whose batch norms are not the identity, so that folding them shows: its
+    running statistics moved by training-mode forward passes over real positions."""
+    torch.manual_seed(seed)
+    model = build_network(NetConfig.for_game(game, **{"blocks": 2, "channels": 32, **sizes}))
+    obs = torch.from_numpy(game.observe(positions(game, 256, seed)))
+    with torch.no_grad():
+        for _ in range(5):
+            model.train()(obs)
+    return model.eval()
 
 
 def plain(model, game, state) -> tuple[np.ndarray, np.ndarray]:
