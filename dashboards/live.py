@@ -14,6 +14,7 @@ from collections.abc import Callable
 import streamlit as st
 
 from dashboards import data
+from dashboards.ui import plain
 from replays.lock import writer
 
 REFRESH_SECONDS = 2.0
@@ -30,7 +31,7 @@ def live(run: data.Run, body: Callable[[data.Run], None]) -> None:
             st.rerun(scope="app")  # the writer is gone: redraw once, without the timer
         if pid is not None:
             st.caption(
-                f"{LIVE_MARK} process {pid} is writing this {run.kind}; the page refreshes "
+                f"{LIVE_MARK} process {pid} is writing this {plain(run.kind)}; the page refreshes "
                 f"every {REFRESH_SECONDS:g} s, reading only the new files."
             )
         body(run)

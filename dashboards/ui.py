@@ -31,7 +31,7 @@ def setup(title: str) -> None:
         st.sidebar.page_link(page, label=label, icon=icon)
     folder = data.runs_dir()
     st.sidebar.divider()
-    st.sidebar.caption(f"Runs folder: `{folder}`")
+    st.sidebar.caption(f"Runs folder: {code(folder)}")
     found = data.find_runs(str(folder))
     if not found:
         return
@@ -53,24 +53,28 @@ def current_run() -> data.Run:
     found = {run.path: run for run in data.find_runs(str(folder))}
     if not folder.is_dir():
         st.info(
-            f"The runs folder `{folder}` does not exist. Start the dashboard with "
+            f"The runs folder {code(folder)} does not exist. Start the dashboard with "
             "`arena dashboard RUNS_DIR` (or set `ARENA_RUNS`), or create a run there with "
-            f"`arena tournament --game connect_four --agents random greedy --out {folder}/demo`."
+            + code(
+                f"arena tournament --game connect_four --agents random greedy --out {folder}/demo"
+            )
+            + "."
         )
         st.stop()
     if not found:
         st.info(
-            f"No runs in `{folder}` yet: a run is a folder with a `run.json`, made by "
-            f"`arena tournament ... --out {folder}/NAME` or by a league."
+            f"No runs in {code(folder)} yet: a run is a folder with a `run.json`, made by "
+            f"{code(f'arena tournament ... --out {folder}/NAME')} or by a league."
         )
         st.stop()
     return found.get(st.session_state.get(CHOSEN_RUN)) or next(iter(found.values()))
 
 
 def run_caption(run: data.Run) -> None:
+    # Every part comes from the run's files, which may come from anyone: data, not markup.
     st.caption(
-        f"{run.kind} of {run.game} · run id `{run.run_id}` · created {run.created_at[:19]} UTC "
-        f"· `{run.path}`"
+        f"{plain(run.kind)} of {plain(run.game)} · run id {code(run.run_id)} · created "
+        f"{plain(run.created_at[:19])} UTC · {code(run.path)}"
     )
 
 
@@ -95,16 +99,26 @@ def guard(what: str) -> Iterator[None]:
     try:
         yield
     except replays.ReplayFormatError as err:
-        st.error(f"{what}: the replay files cannot be read. {err}")
+        st.error(f"{what}: the replay files cannot be read. {plain(err)}")
     except FileNotFoundError as err:
-        st.warning(f"{what}: a file is missing ({err}). It may have been moved or compacted.")
+        st.warning(
+            f"{what}: a file is missing ({plain(err)}). It may have been moved or compacted."
+        )
     except replays.GameNotFoundError as err:
-        st.warning(f"{what}: {err}")
+        st.warning(f"{what}: {plain(err)}")
     except (duckdb.Error, pa.ArrowException, OSError, ValueError) as err:
-        st.error(f"{what} failed: {err}")
+        st.error(f"{what} failed: {plain(err)}")
 
 
 def plain(text: str) -> str:
     """`text` (data: an agent id, a folder name) escaped for Streamlit markdown, so it
     shows as written and never as formatting, a link or a picture."""
     return re.sub(r"([\\`*_{}\[\]()<>#+\-.!|~$:])", r"\\\1", str(text))
+
+
+def code(text: object) -> str:
+    """`text` (data: a path, a spec) as a markdown code span, shown as written: the fence
+    is longer than any run of backticks inside it (CommonMark code spans)."""
+    text = str(text)
+    fence = "`" * (max(map(len, re.findall(r"`+", text)), default=0) + 1)
+    return f"{fence} {text} {fence}"

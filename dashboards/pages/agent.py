@@ -28,7 +28,10 @@ def relatives(population: pa.Table, agent: str) -> pa.Table:
 def checkpoints(run: data.Run, agent: str) -> None:
     found = data.checkpoints(run, agent)
     if not found:
-        st.info(f"No checkpoint metadata under `agents/{agent}/` (baseline agents have none).")
+        st.info(
+            f"No checkpoint metadata under {ui.code(f'agents/{agent}/')} (baseline agents have "
+            "none)."
+        )
         return
     st.dataframe(
         [
@@ -47,7 +50,7 @@ def checkpoints(run: data.Run, agent: str) -> None:
         key="checkpoints_table",
     )
     for path, meta in found:
-        with st.expander(f"`{path}`"):
+        with st.expander(ui.code(path)):
             st.json(meta)
 
 
@@ -71,16 +74,18 @@ def agent_page(run: data.Run) -> None:
     member = next((m for m in population.to_pylist() if m["agent"] == agent), None)
     if member is not None:
         st.markdown(
-            f"Role **{member['role']}**, created in round {member['created_round']}"
-            + (f", from **{member['parent']}**" if member["parent"] else "")
-            + f"; spec `{member['spec']}`"
+            f"Role **{ui.plain(member['role'])}**, created in round {member['created_round']}"
+            + (f", from **{ui.plain(member['parent'])}**" if member["parent"] else "")
+            + f"; spec {ui.code(member['spec'])}"
         )
 
     st.subheader("Results against each opponent")
     played_as = data.versions(agent, summary.agents)
     if played_as:
         if played_as != [agent]:
-            shown = ", ".join(played_as[:3]) + (", ..." if len(played_as) > 3 else "")
+            shown = ", ".join(map(ui.plain, played_as[:3])) + (
+                ", ..." if len(played_as) > 3 else ""
+            )
             st.caption(f"Over the {len(played_as)} versions it played as: {shown}")
         with ui.guard("Computing results"):
             results = data.opponents(run, played_as).to_pandas()
@@ -100,7 +105,7 @@ def agent_page(run: data.Run) -> None:
                 },
             )
     else:
-        st.info(f"{agent} has no stored games.")
+        st.info(f"{ui.plain(agent)} has no stored games.")
 
     st.subheader("Rating history")
     lines = data.rating_lines(tables["ratings"].to_pandas())
@@ -116,12 +121,13 @@ def agent_page(run: data.Run) -> None:
                 st.metric("Elo over all games", f"{fitted.rating[i]:.0f}")
                 st.caption(
                     f"95% interval [{fitted.ci_low[i]:.0f}, {fitted.ci_high[i]:.0f}]; leagues "
-                    f"also record a rating per evaluation round, this {run.kind} does not."
+                    "also record a rating per evaluation round, this "
+                    f"{ui.plain(run.kind)} does not."
                 )
             else:
                 st.info("No games of this agent in the game chosen.")
     else:
-        st.info(f"No rating for {agent} yet.")
+        st.info(f"No rating for {ui.plain(agent)} yet.")
 
     st.subheader("Checkpoints")
     checkpoints(run, agent)
@@ -131,7 +137,10 @@ def agent_page(run: data.Run) -> None:
         line = relatives(population, agent)
         st.graphviz_chart(charts.lineage_dot(line, highlight=agent))
     else:
-        st.info(f"{agent} is not in the population table (this {run.kind} records none for it).")
+        st.info(
+            f"{ui.plain(agent)} is not in the population table (this {ui.plain(run.kind)} "
+            "records none for it)."
+        )
 
 
 ui.setup("Agent")

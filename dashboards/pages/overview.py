@@ -80,7 +80,9 @@ def overview(run: data.Run) -> None:
         lines = data.rating_lines(history.to_pandas())
         st.altair_chart(charts.ratings_over_time(lines), key="ratings_chart")
     else:
-        st.info(f"Leagues record ratings at each evaluation round; this {run.kind} has none.")
+        st.info(
+            f"Leagues record ratings at each evaluation round; this {ui.plain(run.kind)} has none."
+        )
 
     # ---------------------------------------------------------------- win rates
     st.subheader("Win rates")
@@ -116,7 +118,10 @@ def overview(run: data.Run) -> None:
                 charts.metric_over_rounds(one, "value", name), key=f"div_{name}"
             )
     else:
-        st.info(f"Leagues record diversity metrics per evaluation round; this {run.kind} has none.")
+        st.info(
+            "Leagues record diversity metrics per evaluation round; this "
+            f"{ui.plain(run.kind)} has none."
+        )
 
     # ---------------------------------------------------------------- lineage
     st.subheader("Population lineage")
@@ -128,7 +133,10 @@ def overview(run: data.Run) -> None:
             key="population_table",
         )
     else:
-        st.info(f"Leagues record which snapshot came from which learner; this {run.kind} has none.")
+        st.info(
+            "Leagues record which snapshot came from which learner; this "
+            f"{ui.plain(run.kind)} has none."
+        )
 
     # ---------------------------------------------------------------- progress
     if progress.num_rows:
@@ -146,6 +154,6 @@ def overview(run: data.Run) -> None:
 
 ui.setup("Overview")
 run = ui.current_run()
-st.title(run.name)
+st.title(ui.plain(run.name))
 ui.run_caption(run)
 live(run, overview)

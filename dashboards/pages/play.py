@@ -85,10 +85,10 @@ def start(game: games.Game, opponent: opponents.Opponent, seat: int, player: str
     try:
         me = human.human_id(player.strip())
     except ValueError as err:
-        st.error(str(err))
+        st.error(ui.plain(err))  # it quotes the name typed
         return
     try:
-        with st.spinner(f"Loading {opponent.id}"):
+        with st.spinner(f"Loading {ui.plain(opponent.id)}"):
             agent = opponent.build(game)
     except Exception as err:  # any failure to load is the opponent's, shown on the page
         st.error(f"{ui.plain(opponent.id)} cannot be loaded: {ui.plain(err)}")

@@ -94,7 +94,8 @@ def exploitability_section(tables: dict[str, pa.Table], kind: str) -> None:
         shown = True
     if not shown:
         st.info(
-            f"This {kind} records no NashConv or exploitability bounds: PSRO and `arena solve` "
+            f"This {ui.plain(kind)} records no NashConv or exploitability bounds: PSRO and "
+            "`arena solve` "
             "runs write NashConv per iteration (`metrics/exploitability`), leagues with main "
             "exploiters a lower bound per evaluation round (`metrics/exploitability_bounds`)."
         )
@@ -217,7 +218,8 @@ def from_games(run: data.Run, tables: dict[str, pa.Table]) -> None:
     """A run without evaluation-round metrics: α-Rank and Nash averaging of its games."""
     league = run.kind == "league"
     st.info(
-        f"This {run.kind} has no α-Rank or Nash averaging per round: leagues write them at "
+        f"This {ui.plain(run.kind)} has no α-Rank or Nash averaging per round: leagues write "
+        "them at "
         "every evaluation round and PSRO runs at every iteration"
         + (" (this league predates them)" if league else "")
         + ". Below they are computed from "

@@ -1,6 +1,7 @@
 """Replay browser: filter the run's games, download them, open one and step through it."""
 
 import datetime as dt
+import html
 import math
 
 import numpy as np
@@ -146,18 +147,19 @@ def stepper(game: games.Game, replay: replays.Replay) -> None:
         cells = games.board(game)
         if state.get("move_numbers") and cells is not None:
             svg = cells.numbered(svg, replay.states.data[: ply + 1])
-        shown = f'data-game="{replay.match_id} #{replay.game_index}" data-ply="{ply}"'
+        shown = f'data-game="{html.escape(replay.match_id)} #{replay.game_index}" data-ply="{ply}"'
         st.markdown(f'<div class="arena-board" {shown}>{svg}</div>', unsafe_allow_html=True)
         movers = replay.movers
         if ply == 0:
-            first = "chance" if last and movers[0] < 0 else replay.agents[0]
+            first = "chance" if last and movers[0] < 0 else ui.plain(replay.agents[0])
             st.caption(f"Start position; {first} moves first.")
         elif movers[ply - 1] < 0:  # a deal: the pictures show every card face up
             st.caption(f"After move {ply} of {last}: chance drew {int(replay.actions[ply - 1])}.")
         else:
             mover = int(movers[ply - 1])
             st.caption(
-                f"After move {ply} of {last}: {replay.agents[mover]} (player {mover}) played "
+                f"After move {ply} of {last}: {ui.plain(replay.agents[mover])} (player {mover}) "
+                f"played "
                 f"{int(replay.actions[ply - 1])}; the last move is ringed."
             )
         search_caption(replay, ply)
@@ -170,7 +172,7 @@ def search_caption(replay: replays.Replay, ply: int) -> None:
     mover's root value as a bar."""
     if ply >= replay.plies or replay.movers[ply] < 0:
         return
-    mover = replay.agents[int(replay.movers[ply])]
+    mover = ui.plain(replay.agents[int(replay.movers[ply])])  # both texts are markdown
     if replay.search_visits is not None and (replay.search_visits[ply] >= 0).any():
         counts = replay.search_visits[ply]
         best = int(counts.argmax())
@@ -247,11 +249,12 @@ def viewer(run: data.Run, match_id: str, game_index: int) -> None:
         replay = data.replay(run, match_id, game_index)
     if replay is None:
         return
-    result = "draw" if replay.winner < 0 else f"{replay.agents[replay.winner]} won"
-    reason = f" ({replay.reason})" if replay.reason else ""
+    result = "draw" if replay.winner < 0 else f"{ui.plain(replay.agents[replay.winner])} won"
+    reason = f" ({ui.plain(replay.reason)})" if replay.reason else ""
     st.markdown(
-        f"**{' vs '.join(replay.agents)}**: {result}, {replay.plies} plies, "
-        f"{replay.termination}{reason}; started {replay.started_at:%Y-%m-%d %H:%M:%S} UTC"
+        f"**{' vs '.join(map(ui.plain, replay.agents))}**: {result}, {replay.plies} plies, "
+        f"{ui.plain(replay.termination)}{reason}; started "
+        f"{replay.started_at:%Y-%m-%d %H:%M:%S} UTC"
     )
     left, right, numbers = st.columns([1, 1, 3])
     playing = left.toggle("Autoplay", key="autoplay")
