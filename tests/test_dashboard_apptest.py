@@ -27,6 +27,7 @@ from arena.rundir import open_run
 from arena.tournament import run_tournament
 from dashboards import queries
 from dashboards.queries import GameFilter
+from dashboards.ui import plain
 
 APP = str(Path(__file__).parents[1] / "dashboards" / "app.py")
 PAGES = ("pages/overview.py", "pages/replays.py", "pages/agent.py", "pages/population.py")
@@ -241,7 +242,7 @@ def latest(run: Path, table: str):
 def test_overview(run, monkeypatch):
     at = app(run.parent, monkeypatch, run)
     assert_clean(at)
-    assert at.title[0].value == run.name
+    assert at.title[0].value == plain(run.name)  # the folder's name is data, escaped
     stored = {m.label: m.value for m in at.metric}
     assert stored["Games stored"] == f"{replays.open(run).count():,}"
     ratings = table_with(at, "Elo")
