@@ -3,6 +3,9 @@
 import subprocess
 import sys
 
+import pytest
+import torch
+
 
 def arena(*args: str) -> subprocess.CompletedProcess:
     return subprocess.run(
@@ -95,12 +98,13 @@ def test_bench_search_rejects_bad_leaves_before_any_work():
     assert "machine:" not in out.stdout
 
 
-def test_forward_rates_time_each_size_through_the_search_evaluator():
+@pytest.mark.parametrize("device", ["cpu"] + (["cuda"] if torch.cuda.is_available() else []))
+def test_forward_rates_time_each_size_through_the_search_evaluator(device):
     from arena.bench_search import forward_rates, leaf_sizes
 
     assert leaf_sizes("64, 256,8192") == [64, 256, 8192]
-    rates = forward_rates([3, 40], blocks=1, channels=8, device="cpu", seconds=0.01)
+    rates = forward_rates([3, 40], blocks=1, channels=8, device=device, seconds=0.01)
     assert [r["leaves"] for r in rates] == [3, 40]
     for r in rates:
-        assert r["device"] == "cpu" and r["batches"] >= 3
+        assert r["device"].startswith(device) and r["batches"] >= 3
         assert r["evals_per_second"] > 0 and 0 <= r["observe_share"] < 1
