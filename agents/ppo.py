@@ -40,6 +40,7 @@ from agents.checkpoint import CheckpointError, load_checkpoint, save_checkpoint
 from agents.device import resolve_device
 from agents.network import NetConfig, build_network
 from agents.neural import NeuralAgent
+from agents.spec import spec_path
 from agents.train_state import load_training_state, save_training_state
 from games import Game, State
 
@@ -386,8 +387,7 @@ class PPOLearner:
         path = Path(checkpoint)
         if path.is_dir():
             path = path / MODEL_STEM
-        if "," in str(path):
-            raise ValueError(f"an agent spec cannot hold a path with a comma: {path}")
+        spec_path(path, "a snapshot")  # a comma or '=' would split the spec
         sampled = f",temperature={RATED_SAMPLING_TEMPERATURE:g}" if self.rated_temperature else ""
         return f"checkpoint:{path}{sampled}"
 

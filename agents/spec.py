@@ -168,6 +168,20 @@ def parse(spec: str) -> tuple[str, str | None, dict[str, str]]:
     return name, path, raw
 
 
+def spec_path(path: str | Path, what: str) -> Path:
+    """`path` made absolute, to go into a spec `kind:PATH,key=value`: ValueError naming it
+    as `what` (e.g. "a league's run directory") when it holds ',' or '=', where `parse`
+    would split it. Checked before a run writes anything in a folder whose files will be
+    played as specs (a league's or a study's snapshots)."""
+    absolute = Path(path).absolute()
+    if any(c in str(absolute) for c in ",="):
+        raise ValueError(
+            f"{what} {absolute} may not contain ',' or '=': its files are played as agent "
+            "specs PATH,key=value, which would split there"
+        )
+    return absolute
+
+
 def imports_code(spec: str) -> bool:
     """True for a `package.module:ClassName` spec: building it imports and runs the module."""
     kind_name, path, _ = parse(spec)

@@ -36,7 +36,7 @@ import games
 import replays
 from agents.base import require_perfect_information
 from agents.network import MAX_BLOCKS, MAX_CHANNELS
-from agents.spec import UntrustedCode, checkpoint_hashes, imports_code
+from agents.spec import UntrustedCode, checkpoint_hashes, imports_code, spec_path
 from arena import diversity, ids, metrics, payoffs, population, results
 from arena.alpharank import AlphaRankError
 from arena.backends import (
@@ -146,12 +146,10 @@ def resolve(
         raise ConfigError(f"{where}: mode {config['mode']!r} is run by arena.psro, not a league")
     if config["out"] is None:
         raise ConfigError(f"{where}: key 'out' is required (the run directory)")
-    # Snapshots are agent specs `az:PATH,key=value` with PATH inside the run directory.
-    if any(c in str(Path(config["out"]).absolute()) for c in ",="):
-        raise ConfigError(
-            f"{where}: key 'out' {config['out']!r}: a league's run directory path may not "
-            "contain ',' or '=' (its snapshots are agent specs PATH,key=value)"
-        )
+    try:  # snapshots are agent specs `az:PATH,key=value` with PATH inside the run directory
+        spec_path(config["out"], "a league's run directory")
+    except ValueError as err:
+        raise ConfigError(f"{where}: key 'out' {config['out']!r}: {err}") from None
     if config["league"]["self_play_share"] > 1:
         raise ConfigError(f"{where} [league]: key 'self_play_share' must be <= 1")
     game = games.make(config["game"])

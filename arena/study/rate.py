@@ -123,9 +123,7 @@ def snapshot_players(study_dir: Path, sims: Iterable[int], snapshots: pa.Table) 
     """Every snapshot at every search budget: `az:DIR/<checkpoint>,sims=S`."""
     out = []
     for row in snapshots.sort_by([("train_flops", "ascending")]).to_pylist():
-        path = (Path(study_dir) / row["checkpoint"]).resolve()
-        if "," in str(path):  # the spec would split there
-            raise ConfigError(f"a study folder's path cannot hold a comma: {path}")
+        path = agent_specs.spec_path((Path(study_dir) / row["checkpoint"]).resolve(), "a snapshot")
         for s in sims:
             out.append(
                 Player(

@@ -15,8 +15,8 @@ from collections.abc import Callable
 from pathlib import Path
 
 from agents.device import resolve_device
+from agents.spec import spec_path
 from arena.backends import Backend, LocalBackend
-from arena.config import ConfigError
 from arena.rundir import lock_run, open_run
 from arena.study.grid import StudyGrid
 from arena.study.rate import ANCHORS, rate_study
@@ -42,12 +42,7 @@ def run_study(
     (arena.study.report); returns the folder. `started`: the time.monotonic() at which the
     budget began (the command's start, its imports included), else now."""
     started = time.monotonic() if started is None else started
-    # Snapshots are played as agent specs `az:PATH,sims=S`, PATH inside the folder.
-    if any(c in str(Path(out).absolute()) for c in ",="):
-        raise ConfigError(
-            f"--out {out}: a study folder's path may not contain ',' or '=' (its snapshots "
-            "are agent specs PATH,key=value)"
-        )
+    spec_path(out, "a study folder")  # its snapshots are played as specs `az:PATH,sims=S`
     resolve_device(device)  # an unknown or missing device: refused before the folder is made
     backend = backend or LocalBackend()
     with lock_run(out, KIND, resume):
