@@ -88,36 +88,48 @@ def test_the_cli_prints_one_table_per_game_named(runs, method):
         assert sorted(shown) == sorted(agents_of("connect_four") | agents_of("othello"))
 
 
-def page(runs: Path, monkeypatch, path: str) -> AppTest:
+def picked(runs: Path, monkeypatch, path: str, spec: str, agent: str | None = None) -> AppTest:
+    """The page at `path` on the human games (with `agent` chosen), `spec` picked to rate."""
     monkeypatch.setenv("ARENA_RUNS", str(runs))
     at = AppTest.from_file(APP, default_timeout=TIMEOUT)
     at.switch_page(path)
-    return at.run()
+    at.run()
+    if agent is not None:
+        at.selectbox(key="agent").set_value(agent).run()
+    assert_clean(at)
+    at.selectbox(key="rated_game").set_value(spec).run()
+    assert_clean(at)
+    return at
+
+
+def expected_elo(runs: Path, spec: str) -> dict[str, int]:
+    fitted = results.ratings(human.run_dir(runs), game=spec)
+    return {a: round(r) for a, r in zip(fitted.agents, fitted.rating, strict=True)}
 
 
 @pytest.mark.parametrize("spec", list(PLAYERS))
 def test_the_overview_rates_the_game_picked(runs, monkeypatch, spec):
-    at = page(runs, monkeypatch, "pages/overview.py")
-    assert_clean(at)
-    at.selectbox(key="rated_game").set_value(spec).run()
-    assert_clean(at)
+    at = picked(runs, monkeypatch, "pages/overview.py", spec)
     shown = table_with(at, "Elo").set_index("agent")["Elo"].to_dict()
-    expected = results.ratings(human.run_dir(runs), game=spec)
-    assert shown == {a: round(r) for a, r in zip(expected.agents, expected.rating, strict=True)}
-    assert set(shown) == agents_of(spec)
+    assert shown == expected_elo(runs, spec) and set(shown) == agents_of(spec)
 
 
 @pytest.mark.parametrize("spec", list(PLAYERS))
 def test_the_population_page_ranks_the_game_picked(runs, monkeypatch, spec):
-    at = page(runs, monkeypatch, "pages/population.py")
+    at = picked(runs, monkeypatch, "pages/population.py", spec)
+    ranked = table_with(at, "α-Rank mass").set_index("agent")["Elo"].to_dict()
+    assert ranked and all(expected_elo(runs, spec)[a] == elo for a, elo in ranked.items())
+    named = {
+        a for d in at.dataframe for c in ("agent", "opponent") if c in d.value for a in d.value[c]
+    }
+    assert named <= agents_of(spec)  # the missing pairs too: all of this game
+
+
+def test_the_agent_page_rates_the_agent_in_the_game_picked(runs, monkeypatch):
+    at = picked(runs, monkeypatch, "pages/agent.py", "connect_four", agent="human:ada")
+    (elo,) = [m.value for m in at.metric if m.label == "Elo over all games"]
+    fitted = results.ratings(human.run_dir(runs), game="connect_four")
+    assert elo == f"{fitted.rating[fitted.agents.index('human:ada')]:.0f}"
+    at.selectbox(key="rated_game").set_value("othello").run()
     assert_clean(at)
-    at.selectbox(key="rated_game").set_value(spec).run()
-    assert_clean(at)
-    ranked = set(table_with(at, "α-Rank mass")["agent"])
-    missing = (
-        table_with(at, "opponent") if any("opponent" in d.value for d in at.dataframe) else None
-    )
-    listed = (
-        ranked if missing is None else ranked | set(missing["agent"]) | set(missing["opponent"])
-    )
-    assert ranked and listed <= agents_of(spec)
+    assert "No games of this agent in the game chosen." in [i.value for i in at.info]
