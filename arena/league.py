@@ -35,6 +35,7 @@ import agents as agent_specs
 import games
 import replays
 from agents.base import require_perfect_information
+from agents.device import resolve_device
 from agents.network import MAX_BLOCKS, MAX_CHANNELS
 from agents.spec import UntrustedCode, checkpoint_hashes, imports_code, spec_path
 from arena import diversity, ids, metrics, payoffs, population, results
@@ -152,6 +153,10 @@ def resolve(
         raise ConfigError(f"{where}: key 'out' {config['out']!r}: {err}") from None
     if config["league"]["self_play_share"] > 1:
         raise ConfigError(f"{where} [league]: key 'self_play_share' must be <= 1")
+    try:  # before the run directory is made: a missing GPU is bad input, not a crash later
+        resolve_device(config["device"])
+    except ValueError as err:
+        raise ConfigError(f"{where}: key 'device': {err}") from None
     game = games.make(config["game"])
     check_openings(game, config["evaluation"]["opening_plies"], f"{where} [evaluation]")
     if config["learner"]["algorithm"] == "alphazero":

@@ -114,3 +114,20 @@ def test_network_agent_makes_one_round_trip_per_move(device):
     with TransferCounter() as counter:
         agent.act(C4, state, C4.legal_mask(state), np.random.default_rng(0))
     assert counter.calls == Counter({"to": 2, "cpu": 1, "numpy": 1})
+
+
+def test_a_league_on_a_missing_gpu_is_refused_before_its_folder_is_made(tmp_path):
+    out = tmp_path / "league"
+    done = subprocess.run(
+        [sys.executable, "-m", "arena", "league", "run", "--game", "tic_tac_toe"]
+        + ["--device", "cuda", "--minutes", "0.1", "--out", str(out)],
+        capture_output=True,
+        text=True,
+    )
+    if torch.cuda.is_available():
+        pytest.skip("this machine has a GPU")
+    assert done.returncode != 0
+    said = (done.stdout + done.stderr).strip()
+    assert "'device'" in said and "CUDA is not available" in said
+    assert len(said.splitlines()) == 1
+    assert not out.exists()
