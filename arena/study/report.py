@@ -309,23 +309,24 @@ def _equal_time_section(times: pa.Table, ratings: pa.Table) -> list[str]:
     lines = ["## At equal time per move", ""]
     if times.num_rows == 0:
         timed = [r for r in ratings.to_pylist() if _timed(r)]
-        spans = []
-        for what, rows in (
-            ("rollout search", [r for r in timed if r["kind"] == "anchor"]),
-            ("the snapshots' searches", [r for r in timed if r["kind"] == "snapshot"]),
-        ):
-            if rows:
-                low, high = min(map(_per_move, rows)), max(map(_per_move, rows))
-                best = max(r["rating"] for r in rows)
-                spans.append(
-                    f"{what} takes {low:.2g} to {high:.2g} s a move (Elo up to {best:.0f})"
+        search = [r for r in timed if r["kind"] == "anchor"]
+        nets = [r for r in timed if r["kind"] == "snapshot"]
+        text = "No snapshot's budgets span a rollout search anchor's time per move."
+        if search and nets:
+            # The closest in time per move: the nearest thing to an equal-time contest.
+            a, b = min(
+                ((a, b) for a in search for b in nets),
+                key=lambda pair: abs(math.log(_per_move(pair[0]) / _per_move(pair[1]))),
+            )
+            text += (
+                " The closest in time: "
+                + " against ".join(
+                    f"{r['agent']} ({_per_move(r):.2g} s a move, Elo {r['rating']:.0f})"
+                    for r in (a, b)
                 )
-        return [
-            *lines,
-            "No snapshot's budgets span a rollout search anchor's time per move"
-            + (f": {'; '.join(spans)}." if spans else "."),
-            "",
-        ]
+                + "."
+            )
+        return [*lines, text, ""]
     lines += [
         "Each rollout search anchor against each snapshot's search at the same seconds per "
         "move (the snapshot's Elo interpolated between its budgets).",
