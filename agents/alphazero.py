@@ -10,8 +10,9 @@ from torch import nn
 
 from agents.base import require_perfect_information
 from agents.checkpoint import load_checkpoint
+from agents.mcts import rollout_values
 from agents.neural import NetworkEvaluator, policy_entropy
-from agents.puct import SearchConfig, SearchResult, search
+from agents.puct import Evaluator, SearchConfig, SearchResult, search
 from games import Game, State
 
 
@@ -21,6 +22,8 @@ class AlphaZeroAgent:
     `temperature` picks the move from the search: 0 plays the most visited move (Gumbel:
     the sequential-halving winner, without noise); > 0 samples, for self-play.
     `noise_fraction` > 0 mixes Dirichlet(dirichlet_alpha) noise into the root priors.
+    `rollout_mix` = lambda > 0 scores each leaf as AlphaGo did: (1 - lambda) times the value
+    network's value plus lambda times the result of one uniformly random rollout from it.
     """
 
     def __init__(
@@ -36,13 +39,17 @@ class AlphaZeroAgent:
         noise_fraction: float = 0.0,
         name: str = "az",
         leaves_per_forward: int = 256,
+        rollout_mix: float = 0.0,
     ):
         if temperature < 0:
             raise ValueError(f"temperature must be >= 0, got {temperature}")
+        if not 0 <= rollout_mix <= 1:
+            raise ValueError(f"rollout_mix must be in [0, 1], got {rollout_mix}")
         require_perfect_information(game, "az")
         self.name = name
         self.game = game
         self.temperature = float(temperature)
+        self.rollout_mix = float(rollout_mix)
         self.config = SearchConfig(
             sims=sims,
             c_puct=c_puct,
@@ -64,7 +71,11 @@ class AlphaZeroAgent:
         counts, the improved policy (the training target) and root values."""
         self.evaluator.check(state)
         temperature = self.temperature if temperature is None else temperature
-        return search(self.game, state.data, self.evaluator, self.config, rng, temperature)
+        rng = np.random.default_rng() if rng is None else rng
+        evaluate: Evaluator = self.evaluator
+        if self.rollout_mix > 0:
+            evaluate = RolloutMix(self.game, self.evaluator, self.rollout_mix, rng)
+        return search(self.game, state.data, evaluate, self.config, rng, temperature)
 
     def act(
         self, game: Game, state: State, legal_mask: np.ndarray, rng: np.random.Generator
@@ -88,6 +99,23 @@ class AlphaZeroAgent:
         return result.policy, result.value
 
 
+class RolloutMix:
+    """A leaf evaluator: `evaluate`'s priors, and values (1 - mix) * network value + mix *
+    one random rollout's result (mover's view), the rollouts seeded from `rng`."""
+
+    def __init__(self, game: Game, evaluate: Evaluator, mix: float, rng: np.random.Generator):
+        self.game, self.evaluate, self.mix, self.rng = game, evaluate, mix, rng
+
+    def __call__(self, rows: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        priors, values = self.evaluate(rows)
+        rollouts = np.empty(len(rows), np.float64)
+        game = self.game
+        seed = int(self.rng.integers(2**62))
+        rollout_values(game.params, rows, game.num_actions, game.num_players, seed, rollouts)
+        mixed = (1 - self.mix) * values + self.mix * rollouts
+        return priors, mixed.astype(np.float32)
+
+
 def load_alphazero_agent(
     path: str | os.PathLike,
     game: Game,
@@ -97,6 +125,7 @@ def load_alphazero_agent(
     gumbel: bool = False,
     temperature: float = 0.0,
     device: str | torch.device = "auto",
+    rollout_mix: float = 0.0,
 ) -> AlphaZeroAgent:
     """The `az:PATH,sims=..` agent: a checkpoint's network with search, for `game`."""
     require_perfect_information(game, "az")
@@ -110,4 +139,5 @@ def load_alphazero_agent(
         temperature=temperature,
         device=device,
         name=name,
+        rollout_mix=rollout_mix,
     )

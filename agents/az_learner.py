@@ -54,6 +54,9 @@ class AlphaZeroConfig:
     batch_size: int = 256
     buffer_size: int = 200_000
     eval_sims: int = 64  # search budget of frozen snapshots
+    # AlphaGo's lambda: each leaf value is (1 - mix) network + mix one random rollout, in
+    # self-play and in snapshots' search (rollouts are cheap beside a forward pass on a CPU).
+    rollout_mix: float = 0.0
     # Leaves per forward pass: small nets on a CPU are bound by per-call overhead, so
     # self-play sends big batches (a few walks per game, kept apart by virtual loss).
     leaves_per_forward: int = 1024
@@ -66,6 +69,8 @@ class AlphaZeroConfig:
                 raise ValueError(f"alphazero {key} must be positive, got {getattr(self, key)}")
         if not 0 < self.full_search_share <= 1:
             raise ValueError("alphazero full_search_share must be in (0, 1]")
+        if not 0 <= self.rollout_mix <= 1:
+            raise ValueError("alphazero rollout_mix must be in [0, 1]")
 
 
 def random_symmetries(
@@ -169,6 +174,7 @@ class AlphaZeroLearner:
                 noise_fraction=0.0 if cfg.gumbel else cfg.noise_fraction,
                 name=self.name,
                 leaves_per_forward=cfg.leaves_per_forward,
+                rollout_mix=cfg.rollout_mix,
             )
         return self._searchers[sims]
 
@@ -192,6 +198,7 @@ class AlphaZeroLearner:
             device=self.device,
             name=name,
             leaves_per_forward=cfg.leaves_per_forward,
+            rollout_mix=cfg.rollout_mix,
         )
 
     def record(self, game_indices, state: State, legal_mask, actions) -> None:
@@ -300,4 +307,5 @@ class AlphaZeroLearner:
 
     def snapshot_spec(self, checkpoint: Path) -> str:
         gumbel = ",gumbel=true" if self.config.gumbel else ""
-        return f"az:{checkpoint},sims={self.config.eval_sims}{gumbel}"
+        mix = f",rollout_mix={self.config.rollout_mix}" if self.config.rollout_mix else ""
+        return f"az:{checkpoint},sims={self.config.eval_sims}{gumbel}{mix}"

@@ -27,6 +27,40 @@ TREE_BYTES = 256 * 2**20
 
 
 @njit(cache=True)
+def _rollout(g, scratch, scratch_legal, step, returns, rng):
+    """Uniformly random legal moves from scratch[0] to the end of its game, adding each
+    player's rewards to `returns`; returns the advanced random state."""
+    while scratch[0, DONE] == 0:
+        n = kernels.legal_row(g, scratch, 0, scratch_legal)
+        rng, bits = next_random(rng)
+        k = below(bits, n)
+        action = 0
+        while not scratch_legal[0, action] or k > 0:
+            k -= scratch_legal[0, action]
+            action += 1
+        kernels.apply_row(g, scratch, 0, action, step)
+        for p in range(returns.shape[0]):
+            returns[p] += step[0, p]
+    return rng
+
+
+@njit(cache=True)
+def rollout_values(g, rows, num_actions, num_players, seed, out):
+    """out[i]: the return of one random rollout from state row i (int64[L, W]) for the
+    player to move in it (AlphaGo's fast leaf evaluation); 0 for a finished game."""
+    scratch = np.empty((1, rows.shape[1]), dtype=np.int64)
+    scratch_legal = np.empty((1, num_actions), dtype=np.bool_)
+    step = np.empty((1, num_players), dtype=np.float32)
+    returns = np.empty(num_players, dtype=np.float64)
+    rng = seed
+    for i in range(rows.shape[0]):
+        returns[:] = 0.0
+        scratch[0] = rows[i]
+        rng = _rollout(g, scratch, scratch_legal, step, returns, rng)
+        out[i] = returns[rows[i, TO_PLAY]]
+
+
+@njit(cache=True)
 def _search_one(
     g,
     roots,
@@ -115,21 +149,10 @@ def _search_one(
             depth += 1
             path[depth] = node
 
-        # Rollout: uniformly random legal moves to the end, summing each player's rewards.
         returns[:] = 0.0
         if rows[node, DONE] == 0:
             scratch[0] = rows[node]
-            while scratch[0, DONE] == 0:
-                n = kernels.legal_row(g, scratch, 0, scratch_legal)
-                rng, bits = next_random(rng)
-                k = below(bits, n)
-                action = 0
-                while not scratch_legal[0, action] or k > 0:
-                    k -= scratch_legal[0, action]
-                    action += 1
-                kernels.apply_row(g, scratch, 0, action, step)
-                for p in range(returns.shape[0]):
-                    returns[p] += step[0, p]
+            rng = _rollout(g, scratch, scratch_legal, step, returns, rng)
 
         # Backup: a node's return counts the rewards from the move into it onwards, for the
         # player who made that move (the player to move at its parent).

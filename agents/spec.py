@@ -105,6 +105,13 @@ KINDS: dict[str, AgentKind] = {
             "sims": Param(int, 64, "simulations per move", _positive, "must be > 0"),
             "c_puct": Param(float, 1.5, "PUCT exploration constant", _positive, "must be > 0"),
             "gumbel": Param(bool, False, "Gumbel root selection with sequential halving"),
+            "rollout_mix": Param(
+                float,
+                0.0,
+                "leaf value share of one random rollout (AlphaGo's lambda), the rest the network's",
+                lambda x: 0 <= x <= 1,
+                "must be in [0, 1]",
+            ),
             "temperature": _TEMPERATURE,
             "device": _DEVICE,
         },

@@ -83,6 +83,8 @@ LEARNER_SCHEMA = {
     "buffer_size": Key(int, 100_000, minimum=1),
     "train_steps": Key(int, 40, minimum=0),
     "eval_sims": Key(int, 64, minimum=1),
+    # AlphaGo's leaf evaluation: this share of each leaf value is a random rollout's result.
+    "rollout_mix": Key(float, 0.0, minimum=0.0, maximum=1.0),
 }
 LEAGUE_SCHEMA = {
     "main_agents": Key(int, 1, minimum=1),

@@ -26,6 +26,7 @@ _ALPHAZERO_KEYS = (
     "batch_size",
     "buffer_size",
     "eval_sims",
+    "rollout_mix",
 )
 
 
