@@ -23,7 +23,8 @@ class AlphaZeroAgent:
     the sequential-halving winner, without noise); > 0 samples, for self-play.
     `noise_fraction` > 0 mixes Dirichlet(dirichlet_alpha) noise into the root priors.
     `rollout_mix` = lambda > 0 scores each leaf as AlphaGo did: (1 - lambda) times the value
-    network's value plus lambda times the result of one uniformly random rollout from it.
+    network's value plus lambda times the mean result of `leaf_rollouts` uniformly random
+    rollouts from it.
     """
 
     def __init__(
@@ -40,16 +41,20 @@ class AlphaZeroAgent:
         name: str = "az",
         leaves_per_forward: int = 256,
         rollout_mix: float = 0.0,
+        leaf_rollouts: int = 1,
     ):
         if temperature < 0:
             raise ValueError(f"temperature must be >= 0, got {temperature}")
         if not 0 <= rollout_mix <= 1:
             raise ValueError(f"rollout_mix must be in [0, 1], got {rollout_mix}")
+        if leaf_rollouts < 1:
+            raise ValueError(f"leaf_rollouts must be >= 1, got {leaf_rollouts}")
         require_perfect_information(game, "az")
         self.name = name
         self.game = game
         self.temperature = float(temperature)
         self.rollout_mix = float(rollout_mix)
+        self.leaf_rollouts = int(leaf_rollouts)
         self.config = SearchConfig(
             sims=sims,
             c_puct=c_puct,
@@ -74,7 +79,8 @@ class AlphaZeroAgent:
         rng = np.random.default_rng() if rng is None else rng
         evaluate: Evaluator = self.evaluator
         if self.rollout_mix > 0:
-            evaluate = RolloutMix(self.game, self.evaluator, self.rollout_mix, rng)
+            mix, rollouts = self.rollout_mix, self.leaf_rollouts
+            evaluate = RolloutMix(self.game, self.evaluator, mix, rollouts, rng)
         return search(self.game, state.data, evaluate, self.config, rng, temperature)
 
     def act(
@@ -101,17 +107,26 @@ class AlphaZeroAgent:
 
 class RolloutMix:
     """A leaf evaluator: `evaluate`'s priors, and values (1 - mix) * network value + mix *
-    one random rollout's result (mover's view), the rollouts seeded from `rng`."""
+    the mean result of `rollouts` random rollouts (mover's view), seeded from `rng`."""
 
-    def __init__(self, game: Game, evaluate: Evaluator, mix: float, rng: np.random.Generator):
-        self.game, self.evaluate, self.mix, self.rng = game, evaluate, mix, rng
+    def __init__(
+        self,
+        game: Game,
+        evaluate: Evaluator,
+        mix: float,
+        rollouts: int,
+        rng: np.random.Generator,
+    ):
+        self.game, self.evaluate, self.rng = game, evaluate, rng
+        self.mix, self.rollouts = mix, rollouts
 
     def __call__(self, rows: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         priors, values = self.evaluate(rows)
         rollouts = np.empty(len(rows), np.float64)
         game = self.game
         seed = int(self.rng.integers(2**62))
-        rollout_values(game.params, rows, game.num_actions, game.num_players, seed, rollouts)
+        shape = game.num_actions, game.num_players
+        rollout_values(game.params, rows, *shape, self.rollouts, seed, rollouts)
         mixed = (1 - self.mix) * values + self.mix * rollouts
         return priors, mixed.astype(np.float32)
 
@@ -126,6 +141,7 @@ def load_alphazero_agent(
     temperature: float = 0.0,
     device: str | torch.device = "auto",
     rollout_mix: float = 0.0,
+    leaf_rollouts: int = 1,
 ) -> AlphaZeroAgent:
     """The `az:PATH,sims=..` agent: a checkpoint's network with search, for `game`."""
     require_perfect_information(game, "az")
@@ -140,4 +156,5 @@ def load_alphazero_agent(
         device=device,
         name=name,
         rollout_mix=rollout_mix,
+        leaf_rollouts=leaf_rollouts,
     )

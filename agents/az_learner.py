@@ -57,6 +57,7 @@ class AlphaZeroConfig:
     # AlphaGo's lambda: each leaf value is (1 - mix) network + mix one random rollout, in
     # self-play and in snapshots' search (rollouts are cheap beside a forward pass on a CPU).
     rollout_mix: float = 0.0
+    leaf_rollouts: int = 1  # random rollouts averaged per leaf
     # Leaves per forward pass: small nets on a CPU are bound by per-call overhead, so
     # self-play sends big batches (a few walks per game, kept apart by virtual loss).
     leaves_per_forward: int = 1024
@@ -71,6 +72,8 @@ class AlphaZeroConfig:
             raise ValueError("alphazero full_search_share must be in (0, 1]")
         if not 0 <= self.rollout_mix <= 1:
             raise ValueError("alphazero rollout_mix must be in [0, 1]")
+        if self.leaf_rollouts < 1:
+            raise ValueError("alphazero leaf_rollouts must be >= 1")
 
 
 def random_symmetries(
@@ -175,6 +178,7 @@ class AlphaZeroLearner:
                 name=self.name,
                 leaves_per_forward=cfg.leaves_per_forward,
                 rollout_mix=cfg.rollout_mix,
+                leaf_rollouts=cfg.leaf_rollouts,
             )
         return self._searchers[sims]
 
@@ -199,6 +203,7 @@ class AlphaZeroLearner:
             name=name,
             leaves_per_forward=cfg.leaves_per_forward,
             rollout_mix=cfg.rollout_mix,
+            leaf_rollouts=cfg.leaf_rollouts,
         )
 
     def record(self, game_indices, state: State, legal_mask, actions) -> None:
@@ -307,5 +312,10 @@ class AlphaZeroLearner:
 
     def snapshot_spec(self, checkpoint: Path) -> str:
         gumbel = ",gumbel=true" if self.config.gumbel else ""
-        mix = f",rollout_mix={self.config.rollout_mix}" if self.config.rollout_mix else ""
+        cfg = self.config
+        mix = (
+            f",rollout_mix={cfg.rollout_mix},leaf_rollouts={cfg.leaf_rollouts}"
+            if cfg.rollout_mix
+            else ""
+        )
         return f"az:{checkpoint},sims={self.config.eval_sims}{gumbel}{mix}"

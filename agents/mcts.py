@@ -45,9 +45,9 @@ def _rollout(g, scratch, scratch_legal, step, returns, rng):
 
 
 @njit(cache=True)
-def rollout_values(g, rows, num_actions, num_players, seed, out):
-    """out[i]: the return of one random rollout from state row i (int64[L, W]) for the
-    player to move in it (AlphaGo's fast leaf evaluation); 0 for a finished game."""
+def rollout_values(g, rows, num_actions, num_players, rollouts, seed, out):
+    """out[i]: the mean return of `rollouts` random rollouts from state row i (int64[L, W])
+    for the player to move in it (AlphaGo's fast leaf evaluation); 0 for a finished game."""
     scratch = np.empty((1, rows.shape[1]), dtype=np.int64)
     scratch_legal = np.empty((1, num_actions), dtype=np.bool_)
     step = np.empty((1, num_players), dtype=np.float32)
@@ -55,9 +55,10 @@ def rollout_values(g, rows, num_actions, num_players, seed, out):
     rng = seed
     for i in range(rows.shape[0]):
         returns[:] = 0.0
-        scratch[0] = rows[i]
-        rng = _rollout(g, scratch, scratch_legal, step, returns, rng)
-        out[i] = returns[rows[i, TO_PLAY]]
+        for _ in range(rollouts):
+            scratch[0] = rows[i]
+            rng = _rollout(g, scratch, scratch_legal, step, returns, rng)
+        out[i] = returns[rows[i, TO_PLAY]] / rollouts
 
 
 @njit(cache=True)

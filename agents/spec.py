@@ -112,6 +112,13 @@ KINDS: dict[str, AgentKind] = {
                 lambda x: 0 <= x <= 1,
                 "must be in [0, 1]",
             ),
+            "leaf_rollouts": Param(
+                int,
+                1,
+                "random rollouts averaged per leaf when rollout_mix > 0",
+                _positive,
+                "must be > 0",
+            ),
             "temperature": _TEMPERATURE,
             "device": _DEVICE,
         },

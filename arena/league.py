@@ -85,6 +85,7 @@ LEARNER_SCHEMA = {
     "eval_sims": Key(int, 64, minimum=1),
     # AlphaGo's leaf evaluation: this share of each leaf value is a random rollout's result.
     "rollout_mix": Key(float, 0.0, minimum=0.0, maximum=1.0),
+    "leaf_rollouts": Key(int, 1, minimum=1),  # rollouts averaged per leaf
 }
 LEAGUE_SCHEMA = {
     "main_agents": Key(int, 1, minimum=1),

@@ -27,6 +27,7 @@ _ALPHAZERO_KEYS = (
     "buffer_size",
     "eval_sims",
     "rollout_mix",
+    "leaf_rollouts",
 )
 
 

@@ -23,9 +23,9 @@ WIN_IN_ONE = [0, 1, 2, 3, 4, 5, 7, 6]
 DRAW_IN_ONE = [0, 1, 2, 3, 4, 6, 5, 8]
 
 
-def rollouts(game, rows, seed=0):
+def rollouts(game, rows, seed=0, count=1):
     out = np.full(len(rows), np.nan)
-    rollout_values(game.params, rows, game.num_actions, game.num_players, seed, out)
+    rollout_values(game.params, rows, game.num_actions, game.num_players, count, seed, out)
     return out
 
 
@@ -40,6 +40,10 @@ def test_rollout_values_are_random_results_seeded():
     assert set(first.tolist()) <= {-1.0, 0.0, 1.0} and len(set(first.tolist())) > 1
     np.testing.assert_array_equal(first, rollouts(C4, rows, seed=1))
     assert not np.array_equal(first, rollouts(C4, rows, seed=2))
+    # Averages of 16 rollouts: fractions, spread less than single results.
+    means = rollouts(C4, rows, seed=1, count=16)
+    assert np.abs(means).max() <= 1 and means.std() < first.std()
+    assert not np.isin(means, [-1.0, 0.0, 1.0]).all()
 
 
 def test_mixed_leaf_values_are_lambda_weighted():
@@ -47,7 +51,7 @@ def test_mixed_leaf_values_are_lambda_weighted():
     learner = AlphaZeroLearner(TTT, "t", AlphaZeroConfig(blocks=1, channels=8), device="cpu")
     network = NetworkEvaluator(TTT, learner.model, "cpu")
     priors, values = network(rows)
-    mix = RolloutMix(TTT, network, 0.25, np.random.default_rng(0))
+    mix = RolloutMix(TTT, network, 0.25, 4, np.random.default_rng(0))
     mixed_priors, mixed = mix(rows)
     np.testing.assert_array_equal(mixed_priors, priors)
     np.testing.assert_allclose(mixed, 0.75 * values + 0.25 * np.array([1.0, 0.0]), atol=1e-6)
@@ -69,15 +73,19 @@ def test_search_scores_its_leaves_with_the_mix():
 
 def test_league_key_reaches_self_play_and_snapshot_specs(tmp_path):
     config = resolve(
-        {"game": "tic_tac_toe", "out": str(tmp_path / "run"), "learner": {"rollout_mix": 0.5}}
+        {
+            "game": "tic_tac_toe",
+            "out": str(tmp_path / "run"),
+            "learner": {"rollout_mix": 0.5, "leaf_rollouts": 3},
+        }
     )
     learner = make_learner(config, "main", seed=0)
-    assert learner.searcher(4).rollout_mix == 0.5
+    assert learner.searcher(4).rollout_mix == 0.5 and learner.searcher(4).leaf_rollouts == 3
     assert learner.greedy_agent("g").rollout_mix == 0.5
     learner.save(tmp_path / "main")
     spec = learner.snapshot_spec(tmp_path / "main" / "model")
-    assert spec.endswith(",rollout_mix=0.5")
-    assert agents.make(spec, TTT).rollout_mix == 0.5
+    assert spec.endswith(",rollout_mix=0.5,leaf_rollouts=3")
+    assert agents.make(spec, TTT).leaf_rollouts == 3
     plain = make_learner({**config, "learner": {**config["learner"], "rollout_mix": 0.0}}, "m", 0)
     assert "rollout_mix" not in plain.snapshot_spec(tmp_path / "main" / "model")
 
