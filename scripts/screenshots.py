@@ -87,7 +87,9 @@ def whole_page(page, viewport: dict) -> None:
     """Make the window as tall as the page: Streamlit scrolls inside its own container, so
     a full-page screenshot alone would stop at the window's height."""
     tall = page.evaluate(
-        "(() => { const r = document.querySelector('[data-testid=stMainBlockContainer]')"
+        "(() => { window.scrollTo(0, 0);"  # clicks scroll: back to the top first
+        " document.querySelectorAll('*').forEach(e => { if (e.scrollTop) e.scrollTop = 0; });"
+        " const r = document.querySelector('[data-testid=stMainBlockContainer]')"
         ".getBoundingClientRect(); return Math.ceil(r.top + r.height) + 48; })()"
     )
     page.set_viewport_size({"width": viewport["width"], "height": min(max(tall, 400), MAX_PX)})
