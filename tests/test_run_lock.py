@@ -14,7 +14,6 @@ import re
 import shutil
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import pyarrow.compute as pc
@@ -28,7 +27,7 @@ from arena.tournament import run_tournament
 from dashboards import queries
 from replays.files import part_paths, replays_dir
 from replays.lock import lock_path
-from tests.killing import POLL_SECONDS, kill_when, parts_at_least
+from tests.killing import kill_when, parts_at_least
 from tests.test_league import TINY
 
 # The issue's command, scaled down: 30 matches of 1,024 games (the default concurrency),
@@ -36,11 +35,21 @@ from tests.test_league import TINY
 GAMES = 30_000
 ARGS = ["tournament", "--game", "connect_four", "--agents", "random", "greedy"]
 ARGS += ["--games-per-pair", str(GAMES), "--flush-seconds", "0", "--no-progress"]
-# A second resume started with the first (imports done), released by a line on its stdin:
-# it then reaches the lock within milliseconds, while the first still plays for seconds.
-GATED = (
-    "import sys; import arena.tournament; from arena.cli import app; "
-    "sys.stdin.readline(); app(prog_name='arena')"
+# A resume that stops just inside the run lock, says so, and goes on (playing the rest of
+# the run) only once a line arrives on its stdin: the other resume then meets a lock held
+# for certain, however fast this machine plays the remainder.
+HELD = (
+    "import contextlib, sys\n"
+    "import arena.tournament as t\n"
+    "from arena.cli import app\n"
+    "lock_run = t.lock_run\n"
+    "@contextlib.contextmanager\n"
+    "def held(*args):\n"
+    "    with lock_run(*args) as path:\n"
+    "        print('locked', flush=True); sys.stdin.readline()\n"
+    "        yield path\n"
+    "t.lock_run = held\n"
+    "app(prog_name='arena')\n"
 )
 
 
@@ -54,16 +63,6 @@ def holder_pid(run_dir: Path) -> int | None:
         return json.loads(lock_path(run_dir).read_text())["pid"]
     except (OSError, ValueError, KeyError):  # not written yet, or being written
         return None
-
-
-def wait_for_holder(proc: subprocess.Popen, run_dir: Path, timeout: float = 300) -> None:
-    """Return once `proc` holds the run's lock; fail if it ends first."""
-    deadline = time.monotonic() + timeout
-    while holder_pid(run_dir) != proc.pid:
-        if proc.poll() is not None:
-            raise AssertionError(f"exited ({proc.returncode}) first: {proc.communicate()}")
-        assert time.monotonic() < deadline, "never took the lock"
-        time.sleep(POLL_SECONDS)
 
 
 def stored_keys(run_dir: Path) -> list[tuple[str, int]]:
@@ -82,25 +81,23 @@ def test_two_resumes_at_once_one_refuses_naming_the_other(tmp_path):
     assert holder_pid(run) == first.pid  # it died holding the lock
 
     resume = [*ARGS, "--out", str(run), "--resume"]
-    gated = subprocess.Popen(
-        [sys.executable, "-c", GATED, *resume],
+    holder = subprocess.Popen(
+        [sys.executable, "-c", HELD, *resume],
         stdin=subprocess.PIPE,
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
     )
-    plain = subprocess.Popen(
-        arena(*resume), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
-    )
-    wait_for_holder(plain, run)  # the SIGKILLed holder left no stale lock behind
-    refused_out, refused_err = gated.communicate("go\n", timeout=300)
-    out, err = plain.communicate(timeout=600)
+    assert holder.stdout.readline() == "locked\n", holder.communicate()
+    assert holder_pid(run) == holder.pid  # the SIGKILLed holder left no stale lock behind
+    refused = subprocess.run(arena(*resume), capture_output=True, text=True, timeout=300)
+    out, err = holder.communicate("go\n", timeout=600)
 
-    assert plain.returncode == 0, err
-    assert gated.returncode == 2, refused_err
-    lines = (refused_out + refused_err).strip().splitlines()
+    assert holder.returncode == 0, err
+    assert refused.returncode == 2, refused.stderr
+    lines = (refused.stdout + refused.stderr).strip().splitlines()
     assert len(lines) == 1 and lines[0].startswith("error: "), lines
-    assert f"is being written by pid {plain.pid} (tournament: " in lines[0]
+    assert f"is being written by pid {holder.pid} (tournament: " in lines[0]
     assert f"played {GAMES - stored_at_kill:,} games" in out
     assert "Duplicate" not in err
     keys = stored_keys(run)
