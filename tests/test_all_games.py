@@ -27,6 +27,7 @@ from agents.spec import make as make_agent
 from arena import metrics
 from arena.league import resolve, run_league
 from arena.learners import make_learner
+from dashboards.ui import plain
 from games.layout import CHANCE, SIMULTANEOUS
 from replays.simulate import resimulate
 from tests.fast_games import FAST_SPECS, PERFECT_INFORMATION_SPECS, fast_spec
@@ -147,7 +148,8 @@ def check_replay_viewer(run: Path, monkeypatch) -> None:
     assert_clean(at)
     caption = " ".join(c.value for c in at.caption)
     first = int(replay.movers[0])
-    made_by = "chance drew" if first < 0 else f"{replay.agents[first]} (player {first}) played"
+    mover = plain(replay.agents[first])  # agent ids are data: escaped in the caption's markdown
+    made_by = "chance drew" if first < 0 else f"{mover} (player {first}) played"
     assert f"After move 1 of {replay.plies}: {made_by}" in caption, caption
 
 
