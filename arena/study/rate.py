@@ -414,7 +414,6 @@ class _Budget:
 
 
 def _pairings_table(rows: list[dict]) -> pa.Table:
-    columns = ("round", "first", "second", "why", "match_id", "games", "estimated_seconds")
     schema = pa.schema(
         [
             ("round", pa.int64()),
@@ -427,7 +426,7 @@ def _pairings_table(rows: list[dict]) -> pa.Table:
             ("status", pa.string()),
         ]
     )
-    return pa.Table.from_pylist([{c: r[c] for c in (*columns, "status")} for r in rows], schema)
+    return pa.Table.from_pylist([{c: r[c] for c in schema.names} for r in rows], schema)
 
 
 RATINGS_SCHEMA = pa.schema(
