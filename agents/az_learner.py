@@ -75,6 +75,13 @@ class AlphaZeroConfig:
         if self.leaf_rollouts < 1:
             raise ValueError("alphazero leaf_rollouts must be >= 1")
 
+    def play_spec(self, checkpoint: Path | str, sims: int) -> str:
+        """The agent spec of a checkpoint of this learner searching with `sims` simulations
+        as the learner searches (Gumbel or PUCT, leaf values with or without rollouts)."""
+        gumbel = ",gumbel=true" if self.gumbel else ""
+        mix = f",rollout_mix={self.rollout_mix},leaf_rollouts={self.leaf_rollouts}"
+        return f"az:{checkpoint},sims={sims}{gumbel}{mix if self.rollout_mix else ''}"
+
 
 def random_symmetries(
     game: Game, obs: np.ndarray, mask: np.ndarray, policy: np.ndarray, rng: np.random.Generator
@@ -311,11 +318,4 @@ class AlphaZeroLearner:
         return learner
 
     def snapshot_spec(self, checkpoint: Path) -> str:
-        gumbel = ",gumbel=true" if self.config.gumbel else ""
-        cfg = self.config
-        mix = (
-            f",rollout_mix={cfg.rollout_mix},leaf_rollouts={cfg.leaf_rollouts}"
-            if cfg.rollout_mix
-            else ""
-        )
-        return f"az:{checkpoint},sims={self.config.eval_sims}{gumbel}{mix}"
+        return self.config.play_spec(checkpoint, self.config.eval_sims)

@@ -43,10 +43,17 @@ def make_learner(config: dict, name: str, seed: int):
         return PPOLearner(
             game, name, net=net, lr=settings["lr"], device=config["device"], seed=seed
         )
-    from agents.az_learner import AlphaZeroConfig, AlphaZeroLearner
+    from agents.az_learner import AlphaZeroLearner
 
-    az = AlphaZeroConfig(**{k: settings[k] for k in _ALPHAZERO_KEYS})
+    az = alphazero_config(settings)
     return AlphaZeroLearner(game, name, az, device=config["device"], seed=seed)
+
+
+def alphazero_config(settings: dict):
+    """The AlphaZeroConfig of a checked league `[learner]` table."""
+    from agents.az_learner import AlphaZeroConfig
+
+    return AlphaZeroConfig(**{k: settings[k] for k in _ALPHAZERO_KEYS})
 
 
 def load_learner(config: dict, name: str, directory: Path):

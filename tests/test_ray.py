@@ -398,10 +398,12 @@ def test_cli_study_trains_its_learner_on_an_actor_and_self_plays_on_rollout_acto
     cluster, tmp_path
 ):
     """`arena study run --backend ray`: the learner lives on an actor, each round's self-play
-    is one match per worker on the rollout actors; the snapshots come out as locally."""
+    is one match per worker on the rollout actors; the snapshots come out as locally, and
+    the rating matches played on the cluster land in the study's replays and ratings."""
     from typer.testing import CliRunner
 
     from arena.cli import app
+    from arena.study.tables import read_table
     from arena.study.train import read_snapshots
 
     out = tmp_path / "study"
@@ -416,4 +418,9 @@ def test_cli_study_trains_its_learner_on_an_actor_and_self_plays_on_rollout_acto
     for row in rows:  # rounds of 2 matches of 64 games, trained on the actor
         assert row["games"] % 128 == 0 and row["steps"] > 0 and row["train_flops"] > 0
         assert (out / f"{row['checkpoint']}.safetensors").is_file()
+    statuses = read_table(out, "pairings").column("status").to_pylist()
+    rated = {r["agent"] for r in read_table(out, "ratings").to_pylist()}
+    assert "played" in statuses and {"1x8@t0.02m/s1", "1x8@t0.04m/s1"} <= rated
+    matches = set(replays.open(out).to_table(columns=["match_id"]).column("match_id").to_pylist())
+    assert len(matches) == statuses.count("played")  # each played on the cluster, stored once
     assert not wait_until_gone(b"ray::_LearnerActor"), "the learner's actor outlives it"

@@ -48,7 +48,7 @@ def test_league_study_and_rating_refuse_alike(tmp_path, name):
         }
     )
     with pytest.raises(ValueError) as rating:
-        snapshot_players(folder, [1], snapshots)
+        snapshot_players(folder, grid, snapshots)
     model = (folder / snapshots["checkpoint"][0].as_py()).absolute()
     rules = {
         refusal(league.value, folder),

@@ -121,6 +121,28 @@ RATING = {
 }
 
 
+@pytest.mark.parametrize("game", ["connect_four", "tic_tac_toe"])
+def test_snapshots_are_rated_searching_as_their_learner_searched(tmp_path, game):
+    """A snapshot trained with Gumbel search and rollout-mixed leaf values (the Connect Four
+    league config) is rated with them at every budget, as the league plays its snapshots."""
+    from agents import spec as agent_specs
+    from arena.league import default_config
+
+    grid = StudyGrid.make(game, "1x8", "1", "1,16", 10)
+    stem = "snapshots/1x8/1x8@t0001m/model"
+    row = {"snapshot": "1x8@t0001m", "net": "1x8", "checkpoint": stem}
+    snapshots = pa.Table.from_pylist([{**row, "train_seconds": 60.0, "train_flops": 1e9}])
+    learner = default_config(game)["learner"]
+    for player, sims in zip(rate.snapshot_players(tmp_path, grid, snapshots), (1, 16), strict=True):
+        kind, path, params = agent_specs.parse(player.spec)
+        assert (kind, path, params["sims"]) == ("az", str((tmp_path / stem).resolve()), str(sims))
+        assert params.get("gumbel") == ("true" if learner["gumbel"] else None)
+        mix = learner.get("rollout_mix", 0)
+        assert float(params.get("rollout_mix", 0)) == mix
+        assert int(params.get("leaf_rollouts", 1)) == (learner["leaf_rollouts"] if mix else 1)
+    assert game != "connect_four" or mix == 0.5  # the case this test is for
+
+
 @pytest.fixture(scope="module")
 def rated_study(tmp_path_factory) -> tuple[Path, rate.RatingResult]:
     """One rated study for the tests that read it (rating is the slow part)."""

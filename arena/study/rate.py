@@ -30,7 +30,7 @@ from __future__ import annotations
 import hashlib
 import math
 import time
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from dataclasses import asdict, dataclass
 from itertools import pairwise
 from pathlib import Path
@@ -45,10 +45,12 @@ from agents import spec as agent_specs
 from arena import ids, results
 from arena.backends import AgentRecipe, Backend, LocalBackend, MatchJob
 from arena.config import ConfigError
+from arena.learners import alphazero_config
 from arena.ratings import fit_ratings
 from arena.rundir import read_run
 from arena.study.grid import GRID_FILE, StudyGrid
 from arena.study.tables import PAIRINGS, RATINGS, SNAPSHOTS, read_table, write_table
+from arena.study.train import learner_config
 from arena.tournament import Match, check_openings, done_matches, plan_match
 
 ANCHORS = ("random", "greedy", "mcts:sims=16", "mcts:sims=64", "mcts:sims=256", "mcts:sims=1024")
@@ -119,16 +121,18 @@ def anchor_players(anchors: Sequence[str]) -> list[Player]:
     return out
 
 
-def snapshot_players(study_dir: Path, sims: Iterable[int], snapshots: pa.Table) -> list[Player]:
-    """Every snapshot at every search budget: `az:DIR/<checkpoint>,sims=S`."""
+def snapshot_players(study_dir: Path, grid: StudyGrid, snapshots: pa.Table) -> list[Player]:
+    """Every snapshot at every search budget, searching as its learner searched in self-play
+    (`az:DIR/<checkpoint>,sims=S` with the learner's Gumbel and rollout settings)."""
     out = []
     for row in snapshots.sort_by([("train_flops", "ascending")]).to_pylist():
         path = agent_specs.spec_path((Path(study_dir) / row["checkpoint"]).resolve(), "a snapshot")
-        for s in sims:
+        learner = alphazero_config(learner_config(grid, row["net"], "cpu")["learner"])
+        for s in grid.sims:
             out.append(
                 Player(
                     f"{row['snapshot']}/s{s}",
-                    f"az:{path},sims={s}",
+                    learner.play_spec(path, s),
                     "snapshot",
                     net=row["net"],
                     snapshot=row["snapshot"],
@@ -309,7 +313,7 @@ def rate_study(
     snapshots = read_table(study_dir, SNAPSHOTS)
     if snapshots is None or snapshots.num_rows == 0:
         raise ConfigError(f"{study_dir} holds no snapshots to rate (tables/{SNAPSHOTS}.parquet)")
-    players = anchor_players(anchors) + snapshot_players(study_dir, grid.sims, snapshots)
+    players = anchor_players(anchors) + snapshot_players(study_dir, grid, snapshots)
     by_id = {p.agent: p for p in players}
     plan = pairings(players)
     backend = backend or LocalBackend()
