@@ -180,6 +180,36 @@ def test_rate_study_plays_into_replays_and_writes_ratings(rated_study):
     assert set(read_table(study, rate.PAIRINGS)["round"].to_pylist()) == {0, 1, 2}
 
 
+def test_a_resumed_rating_refuses_stored_games_of_players_that_now_play_otherwise(tmp_path):
+    """The stored games count for an agent id only if it still plays as it played them."""
+    import shutil
+
+    from arena.config import ConfigError
+
+    study = make_study(tmp_path / "study", sims=(1,))
+    few = {"anchors": ("random", "greedy"), "rounds": 1, "max_rounds": 1}
+    first = rate.rate_study(study, 300.0, **few)
+    recorded = read_table(study, rate.PLAYERS).to_pylist()
+    assert {r["agent"] for r in recorded} == {"random", "greedy", "1x8@t0001m/s1", "1x8@t0004m/s1"}
+    # a moved folder plays the same players from another path: its games stay stored
+    moved = shutil.copytree(study, tmp_path / "moved" / "study")
+    assert rate.rate_study(moved, 300.0, **few).matches_stored == first.matches_played
+    # the same id with other search settings, e.g. a study rated before they were recorded
+    changed = [
+        {**r, "spec": r["spec"].replace(",gumbel=true", "")} if "@" in r["agent"] else r
+        for r in recorded
+    ]
+    assert changed != recorded
+    write_table(study, rate.PLAYERS, pa.Table.from_pylist(changed))
+    parts = sorted((study / "replays").rglob("*.parquet"))
+    with pytest.raises(ConfigError, match=r"1x8@t0001m/s1 were played as .*move its replays/ away"):
+        rate.rate_study(study, 300.0, **few)
+    (study / "tables" / "players.parquet").unlink()
+    with pytest.raises(ConfigError, match="from before players were recorded"):
+        rate.rate_study(study, 300.0, **few)
+    assert sorted((study / "replays").rglob("*.parquet")) == parts  # nothing played or lost
+
+
 def test_rate_study_leaves_out_what_does_not_fit(tmp_path):
     study = make_study(tmp_path / "study")
     result = rate.rate_study(study, 0.0, anchors=("random", "greedy"), rounds=1)

@@ -1,22 +1,24 @@
 """Rating a study: every (snapshot, simulations) player and fixed anchors, on a sparse plan.
 
-Players: each snapshot of `DIR/tables/snapshots.parquet` at each search budget of the grid
-(`az:PATH,sims=S`, agent id `<snapshot>/s<S>`), plus the anchors: `random`, `greedy` and
-rollout search `mcts:sims=N` at several budgets. Every player meeting every other would
-cost games growing with the square of the players, so the plan is sparse (`pairings`):
-each player meets every anchor, its neighbour in simulations (the same snapshot with the
-next budget) and its neighbours in training compute (at the same budget, the snapshot
-with the next larger compute over all networks, and the next one of its own network);
-the anchors meet in a chain. The number of pairs is then linear in the players.
+Players: each snapshot of `DIR/tables/snapshots.parquet` at each search budget of the grid,
+searching as its learner did (`az:PATH,sims=S,...`, agent id `<snapshot>/s<S>`), plus the
+anchors: `random`, `greedy` and rollout search `mcts:sims=N` at several budgets. Every
+player meeting every other would cost games growing with the square of the players, so
+the plan is sparse (`pairings`): each player meets every anchor, its neighbour in
+simulations (the same snapshot with the next budget) and its neighbours in training
+compute (at the same budget, the snapshot with the next larger compute over all networks,
+and the next one of its own network); the anchors meet in a chain. The number of pairs is
+then linear in the players.
 
 Each pair plays in rounds of `games_per_match` games (seats alternating, each opening of
 `OPENING_PLIES` random moves played from both seats so that deterministic players do not
 repeat one game), all pairs one round before any pair the next, as matches through the
 backend into `DIR/replays/` with the ids a league gives its evaluation matches
 (`arena.ids.match_id`): the replay dataset stays the single source of truth, and a
-resumed rating plays only the matches not stored. Before each match the time it will take
-is estimated from the games played so far (`CostModel`); a match of the planned rounds
-that would overrun the budget is left out and recorded as such in
+resumed rating plays only the matches not stored, once it has checked that each agent id
+still plays as in its stored games (`DIR/tables/players.parquet`). Before each match the
+time it will take is estimated from the games played so far (`CostModel`); a match of the
+planned rounds that would overrun the budget is left out and recorded as such in
 `DIR/tables/pairings.parquet`. Time left after the planned rounds buys extra rounds (up to
 `max_rounds`), which narrow the intervals, until a match no longer fits.
 
@@ -49,7 +51,7 @@ from arena.learners import alphazero_config
 from arena.ratings import fit_ratings
 from arena.rundir import read_run
 from arena.study.grid import GRID_FILE, StudyGrid
-from arena.study.tables import PAIRINGS, RATINGS, SNAPSHOTS, read_table, write_table
+from arena.study.tables import PAIRINGS, PLAYERS, RATINGS, SNAPSHOTS, read_table, write_table
 from arena.study.train import learner_config
 from arena.tournament import Match, check_openings, done_matches, plan_match
 
@@ -318,6 +320,7 @@ def rate_study(
     plan = pairings(players)
     backend = backend or LocalBackend()
     stored = done_matches(study_dir) if (study_dir / "replays").is_dir() else set()
+    record_players(study_dir, players, stored=bool(stored))
     costs = CostModel(OPENING_PLIES)
     if stored:
         costs.add_table(results.query(study_dir, COST_QUERY))
@@ -374,6 +377,36 @@ def rate_study(
         games_played=games_played,
         seconds=time.monotonic() - start,
     )
+
+
+def record_players(study_dir: Path, players: Sequence[Player], stored: bool) -> None:
+    """Write how each agent id plays (`tables/players.parquet`), after checking that stored
+    rating games were played by the same players: a resumed rating adds its games to the
+    stored ones under the same ids, so an id that now plays otherwise (the study's search
+    settings changed) would merge two players into one rating. Paths are left out of the
+    comparison: a snapshot id names its checkpoint, and a moved folder plays the same."""
+    table = pa.table({"agent": [p.agent for p in players], "spec": [p.spec for p in players]})
+    recorded = read_table(study_dir, PLAYERS)
+    if stored and recorded is None:
+        raise ConfigError(
+            f"{study_dir} holds rating games from before players were recorded: move its "
+            "replays/ away to rate it again"
+        )
+    if stored:
+        before = dict(zip(recorded["agent"].to_pylist(), recorded["spec"].to_pylist(), strict=True))
+        for p in players:
+            if p.agent in before and _how(before[p.agent]) != _how(p.spec):
+                raise ConfigError(
+                    f"{study_dir}: the stored rating games of {p.agent} were played as "
+                    f"{before[p.agent]!r}, not {p.spec!r}: move its replays/ away to rate it again"
+                )
+    write_table(study_dir, PLAYERS, table)
+
+
+def _how(spec: str) -> tuple[str, dict[str, str]]:
+    """An agent spec without its checkpoint path: the kind and its options."""
+    kind, _, params = agent_specs.parse(spec)
+    return kind, params
 
 
 def _match(grid: StudyGrid, round_index: int, pairing: Pairing, games_per_match: int) -> Match:

@@ -18,6 +18,7 @@ TABLES_DIR = "tables"
 # The tables rating writes (arena.study.rate), which the report and the dashboard read.
 RATINGS = "ratings"
 PAIRINGS = "pairings"
+PLAYERS = "players"  # each rated agent id and how it plays, written before its first game
 SNAPSHOTS = "snapshots"  # one row per snapshot (arena.study.train)
 
 
