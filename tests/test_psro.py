@@ -159,6 +159,23 @@ def test_kuhn_curve_agrees_with_openspiel_psro_v2():
     assert max(ours.nash_conv[-1], theirs.nash_conv[-1]) < 0.01  # nash, iteration 15
 
 
+# `arena league run` that stops just before it writes iteration 4's psro.json (its metrics
+# written), says so, and waits: the kill then lands there however fast an iteration is
+# (about 35 ms on Leduc here, less than a loaded machine may take to poll a file).
+STOPS_BEFORE_STATE_4 = (
+    "import json, time\n"
+    "import arena.psro as p\n"
+    "from arena.cli import app\n"
+    "write = p.atomic_write\n"
+    "def stopping(path, data):\n"
+    "    if path.name == p.STATE_FILE and json.loads(data)['iteration'] == 4:\n"
+    "        print('before state 4', flush=True); time.sleep(3600)\n"
+    "    write(path, data)\n"
+    "p.atomic_write = stopping\n"
+    "app(prog_name='arena')\n"
+)
+
+
 def test_a_killed_run_resumes_to_the_uninterrupted_result(tmp_path):
     """Killed after iteration 4's metrics, before its psro.json: the resumed run writes that
     iteration again (not twice) and ends as a run never killed."""
@@ -166,14 +183,20 @@ def test_a_killed_run_resumes_to_the_uninterrupted_result(tmp_path):
     arena("league", "run", *args, "--out", tmp_path / "whole")
     cut = tmp_path / "cut"
     child = subprocess.Popen(
-        [sys.executable, "-m", "arena", "league", "run", *map(str, args), "--out", str(cut)],
-        stdout=subprocess.DEVNULL,
+        [sys.executable, "-c", STOPS_BEFORE_STATE_4, "league", "run", *map(str, args)]
+        + ["--out", str(cut)],
+        stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
     )
+
+    def stopped() -> bool:  # reads the child's next line (the empty line at its end)
+        return child.stdout.readline() == "before state 4\n"
+
+    kill_when(child, stopped)
     marker = metrics.metrics_dir(cut, psro.EXACT_TABLE) / "round-000004.parquet"
-    kill_when(child, marker.is_file)
-    assert json.loads((cut / psro.STATE_FILE).read_text())["iteration"] <= 4
+    assert marker.is_file()  # iteration 4's metrics are written, its state is not
+    assert json.loads((cut / psro.STATE_FILE).read_text())["iteration"] == 3
     resumed = arena("league", "run", "--resume", "--out", cut)  # settings from the run folder
     assert "resumed after iteration" in resumed.stdout
     assert "iteration 0:" not in resumed.stdout  # nothing done twice from the start

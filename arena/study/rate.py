@@ -126,10 +126,12 @@ def anchor_players(anchors: Sequence[str]) -> list[Player]:
 def snapshot_players(study_dir: Path, grid: StudyGrid, snapshots: pa.Table) -> list[Player]:
     """Every snapshot at every search budget, searching as its learner searched in self-play
     (`az:DIR/<checkpoint>,sims=S` with the learner's Gumbel and rollout settings)."""
+    # one learner config per network (each reads the game's league config file)
+    learners = {n: alphazero_config(learner_config(grid, n, "cpu")["learner"]) for n in grid.nets}
     out = []
     for row in snapshots.sort_by([("train_flops", "ascending")]).to_pylist():
         path = agent_specs.spec_path((Path(study_dir) / row["checkpoint"]).resolve(), "a snapshot")
-        learner = alphazero_config(learner_config(grid, row["net"], "cpu")["learner"])
+        learner = learners[row["net"]]
         for s in grid.sims:
             out.append(
                 Player(
@@ -386,13 +388,13 @@ def record_players(study_dir: Path, players: Sequence[Player], stored: bool) -> 
     settings changed) would merge two players into one rating. Paths are left out of the
     comparison: a snapshot id names its checkpoint, and a moved folder plays the same."""
     table = pa.table({"agent": [p.agent for p in players], "spec": [p.spec for p in players]})
-    recorded = read_table(study_dir, PLAYERS)
-    if stored and recorded is None:
-        raise ConfigError(
-            f"{study_dir} holds rating games from before players were recorded: move its "
-            "replays/ away to rate it again"
-        )
     if stored:
+        recorded = read_table(study_dir, PLAYERS)
+        if recorded is None:
+            raise ConfigError(
+                f"{study_dir} holds rating games from before players were recorded: move its "
+                "replays/ away to rate it again"
+            )
         before = dict(zip(recorded["agent"].to_pylist(), recorded["spec"].to_pylist(), strict=True))
         for p in players:
             if p.agent in before and _how(before[p.agent]) != _how(p.spec):
