@@ -57,7 +57,7 @@ class SearchConfig:
     sims: int = 64
     c_puct: float = 1.5
     gumbel: bool = False
-    max_considered: int = 16  # Gumbel: root actions sampled without replacement (m)
+    max_considered: int = 16  # Gumbel: most root actions sampled without replacement (m)
     c_visit: float = 50.0  # Gumbel: sigma's visit offset
     c_scale: float = 1.0  # Gumbel: sigma's scale
     dirichlet_alpha: float = 0.3  # root noise for self-play, used when noise_fraction > 0
@@ -74,6 +74,13 @@ class SearchConfig:
                 raise ValueError(f"{key} must be > 0, got {getattr(self, key)}")
         if not 0 <= self.noise_fraction <= 1:
             raise ValueError(f"noise_fraction must be in [0, 1], got {self.noise_fraction}")
+
+    def considered_moves(self) -> int:
+        """Gumbel's m: max_considered, but no more than half the simulations, so that every
+        considered move is visited at least twice. With one visit each, the final pick
+        compares single leaf values: on Connect Four 4 simulations over 4 moves scored 33%
+        against 1 simulation, over 2 moves 58% (docs/results.md)."""
+        return min(self.max_considered, max(1, self.sims // 2))
 
 
 @dataclass
@@ -510,8 +517,8 @@ def search(
         root = _Root(
             logits,
             rng.gumbel(size=logits.shape) * temperature,
-            considered_visits_table(config.max_considered, config.sims),
-            np.minimum(config.max_considered, root_legal.sum(axis=1)).astype(np.int64),
+            considered_visits_table(config.considered_moves(), config.sims),
+            np.minimum(config.considered_moves(), root_legal.sum(axis=1)).astype(np.int64),
         )
     else:  # same types as above, so that one compiled kernel serves both
         root = _Root(logits, logits, np.zeros((1, 1), np.int64), np.zeros(1, np.int64))

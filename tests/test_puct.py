@@ -124,7 +124,9 @@ def test_uninformed_search_blunders_so_the_oracle_test_can_fail():
 
 
 @pytest.mark.parametrize("leaves_per_game", [1, 4])
-def test_gumbel_finds_single_winning_moves_with_eight_simulations(leaves_per_game):
+def test_gumbel_finds_single_winning_moves_with_sixteen_simulations(leaves_per_game):
+    # Uniform priors: only the values can find the win, so every legal move (at most 8
+    # here) must be considered, which takes 16 simulations (two visits each).
     rows = ttt_positions()
     legal = TTT.legal_mask(State(TTT.name, rows))
     wins = np.array(
@@ -133,7 +135,7 @@ def test_gumbel_finds_single_winning_moves_with_eight_simulations(leaves_per_gam
     forced = rows[(wins.sum(axis=1) == 1) & (legal.sum(axis=1) <= 8)]
     assert len(forced) > 100
     config = SearchConfig(
-        sims=8, gumbel=True, leaves_per_forward=100_000, max_leaves_per_game=leaves_per_game
+        sims=16, gumbel=True, leaves_per_forward=100_000, max_leaves_per_game=leaves_per_game
     )
     result = search(TTT, forced, ttt_oracle, config, np.random.default_rng(1), temperature=1.0)
     assert ttt_mistakes(forced, result.action) == 0
@@ -195,13 +197,14 @@ def test_connect_four_puct_plays_optimally_with_solver_oracle(source):
 
 
 @pytest.mark.parametrize("source", ["benchmark", "random"])
-def test_connect_four_gumbel_wins_won_positions_with_eight_simulations(source):
+def test_connect_four_gumbel_wins_won_positions_with_sixteen_simulations(source):
     rows, signs = c4_positions(source)
     won = signs.max(axis=1) == 1
     assert won.sum() >= 20
     rows, signs = rows[won], signs[won]
     # Temperature 1 = full Gumbel root noise: the search, not the tie-breaking, must find it.
-    config = SearchConfig(sims=8, gumbel=True)
+    # Uniform priors: all 7 columns must be considered, which takes 16 simulations.
+    config = SearchConfig(sims=16, gumbel=True)
     result = search(C4, rows, c4_oracle, config, np.random.default_rng(2), temperature=1.0)
     assert (signs[np.arange(len(rows)), result.action] == 1).all()
 
@@ -232,6 +235,26 @@ def test_gumbel_root_visits_follow_sequential_halving():
     assert sorted(result.visits[0][TTT.legal_mask(state)[0]]) == [1, 1, 3, 3]
     assert considered_visits_table(4, 8)[4].tolist() == [0, 0, 0, 0, 1, 1, 2, 2]
     np.testing.assert_allclose(result.policy.sum(), 1.0, rtol=1e-6)
+
+
+def test_gumbel_considers_at_most_half_the_simulations_as_moves():
+    # Connect Four's opening: 7 legal moves. With 4 simulations only the 2 moves of highest
+    # logits + Gumbel noise are searched, twice each, not 4 moves once each.
+    def flat(rows):
+        return uniform_priors(C4, rows), np.zeros(len(rows), np.float32)
+
+    state = C4.init(3)
+    result = search(
+        C4, state.data, flat, SearchConfig(sims=4, gumbel=True), np.random.default_rng(0)
+    )
+    for visits in result.visits:
+        assert sorted(visits[visits > 0]) == [2, 2]
+    assert [SearchConfig(sims=s, gumbel=True).considered_moves() for s in (1, 4, 16, 64)] == [
+        1,
+        2,
+        8,
+        16,
+    ]
 
 
 def test_root_noise_changes_visits_but_not_legality():
