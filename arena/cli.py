@@ -7,7 +7,7 @@ from rich import box
 from rich.table import Table
 
 from arena.study.cli import study_app
-from arena.terminal import DEBUG_ENV, ArenaGroup, console, fail
+from arena.terminal import DEBUG_ENV, ArenaGroup, console, exit_after, fail
 
 app = typer.Typer(help="Self-play multi-agent arena.", no_args_is_help=True, cls=ArenaGroup)
 bench_app = typer.Typer(help="Measure throughput.", no_args_is_help=True)
@@ -28,6 +28,11 @@ PETTINGZOO_REFERENCE = {
 
 PGX_BATCH = 4096  # Pgx's env is batched: compared at the batch size the targets name
 MATRIX_AGENTS = 10
+
+
+def run() -> None:
+    """The console entry point (`arena`, `python -m arena`)."""
+    exit_after(lambda: app(prog_name="arena"))
 
 
 @app.callback()

@@ -11,6 +11,10 @@ shows the full traceback instead.
 
 from __future__ import annotations
 
+import atexit
+import os
+import sys
+from collections.abc import Callable
 from typing import NoReturn
 
 import typer
@@ -27,6 +31,26 @@ BUG = 1
 # Exits, Ctrl-C and usage errors (typer's, which vendors click): typer reports them itself,
 # as it quietly ends on a closed pipe (`arena ratings RUN | head`).
 CONTROL_FLOW = (typer.Exit, typer.Abort, typer.exceptions.TyperException, BrokenPipeError)
+
+
+def exit_after(command: Callable[[], object]) -> NoReturn:
+    """Run `command`, then end the process with its exit status, skipping the interpreter's
+    teardown of C++ libraries. Arrow's Parquet worker threads can outlive a finished command
+    and abort that teardown with SIGABRT ("terminate called without an active exception",
+    apache/arrow#34314): a command that did all its work would fail. Exit handlers (Ray's
+    shutdown among them) and the streams' flushes still run."""
+    try:
+        command()
+        status: object = 0
+    except SystemExit as done:
+        status = done.code
+    if status is not None and not isinstance(status, int):
+        print(status, file=sys.stderr)  # sys.exit("message") prints it and exits with 1
+        status = 1
+    atexit._run_exitfuncs()
+    for stream in (sys.stdout, sys.stderr):
+        stream.flush()
+    os._exit(status or 0)
 
 
 def fail(message: str) -> NoReturn:

@@ -201,3 +201,35 @@ def test_debug_shows_the_traceback_instead(tmp_path, how):
     debugged = subprocess.run(args, capture_output=True, text=True, env=env)
     assert debugged.returncode == 1
     assert "Traceback" in debugged.stderr and "FileNotFoundError" in debugged.stderr
+
+
+@pytest.mark.parametrize(
+    "command, status, out",
+    [
+        ("print('done')", 0, "done\nexit handler\n"),
+        ("sys.exit(3)", 3, "exit handler\n"),
+        ("sys.exit('bad')", 1, "exit handler\n"),
+    ],
+)
+def test_the_entry_point_keeps_status_output_and_exit_handlers(command, status, out):
+    # exit_after ends the process with os._exit (Arrow's threads can abort the interpreter's
+    # teardown); what a normal exit gives must survive that: the status, buffered output
+    # (stdout is a pipe here, so block-buffered) and the atexit handlers.
+    code = (
+        "import atexit, sys\n"
+        "from arena.terminal import exit_after\n"
+        "atexit.register(print, 'exit handler')\n"
+        f"exit_after(lambda: {command})\n"
+    )
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert (done.returncode, done.stdout) == (status, out)
+    assert done.stderr == ("bad\n" if "bad" in command else "")
+
+
+def test_python_m_arena_reports_a_usage_error_with_status_2(tmp_path):
+    done = subprocess.run(
+        [sys.executable, "-m", "arena", "ratings", str(tmp_path / "missing")],
+        capture_output=True,
+        text=True,
+    )
+    assert done.returncode == 2 and done.stdout.startswith("error:")
