@@ -10,7 +10,7 @@ from torch import nn
 
 from agents.base import require_perfect_information
 from agents.checkpoint import load_checkpoint
-from agents.mcts import rollout_values
+from agents.mcts import ROLLOUT_POLICIES, rollout_values
 from agents.neural import NetworkEvaluator, policy_entropy
 from agents.puct import Evaluator, SearchConfig, SearchResult, search
 from games import Game, State
@@ -23,8 +23,8 @@ class AlphaZeroAgent:
     the sequential-halving winner, without noise); > 0 samples, for self-play.
     `noise_fraction` > 0 mixes Dirichlet(dirichlet_alpha) noise into the root priors.
     `rollout_mix` = lambda > 0 scores each leaf as AlphaGo did: (1 - lambda) times the value
-    network's value plus lambda times the mean result of `leaf_rollouts` uniformly random
-    rollouts from it.
+    network's value plus lambda times the mean result of `leaf_rollouts` rollouts from it,
+    uniformly random or, with `rollout_policy` "greedy", the greedy agent's moves.
     """
 
     def __init__(
@@ -42,6 +42,7 @@ class AlphaZeroAgent:
         leaves_per_forward: int = 256,
         rollout_mix: float = 0.0,
         leaf_rollouts: int = 1,
+        rollout_policy: str = "random",
     ):
         if temperature < 0:
             raise ValueError(f"temperature must be >= 0, got {temperature}")
@@ -49,12 +50,15 @@ class AlphaZeroAgent:
             raise ValueError(f"rollout_mix must be in [0, 1], got {rollout_mix}")
         if leaf_rollouts < 1:
             raise ValueError(f"leaf_rollouts must be >= 1, got {leaf_rollouts}")
+        if rollout_policy not in ROLLOUT_POLICIES:
+            raise ValueError(f"rollout_policy must be random or greedy, got {rollout_policy!r}")
         require_perfect_information(game, "az")
         self.name = name
         self.game = game
         self.temperature = float(temperature)
         self.rollout_mix = float(rollout_mix)
         self.leaf_rollouts = int(leaf_rollouts)
+        self.rollout_policy = rollout_policy
         self.config = SearchConfig(
             sims=sims,
             c_puct=c_puct,
@@ -79,9 +83,13 @@ class AlphaZeroAgent:
         rng = np.random.default_rng() if rng is None else rng
         evaluate: Evaluator = self.evaluator
         if self.rollout_mix > 0:
-            mix, rollouts = self.rollout_mix, self.leaf_rollouts
-            evaluate = RolloutMix(self.game, self.evaluator, mix, rollouts, rng)
+            mix, rollouts, greedy = self.rollout_mix, self.leaf_rollouts, self.greedy_rollouts
+            evaluate = RolloutMix(self.game, self.evaluator, mix, rollouts, rng, greedy)
         return search(self.game, state.data, evaluate, self.config, rng, temperature)
+
+    @property
+    def greedy_rollouts(self) -> bool:
+        return self.rollout_policy == "greedy"
 
     def act(
         self, game: Game, state: State, legal_mask: np.ndarray, rng: np.random.Generator
@@ -107,7 +115,8 @@ class AlphaZeroAgent:
 
 class RolloutMix:
     """A leaf evaluator: `evaluate`'s priors, and values (1 - mix) * network value + mix *
-    the mean result of `rollouts` random rollouts (mover's view), seeded from `rng`."""
+    the mean result of `rollouts` rollouts (mover's view; random, or greedy when `greedy`),
+    seeded from `rng`."""
 
     def __init__(
         self,
@@ -116,9 +125,10 @@ class RolloutMix:
         mix: float,
         rollouts: int,
         rng: np.random.Generator,
+        greedy: bool = False,
     ):
         self.game, self.evaluate, self.rng = game, evaluate, rng
-        self.mix, self.rollouts = mix, rollouts
+        self.mix, self.rollouts, self.greedy = mix, rollouts, greedy
 
     def __call__(self, rows: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         priors, values = self.evaluate(rows)
@@ -126,7 +136,7 @@ class RolloutMix:
         game = self.game
         seed = int(self.rng.integers(2**62))
         shape = game.num_actions, game.num_players
-        rollout_values(game.params, rows, *shape, self.rollouts, seed, rollouts)
+        rollout_values(game.params, rows, *shape, self.rollouts, seed, rollouts, self.greedy)
         mixed = (1 - self.mix) * values + self.mix * rollouts
         return priors, mixed.astype(np.float32)
 
@@ -142,6 +152,7 @@ def load_alphazero_agent(
     device: str | torch.device = "auto",
     rollout_mix: float = 0.0,
     leaf_rollouts: int = 1,
+    rollout_policy: str = "random",
 ) -> AlphaZeroAgent:
     """The `az:PATH,sims=..` agent: a checkpoint's network with search, for `game`."""
     require_perfect_information(game, "az")
@@ -157,4 +168,5 @@ def load_alphazero_agent(
         name=name,
         rollout_mix=rollout_mix,
         leaf_rollouts=leaf_rollouts,
+        rollout_policy=rollout_policy,
     )

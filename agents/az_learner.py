@@ -28,6 +28,7 @@ from agents.alphazero import AlphaZeroAgent
 from agents.base import require_perfect_information
 from agents.checkpoint import load_checkpoint, save_checkpoint
 from agents.device import resolve_device
+from agents.mcts import ROLLOUT_POLICIES
 from agents.network import NetConfig, build_network
 from agents.train_state import load_training_state, save_training_state
 from games import Game, State
@@ -57,7 +58,8 @@ class AlphaZeroConfig:
     # AlphaGo's lambda: each leaf value is (1 - mix) network + mix one random rollout, in
     # self-play and in snapshots' search (rollouts are cheap beside a forward pass on a CPU).
     rollout_mix: float = 0.0
-    leaf_rollouts: int = 1  # random rollouts averaged per leaf
+    leaf_rollouts: int = 1  # rollouts averaged per leaf
+    rollout_policy: str = "random"  # or "greedy": win, else block, else random
     # Leaves per forward pass: small nets on a CPU are bound by per-call overhead, so
     # self-play sends big batches (a few walks per game, kept apart by virtual loss).
     leaves_per_forward: int = 1024
@@ -74,12 +76,16 @@ class AlphaZeroConfig:
             raise ValueError("alphazero rollout_mix must be in [0, 1]")
         if self.leaf_rollouts < 1:
             raise ValueError("alphazero leaf_rollouts must be >= 1")
+        if self.rollout_policy not in ROLLOUT_POLICIES:
+            raise ValueError("alphazero rollout_policy must be random or greedy")
 
     def play_spec(self, checkpoint: Path | str, sims: int) -> str:
         """The agent spec of a checkpoint of this learner searching with `sims` simulations
         as the learner searches (Gumbel or PUCT, leaf values with or without rollouts)."""
         gumbel = ",gumbel=true" if self.gumbel else ""
         mix = f",rollout_mix={self.rollout_mix},leaf_rollouts={self.leaf_rollouts}"
+        if self.rollout_policy != "random":
+            mix += f",rollout_policy={self.rollout_policy}"
         return f"az:{checkpoint},sims={sims}{gumbel}{mix if self.rollout_mix else ''}"
 
 
@@ -186,6 +192,7 @@ class AlphaZeroLearner:
                 leaves_per_forward=cfg.leaves_per_forward,
                 rollout_mix=cfg.rollout_mix,
                 leaf_rollouts=cfg.leaf_rollouts,
+                rollout_policy=cfg.rollout_policy,
             )
         return self._searchers[sims]
 
@@ -211,6 +218,7 @@ class AlphaZeroLearner:
             leaves_per_forward=cfg.leaves_per_forward,
             rollout_mix=cfg.rollout_mix,
             leaf_rollouts=cfg.leaf_rollouts,
+            rollout_policy=cfg.rollout_policy,
         )
 
     def record(self, game_indices, state: State, legal_mask, actions) -> None:

@@ -58,26 +58,29 @@ class FixedAgent:
         return pure_strategy(self.act(game, state, legal_mask, None), legal_mask)
 
 
+@njit(cache=True, inline="always")
+def wins_at_once(g, data, i, a, player_offset, scratch, rewards) -> bool:
+    """Whether legal action a of game i wins at once for the mover (offset 0) or, had the
+    opponent the move, for the opponent (offset 1: playing there first blocks that win).
+    scratch (int64[1, W]) and rewards (float32[1, players]) are work space."""
+    scratch[0] = data[i]
+    if player_offset:  # the opponent to move, in a state its rules accept
+        kernels.null_move_row(g, scratch, 0)
+        if not kernels.is_legal(g, scratch, 0, a):
+            return False
+    kernels.apply_row(g, scratch, 0, a, rewards)
+    mover = (data[i, TO_PLAY] + player_offset) % 2
+    return scratch[0, DONE] == 1 and scratch[0, WINNER] == mover
+
+
 @njit(cache=True)
 def _winning_moves(g, data, legal, player_offset, out):
-    """out[i, a] = True when action a (legal for the mover) wins at once for the mover
-    (offset 0) or, had the opponent the move, for the opponent (offset 1): playing there
-    first blocks that win."""
+    """out[i, a] = wins_at_once(.., a, player_offset, ..) for each legal a, else False."""
     scratch = np.empty((1, data.shape[1]), dtype=np.int64)
     rewards = np.zeros((1, 2), dtype=np.float32)
     for i in range(data.shape[0]):
         for a in range(legal.shape[1]):
-            out[i, a] = False
-            if not legal[i, a]:
-                continue
-            scratch[0] = data[i]
-            if player_offset:  # the opponent to move, in a state its rules accept
-                kernels.null_move_row(g, scratch, 0)
-                if not kernels.is_legal(g, scratch, 0, a):
-                    continue
-            kernels.apply_row(g, scratch, 0, a, rewards)
-            mover = (data[i, TO_PLAY] + player_offset) % 2
-            out[i, a] = scratch[0, DONE] == 1 and scratch[0, WINNER] == mover
+            out[i, a] = legal[i, a] and wins_at_once(g, data, i, a, player_offset, scratch, rewards)
 
 
 class GreedyAgent:

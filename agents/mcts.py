@@ -15,11 +15,13 @@ import numpy as np
 from numba import njit, prange
 
 from agents.base import require_perfect_information, sample_legal
+from agents.baselines import wins_at_once
 from games import Game, State, get_threads, kernels
 from games.batched import builds
 from games.kernels import DONE, TO_PLAY
 from games.rng import below, next_random
 
+ROLLOUT_POLICIES = ("random", "greedy")  # how leaf rollouts move: see `_rollout`
 # Below this many simulations per call, starting threads costs more than it saves.
 PARALLEL_MIN_SIMS = 4096
 # Bound on one agent's tree memory; larger batches are searched in chunks of trees.
@@ -27,17 +29,33 @@ TREE_BYTES = 256 * 2**20
 
 
 @njit(cache=True)
-def _rollout(g, scratch, scratch_legal, step, returns, rng):
-    """Uniformly random legal moves from scratch[0] to the end of its game, adding each
-    player's rewards to `returns`; returns the advanced random state."""
+def _greedy_action(g, scratch, scratch_legal, trial, step):
+    """The first legal action that wins at once for the mover, else the first that blocks
+    the opponent's win at once, else -1 (the greedy agent's rule)."""
+    for offset in range(2):
+        for a in range(scratch_legal.shape[1]):
+            if scratch_legal[0, a] and wins_at_once(g, scratch, 0, a, offset, trial, step):
+                return a
+    return -1
+
+
+@njit(cache=True)
+def _rollout(g, scratch, scratch_legal, step, returns, rng, greedy, trial):
+    """Legal moves from scratch[0] to the end of its game, adding each player's rewards to
+    `returns`; returns the advanced random state. Moves are uniformly random or, if
+    `greedy`, the greedy agent's (win, else block, else random), which costs a trial move
+    per legal action a ply (`trial`: int64[1, W] work space) but keeps rollouts from
+    missing the one-move tactics a random playout misses."""
     while scratch[0, DONE] == 0:
         n = kernels.legal_row(g, scratch, 0, scratch_legal)
-        rng, bits = next_random(rng)
-        k = below(bits, n)
-        action = 0
-        while not scratch_legal[0, action] or k > 0:
-            k -= scratch_legal[0, action]
-            action += 1
+        action = _greedy_action(g, scratch, scratch_legal, trial, step) if greedy else -1
+        if action < 0:
+            rng, bits = next_random(rng)
+            k = below(bits, n)
+            action = 0
+            while not scratch_legal[0, action] or k > 0:
+                k -= scratch_legal[0, action]
+                action += 1
         kernels.apply_row(g, scratch, 0, action, step)
         for p in range(returns.shape[0]):
             returns[p] += step[0, p]
@@ -45,10 +63,12 @@ def _rollout(g, scratch, scratch_legal, step, returns, rng):
 
 
 @njit(cache=True)
-def rollout_values(g, rows, num_actions, num_players, rollouts, seed, out):
-    """out[i]: the mean return of `rollouts` random rollouts from state row i (int64[L, W])
-    for the player to move in it (AlphaGo's fast leaf evaluation); 0 for a finished game."""
+def rollout_values(g, rows, num_actions, num_players, rollouts, seed, out, greedy=False):
+    """out[i]: the mean return of `rollouts` rollouts (random or greedy, see `_rollout`)
+    from state row i (int64[L, W]) for the player to move in it (AlphaGo's fast leaf
+    evaluation); 0 for a finished game."""
     scratch = np.empty((1, rows.shape[1]), dtype=np.int64)
+    trial = np.empty((1, rows.shape[1]), dtype=np.int64)
     scratch_legal = np.empty((1, num_actions), dtype=np.bool_)
     step = np.empty((1, num_players), dtype=np.float32)
     returns = np.empty(num_players, dtype=np.float64)
@@ -57,7 +77,7 @@ def rollout_values(g, rows, num_actions, num_players, rollouts, seed, out):
         returns[:] = 0.0
         for _ in range(rollouts):
             scratch[0] = rows[i]
-            rng = _rollout(g, scratch, scratch_legal, step, returns, rng)
+            rng = _rollout(g, scratch, scratch_legal, step, returns, rng, greedy, trial)
         out[i] = returns[rows[i, TO_PLAY]] / rollouts
 
 
@@ -153,7 +173,8 @@ def _search_one(
         returns[:] = 0.0
         if rows[node, DONE] == 0:
             scratch[0] = rows[node]
-            rng = _rollout(g, scratch, scratch_legal, step, returns, rng)
+            # random rollouts: no trial moves, so scratch stands in for their work space
+            rng = _rollout(g, scratch, scratch_legal, step, returns, rng, False, scratch)
 
         # Backup: a node's return counts the rewards from the move into it onwards, for the
         # player who made that move (the player to move at its parent).

@@ -21,6 +21,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from agents.mcts import ROLLOUT_POLICIES
 from games import Game
 
 
@@ -115,9 +116,16 @@ KINDS: dict[str, AgentKind] = {
             "leaf_rollouts": Param(
                 int,
                 1,
-                "random rollouts averaged per leaf when rollout_mix > 0",
+                "rollouts averaged per leaf when rollout_mix > 0",
                 _positive,
                 "must be > 0",
+            ),
+            "rollout_policy": Param(
+                str,
+                "random",
+                "how leaf rollouts move: random, or greedy (win, else block, else random)",
+                lambda x: x in ROLLOUT_POLICIES,
+                "must be random or greedy",
             ),
             "temperature": _TEMPERATURE,
             "device": _DEVICE,

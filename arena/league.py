@@ -36,6 +36,7 @@ import games
 import replays
 from agents.base import require_perfect_information
 from agents.device import resolve_device
+from agents.mcts import ROLLOUT_POLICIES
 from agents.network import MAX_BLOCKS, MAX_CHANNELS
 from agents.spec import UntrustedCode, checkpoint_hashes, imports_code, spec_path
 from arena import diversity, ids, metrics, payoffs, population, results
@@ -86,6 +87,7 @@ LEARNER_SCHEMA = {
     # AlphaGo's leaf evaluation: this share of each leaf value is a random rollout's result.
     "rollout_mix": Key(float, 0.0, minimum=0.0, maximum=1.0),
     "leaf_rollouts": Key(int, 1, minimum=1),  # rollouts averaged per leaf
+    "rollout_policy": Key(str, "random", choices=ROLLOUT_POLICIES),  # how rollouts move
 }
 LEAGUE_SCHEMA = {
     "main_agents": Key(int, 1, minimum=1),

@@ -28,6 +28,7 @@ _ALPHAZERO_KEYS = (
     "eval_sims",
     "rollout_mix",
     "leaf_rollouts",
+    "rollout_policy",
 )
 
 

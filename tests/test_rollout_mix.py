@@ -23,9 +23,10 @@ WIN_IN_ONE = [0, 1, 2, 3, 4, 5, 7, 6]
 DRAW_IN_ONE = [0, 1, 2, 3, 4, 6, 5, 8]
 
 
-def rollouts(game, rows, seed=0, count=1):
+def rollouts(game, rows, seed=0, count=1, greedy=False):
     out = np.full(len(rows), np.nan)
-    rollout_values(game.params, rows, game.num_actions, game.num_players, count, seed, out)
+    shape = game.num_actions, game.num_players
+    rollout_values(game.params, rows, *shape, count, seed, out, greedy)
     return out
 
 
@@ -44,6 +45,27 @@ def test_rollout_values_are_random_results_seeded():
     means = rollouts(C4, rows, seed=1, count=16)
     assert np.abs(means).max() <= 1 and means.std() < first.std()
     assert not np.isin(means, [-1.0, 0.0, 1.0]).all()
+
+
+def test_greedy_rollouts_take_a_win_at_once_and_block_one():
+    # X to move with a win at square 2 (and O threatening 5): random rollouts often miss it,
+    # greedy ones never.
+    can_win = TTT.play_sequences([[0, 3, 1, 4]] * 64).data
+    assert (rollouts(TTT, can_win, seed=3, greedy=True) == 1.0).all()
+    assert (rollouts(TTT, can_win, seed=3) < 1.0).any()
+    # O to move against X's threat at 3: blocking there, then blocking 5, draws every time;
+    # random rollouts sometimes lose.
+    must_block = TTT.play_sequences([[0, 4, 1, 2, 6]] * 64).data
+    assert (rollouts(TTT, must_block, seed=3, greedy=True) == 0.0).all()
+    assert (rollouts(TTT, must_block, seed=3) == -1.0).any()
+    # a game of seven columns: same seeds, same values; other seeds, other values
+    rows = C4.play_sequences([[3]] * 128).data
+    np.testing.assert_array_equal(
+        rollouts(C4, rows, seed=1, greedy=True), rollouts(C4, rows, seed=1, greedy=True)
+    )
+    assert not np.array_equal(
+        rollouts(C4, rows, seed=1, greedy=True), rollouts(C4, rows, seed=2, greedy=True)
+    )
 
 
 def test_mixed_leaf_values_are_lambda_weighted():
@@ -86,6 +108,13 @@ def test_league_key_reaches_self_play_and_snapshot_specs(tmp_path):
     spec = learner.snapshot_spec(tmp_path / "main" / "model")
     assert spec.endswith(",rollout_mix=0.5,leaf_rollouts=3")
     assert agents.make(spec, TTT).leaf_rollouts == 3
+    greedy = make_learner(
+        {**config, "learner": {**config["learner"], "rollout_policy": "greedy"}}, "g", 0
+    )
+    assert greedy.searcher(4).greedy_rollouts and greedy.greedy_agent("g").greedy_rollouts
+    greedy_spec = greedy.snapshot_spec(tmp_path / "main" / "model")
+    assert greedy_spec.endswith(",rollout_mix=0.5,leaf_rollouts=3,rollout_policy=greedy")
+    assert agents.make(greedy_spec, TTT).greedy_rollouts
     plain = make_learner({**config, "learner": {**config["learner"], "rollout_mix": 0.0}}, "m", 0)
     assert "rollout_mix" not in plain.snapshot_spec(tmp_path / "main" / "model")
 
@@ -96,3 +125,10 @@ def test_rollout_mix_outside_zero_one_is_refused(tmp_path, bad):
         resolve({"game": "tic_tac_toe", "out": str(tmp_path), "learner": {"rollout_mix": bad}})
     with pytest.raises(ValueError, match=r"rollout_mix=.* must be in \[0, 1\]"):
         agents.make(f"az:{tmp_path}/model,rollout_mix={bad}", TTT)
+
+
+def test_an_unknown_rollout_policy_is_refused(tmp_path):
+    with pytest.raises(ConfigError, match="rollout_policy"):
+        resolve({"game": "tic_tac_toe", "out": str(tmp_path), "learner": {"rollout_policy": "x"}})
+    with pytest.raises(ValueError, match="rollout_policy=x is invalid: must be random or greedy"):
+        agents.make(f"az:{tmp_path}/model,rollout_policy=x", TTT)
