@@ -55,8 +55,8 @@ class AlphaZeroConfig:
     batch_size: int = 256
     buffer_size: int = 200_000
     eval_sims: int = 64  # search budget of frozen snapshots
-    # AlphaGo's lambda: each leaf value is (1 - mix) network + mix one random rollout, in
-    # self-play and in snapshots' search (rollouts are cheap beside a forward pass on a CPU).
+    # AlphaGo's lambda: each leaf value is (1 - mix) network + mix the mean of leaf_rollouts
+    # rollouts, in self-play and in snapshots' search (cheap beside a CPU forward pass).
     rollout_mix: float = 0.0
     leaf_rollouts: int = 1  # rollouts averaged per leaf
     rollout_policy: str = "random"  # or "greedy": win, else block, else random

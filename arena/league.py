@@ -84,7 +84,7 @@ LEARNER_SCHEMA = {
     "buffer_size": Key(int, 100_000, minimum=1),
     "train_steps": Key(int, 40, minimum=0),
     "eval_sims": Key(int, 64, minimum=1),
-    # AlphaGo's leaf evaluation: this share of each leaf value is a random rollout's result.
+    # AlphaGo's leaf evaluation: this share of each leaf value is the rollouts' mean result.
     "rollout_mix": Key(float, 0.0, minimum=0.0, maximum=1.0),
     "leaf_rollouts": Key(int, 1, minimum=1),  # rollouts averaged per leaf
     "rollout_policy": Key(str, "random", choices=ROLLOUT_POLICIES),  # how rollouts move
