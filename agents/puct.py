@@ -514,11 +514,12 @@ def search(
         tree.prior[:, 0] = mixed
     logits = np.log(np.maximum(tree.prior[:, 0], MIN_PRIOR)).astype(np.float64)
     if config.gumbel:
+        considered = config.considered_moves()
         root = _Root(
             logits,
             rng.gumbel(size=logits.shape) * temperature,
-            considered_visits_table(config.considered_moves(), config.sims),
-            np.minimum(config.considered_moves(), root_legal.sum(axis=1)).astype(np.int64),
+            considered_visits_table(considered, config.sims),
+            np.minimum(considered, root_legal.sum(axis=1)).astype(np.int64),
         )
     else:  # same types as above, so that one compiled kernel serves both
         root = _Root(logits, logits, np.zeros((1, 1), np.int64), np.zeros(1, np.int64))

@@ -190,7 +190,7 @@ def test_a_killed_run_resumes_to_the_uninterrupted_result(tmp_path):
         text=True,
     )
 
-    def stopped() -> bool:  # reads the child's next line (the empty line at its end)
+    def stopped() -> bool:  # reads the child's next line; "" once it has ended
         return child.stdout.readline() == "before state 4\n"
 
     kill_when(child, stopped)
